@@ -1,0 +1,263 @@
+// Package app is the command line shared by the four executables: it
+// builds the flags from the parameter table, loads and validates the
+// configuration, sets the action's budget and logging, runs the action and
+// turns its outcome into the exit code. Each main is one call to Main.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/resource"
+)
+
+// Version is stamped at build time with -ldflags "-X ...app.Version=...".
+var Version = "dev"
+
+// Action is one executable.
+type Action struct {
+	Name  string
+	Usage string
+	Long  string
+	// Flags beyond the parameter table.
+	Flags []cli.Flag
+	// Run performs the action; out is stdout for reports.
+	Run func(ctx context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error
+	// Quiet actions log nothing at info level when they succeed.
+	Quiet bool
+}
+
+// The four actions.
+var (
+	Restore = Action{
+		Name:  "restore",
+		Usage: "bring the resource up: add the VIP, start the probe responder, check it answers",
+		Long: "Exit 0 once the VIP is on its interface and the responder answers a self-probe; 0 without change " +
+			"when already up. On failure nothing it added is left behind.",
+		Run: func(ctx context.Context, _ *cli.Context, c *config.Config, o resource.Options, _ io.Writer) error {
+			return resource.Restore(ctx, c, o)
+		},
+	}
+	Remove = Action{
+		Name:  "remove",
+		Usage: "take the resource down: silence the responder, wait for drain, delete the VIP",
+		Long:  "Exit 0 when nothing of the resource is left; absent parts are fine.",
+		Run: func(ctx context.Context, _ *cli.Context, c *config.Config, o resource.Options, _ io.Writer) error {
+			return resource.Remove(ctx, c, o)
+		},
+	}
+	Recover = Action{
+		Name:  "recover",
+		Usage: "repair what quickCheck finds broken (restart the responder, re-add the VIP), then check",
+		Long:  "Exit 0 when the resource was repaired locally; non-zero tells the cluster manager to fail over.",
+		Run: func(ctx context.Context, _ *cli.Context, c *config.Config, o resource.Options, _ io.Writer) error {
+			return resource.Recover(ctx, c, o)
+		},
+	}
+	QuickCheck = Action{
+		Name:  "quickCheck",
+		Usage: "check the resource: responder alive and ours, port answers, VIP on its interface",
+		Long: "Read-only. Exit 0 when healthy (silent), 7 when cleanly stopped, 1 when failed, with one line " +
+			"saying what is wrong and how to fix it.",
+		Quiet: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin"},
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
+		},
+		Run: func(_ context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error {
+			o.Level = cc.Int("level")
+			st, err := resource.QuickCheck(c, o)
+			switch {
+			case cc.Bool("json"):
+				b, _ := json.MarshalIndent(st, "", "  ")
+				fmt.Fprintf(out, "%s\n", b)
+			case cc.Bool("verbose"):
+				fmt.Fprint(out, st.Human(time.Now()))
+			}
+			return err
+		},
+	}
+)
+
+// Main runs the action with args (os.Args) and returns the exit code.
+func Main(a Action) int { return run(a, os.Args, os.Stdout, os.Stderr, os.LookupEnv) }
+
+func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	code := 0
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app := &cli.App{
+		Name:            a.Name,
+		Usage:           a.Usage,
+		Description:     a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first).",
+		Version:         Version,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Flags:           append(commonFlags(), a.Flags...),
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			code = resource.ErrArgs
+			return err
+		},
+		Action: func(cc *cli.Context) error {
+			if cc.NArg() > 0 {
+				code = resource.ErrArgs
+				return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
+			}
+			code = runAction(a, cc, stdout, stderr, env)
+			return nil
+		},
+		Commands: []*cli.Command{{
+			Name:   "serve",
+			Hidden: true,
+			Usage:  "internal: the probe responder process (restore starts it)",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "tag"},
+				&cli.StringFlag{Name: "state-dir"},
+			},
+			Action: func(*cli.Context) error {
+				code = daemon.Serve(os.NewFile(3, "ready"))
+				return nil
+			},
+		}},
+	}
+	if err := app.Run(args); err != nil {
+		if code == 0 {
+			code = resource.ErrArgs
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", a.Name, err)
+	}
+	return code
+}
+
+// commonFlags are the parameter table's flags plus -c and -i.
+func commonFlags() []cli.Flag {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default /etc/ilbvip/TAG.yaml)"},
+		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
+	}
+	for _, p := range config.Params {
+		var aliases []string
+		if p.FlagName() != p.Name {
+			aliases = append(aliases, p.Name)
+		}
+		if p.Name == "tag" {
+			aliases = append(aliases, "t")
+		}
+		usage := p.Short
+		if p.Default != "" {
+			usage += " (default " + p.Default + ")"
+		}
+		if p.Kind == config.Boolean {
+			flags = append(flags, &cli.BoolFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
+			continue
+		}
+		flags = append(flags, &cli.StringFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
+	}
+	return flags
+}
+
+func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	flags := map[string]string{}
+	for _, p := range config.Params {
+		if !cc.IsSet(p.FlagName()) {
+			continue
+		}
+		if p.Kind == config.Boolean {
+			flags[p.Name] = strconv.FormatBool(cc.Bool(p.FlagName()))
+		} else {
+			flags[p.Name] = cc.String(p.FlagName())
+		}
+	}
+	log := logrus.New()
+	log.SetOutput(stderr)
+	log.SetFormatter(&lineFormatter{action: a.Name})
+	c, err := config.Load(config.Sources{Flags: flags, Env: env, ConfigFile: cc.String("config"), Euid: os.Geteuid()})
+	if err != nil {
+		log.Error(err)
+		return resource.ExitCode(err)
+	}
+	if lvl, err := logrus.ParseLevel(c.LogLevel); err == nil {
+		log.SetLevel(lvl)
+	}
+	if a.Quiet && c.LogLevel == "info" {
+		log.SetLevel(logrus.WarnLevel)
+	}
+	entry := log.WithField("tag", c.Tag)
+	exe, err := os.Executable()
+	if err != nil {
+		entry.Errorf("find own executable: %v", err)
+		return resource.ErrInstalled
+	}
+	budget := Budget(c.ActionTimeout, env)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	err = a.Run(ctx, cc, c, resource.Options{Exe: exe, Log: entry, Level: 10}, stdout)
+	code := resource.ExitCode(err)
+	switch {
+	case err == nil:
+	case code == resource.NotRunning:
+		// One line even for the quiet quickCheck: exit 7 alone puzzles an admin.
+		what := "no responder on port " + strconv.Itoa(int(c.Port))
+		if c.HasVIP() {
+			what += ", no vip"
+		}
+		fmt.Fprintf(stderr, "%s %s: stopped: %s\n", a.Name, c.Tag, what)
+	default:
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: ran out of the action's %s budget", err, budget)
+		}
+		entry.Error(err)
+	}
+	return code
+}
+
+// Budget is the action's time limit: Pacemaker's operation timeout
+// (OCF_RESKEY_CRM_meta_timeout, ms) when set, else action_timeout. A tenth
+// (at most 2 s) is kept back so the action reports before it is killed.
+func Budget(actionTimeout time.Duration, env func(string) (string, bool)) time.Duration {
+	b := actionTimeout
+	if v, ok := env("OCF_RESKEY_CRM_meta_timeout"); ok {
+		if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms > 0 {
+			b = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return b - min(b/10, 2*time.Second)
+}
+
+// lineFormatter writes one line per entry: "restore t1: message", with
+// the level for warnings and errors; fields other than tag follow.
+type lineFormatter struct{ action string }
+
+func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(f.action)
+	if t, ok := e.Data["tag"]; ok {
+		fmt.Fprintf(&b, " %v", t)
+	}
+	b.WriteString(": ")
+	if e.Level <= logrus.WarnLevel {
+		b.WriteString(strings.ToUpper(e.Level.String()) + ": ")
+	}
+	b.WriteString(e.Message)
+	for k, v := range e.Data {
+		if k != "tag" {
+			fmt.Fprintf(&b, " %s=%v", k, v)
+		}
+	}
+	b.WriteString("\n")
+	return []byte(b.String()), nil
+}

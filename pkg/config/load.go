@@ -1,0 +1,374 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one resource's validated configuration.
+type Config struct {
+	Tag           string
+	Port          uint16
+	Protocol      string
+	Message       string
+	HTTPPath      string
+	Bind          netip.Addr // zero: all addresses
+	Allow         []netip.Prefix
+	VIP           netip.Addr // zero: responder only
+	Prefix        int
+	Interface     string
+	Source        bool
+	ARPCount      int
+	Drain         time.Duration
+	ConnTimeout   time.Duration
+	ActionTimeout time.Duration
+	StateDir      string
+	LogLevel      string
+
+	// File is the YAML file that was read, "" when none.
+	File string
+	// Origin says where each set parameter came from ("flag --port",
+	// "OCF_RESKEY_port", "info field", "/etc/ilbvip/x.yaml", "default").
+	Origin map[string]string
+}
+
+// HasVIP reports whether the resource manages a VIP.
+func (c *Config) HasVIP() bool { return c.VIP.IsValid() }
+
+// Exit codes for configuration errors, as OCF defines them.
+const (
+	ExitUsage         = 2 // bad command line
+	ExitNotInstalled  = 5 // a node-local piece is missing (a named config file)
+	ExitNotConfigured = 6 // the configuration is wrong, on every node
+)
+
+// Error is a configuration error: it names the parameter, where its value
+// came from and how to fix it, on one line.
+type Error struct {
+	Param  string // "" when the error is about the file as a whole
+	Origin string
+	Msg    string
+	Code   int
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Param != "" && e.Origin != "":
+		return fmt.Sprintf("%s (from %s): %s", e.Param, e.Origin, e.Msg)
+	case e.Param != "":
+		return fmt.Sprintf("%s: %s", e.Param, e.Msg)
+	case e.Origin != "":
+		return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
+	}
+	return e.Msg
+}
+
+// Sources are the places a configuration comes from, highest first.
+type Sources struct {
+	Flags map[string]string // parameters given as flags, by parameter name
+	// Env looks up environment variables (os.LookupEnv when nil).
+	Env func(string) (string, bool)
+	// Info holds parameters from the LifeKeeper info field.
+	Info map[string]string
+	// ConfigFile is the YAML file named with -c; "" reads the default
+	// file for the tag, which may be absent.
+	ConfigFile string
+	// Euid is the effective uid; when 0 a config file writable by group or
+	// others is refused. -1 skips the check.
+	Euid int
+}
+
+// Load builds and validates a Config from the sources. Every error is an
+// *Error. It reads, and never writes, anything.
+func Load(src Sources) (*Config, error) {
+	env := src.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	c := &Config{Origin: map[string]string{}}
+	vals := map[string]string{}
+	origin := map[string]string{}
+	put := func(name, v, from string) {
+		if _, done := vals[name]; !done {
+			vals[name], origin[name] = v, from
+		}
+	}
+	// Highest first: flags, environment, info field; the file comes next,
+	// and it needs the tag first.
+	for name, v := range src.Flags {
+		if _, ok := Lookup(name); !ok {
+			return nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
+		}
+		if v != "" {
+			put(name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
+		}
+	}
+	for _, p := range Params {
+		if v, ok := env(p.EnvName()); ok && v != "" {
+			put(p.Name, v, p.EnvName())
+		}
+	}
+	for name, v := range src.Info {
+		if _, ok := Lookup(name); !ok {
+			return nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
+		}
+		put(name, v, "info field")
+	}
+	tag, ok := vals["tag"]
+	if !ok {
+		return nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
+	}
+	if err := ValidTag(tag); err != nil {
+		return nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
+	}
+
+	file, explicit := src.ConfigFile, src.ConfigFile != ""
+	if !explicit {
+		file = DefaultConfigPath(tag)
+	}
+	fileVals, err := readFile(file, src.Euid)
+	switch {
+	case err == nil:
+		c.File = file
+		for _, k := range sortedKeys(fileVals) {
+			put(k, fileVals[k], file)
+		}
+		if t := fileVals["tag"]; t != "" && t != tag {
+			return nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		// Pacemaker passes everything in the environment: no file is fine.
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
+	default:
+		return nil, err
+	}
+
+	for _, p := range Params {
+		v, ok := vals[p.Name]
+		from := origin[p.Name]
+		if !ok {
+			if p.Default == "" {
+				continue
+			}
+			v, from = p.Default, "default"
+		}
+		if err := p.set(c, v); err != nil {
+			return nil, &Error{Param: p.Name, Origin: from, Msg: err.Error(), Code: ExitNotConfigured}
+		}
+		c.Origin[p.Name] = from
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// validate checks what no single parameter can: required values and
+// combinations.
+func (c *Config) validate() error {
+	bad := func(param, msg string) error {
+		return &Error{Param: param, Origin: c.Origin[param], Msg: msg, Code: ExitNotConfigured}
+	}
+	if c.Port == 0 {
+		return bad("port", "is missing: set the load balancer's probe port, for example port: 12345")
+	}
+	if c.HasVIP() {
+		if c.Interface == "" {
+			return bad("interface", "is missing: a vip needs the interface that carries it, for example interface: eth1")
+		}
+		full := c.VIP.BitLen()
+		if c.Prefix == 0 {
+			c.Prefix = full
+			c.Origin["prefix"] = "default"
+		}
+		if c.Prefix > full {
+			return bad("prefix", fmt.Sprintf("%d does not fit IPv%d address %s: use %d", c.Prefix, map[int]int{32: 4, 128: 6}[full], c.VIP, full))
+		}
+		if c.Bind.IsValid() && c.Bind == c.VIP {
+			return bad("bind", "is the vip: bind the responder to the node's own address or leave bind empty, so the probe does not depend on the VIP")
+		}
+	} else {
+		if c.Prefix != 0 {
+			return bad("prefix", "is set without a vip: set vip or remove prefix")
+		}
+		if c.ARPCount != 0 {
+			return bad("arp_count", "is set without a vip: set vip or remove arp_count")
+		}
+	}
+	if c.Protocol == "http" && c.Message != "" {
+		return bad("message", "is for tcp probes only: remove it or use protocol: tcp")
+	}
+	if c.Protocol == "tcp" && c.Origin["http_path"] != "default" && c.Origin["http_path"] != "" {
+		return bad("http_path", "is for http probes only: remove it or use protocol: http")
+	}
+	if c.Bind.IsValid() && (c.Bind.IsMulticast()) {
+		return bad("bind", fmt.Sprintf("%s is multicast: use a local unicast address or leave bind empty", c.Bind))
+	}
+	if c.Drain >= c.ActionTimeout {
+		return bad("drain", fmt.Sprintf("%s is not shorter than action_timeout %s: shorten drain or raise the timeout", c.Drain, c.ActionTimeout))
+	}
+	return nil
+}
+
+// readFile reads a strict YAML file into parameter strings. An unknown key
+// is an error that names it and the closest known key.
+func readFile(path string, euid int) (map[string]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ExitNotInstalled}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ExitNotInstalled}
+	}
+	if euid == 0 && goos != "windows" && fi.Mode().Perm()&0o022 != 0 {
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path), Code: ExitNotConfigured}
+	}
+	if fi.Size() > 64<<10 {
+		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ExitNotConfigured}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ExitNotInstalled}
+	}
+	vals, perr := ParseYAML(b)
+	if perr != nil {
+		perr.Origin = path
+		return nil, perr
+	}
+	return vals, nil
+}
+
+// ParseYAML turns a config document into parameter strings: scalars as
+// written, sequences joined with commas. It accepts only known keys.
+func ParseYAML(b []byte) (map[string]string, *Error) {
+	vals := map[string]string{}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return vals, nil
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &Error{Msg: "is not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Code: ExitNotConfigured}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{Msg: "holds more than one YAML document: keep one", Code: ExitNotConfigured}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return vals, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return vals, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{Msg: fmt.Sprintf("line %d: expected key: value pairs, such as port: 12345", root.Line), Code: ExitNotConfigured}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key := k.Value
+		p, ok := Lookup(key)
+		if !ok || k.Kind != yaml.ScalarNode {
+			return nil, &Error{Msg: fmt.Sprintf("line %d: unknown key %q%s", k.Line, key, suggest(key)), Code: ExitNotConfigured}
+		}
+		if _, dup := vals[key]; dup {
+			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: given twice: keep one", k.Line), Code: ExitNotConfigured}
+		}
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+			continue // "vip:" with nothing after it means unset
+		case v.Kind == yaml.ScalarNode:
+			vals[key] = v.Value
+		case v.Kind == yaml.SequenceNode && p.Kind == CIDRs:
+			var items []string
+			for _, it := range v.Content {
+				if it.Kind != yaml.ScalarNode {
+					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: list items must be addresses or CIDRs", it.Line), Code: ExitNotConfigured}
+				}
+				if strings.Contains(it.Value, ",") {
+					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: %q: one CIDR per list item", it.Line, it.Value), Code: ExitNotConfigured}
+				}
+				items = append(items, it.Value)
+			}
+			vals[key] = strings.Join(items, ",")
+		default:
+			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: expected a single value (%s)", v.Line, p.Kind), Code: ExitNotConfigured}
+		}
+	}
+	return vals, nil
+}
+
+// suggest names the closest known parameter, for typos.
+func suggest(key string) string {
+	best, bestD := "", 1<<30
+	for _, p := range Params {
+		d := distance(strings.ToLower(strings.ReplaceAll(key, "-", "_")), p.Name)
+		if d < bestD {
+			best, bestD = p.Name, d
+		}
+	}
+	if bestD <= 3 || bestD < len(key)/2 {
+		return fmt.Sprintf(": did you mean %q?", best)
+	}
+	return fmt.Sprintf(": known keys are %s", strings.Join(Names(), ", "))
+}
+
+// Names lists the parameter names in table order.
+func Names() []string {
+	out := make([]string, len(Params))
+	for i, p := range Params {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

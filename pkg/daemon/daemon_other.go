@@ -1,0 +1,45 @@
+//go:build !linux
+
+package daemon
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/sirupsen/logrus"
+)
+
+const noFollow = 0
+
+// StartError is a responder that could not start.
+type StartError struct {
+	Kind string
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// Start is not supported on this OS yet.
+func Start(context.Context, string, Spec) (*Record, error) { return nil, ErrUnsupported }
+
+// Stop is not supported on this OS yet.
+func Stop(context.Context, string, string) ([]int, error) { return nil, ErrUnsupported }
+
+// Inspect cannot tell on this OS: it says dead.
+func Inspect(*Record) State { return Dead }
+
+// FindResponders finds nothing on this OS.
+func FindResponders(string, string) []int { return nil }
+
+func recordSelf() (*Record, error) { return nil, ErrUnsupported }
+
+func setProcessName(string) {}
+
+func notifyStop() <-chan os.Signal {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt)
+	return c
+}
+
+func useSyslog(*logrus.Logger, string) bool { return false }

@@ -1,0 +1,115 @@
+package daemon
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// procStat returns a process's state letter and start time from
+// /proc/PID/stat. The command name may hold spaces and parentheses, so
+// fields are counted after the last ')'.
+func procStat(pid int) (state byte, start uint64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is field 3 (state); starttime is field 22.
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
+	}
+	start, err = strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
+	}
+	return f[0][0], start, nil
+}
+
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// Inspect tells whether the recorded responder is still that process and
+// alive. A zombie counts as dead: kill -0 succeeds on it, the state letter
+// does not lie.
+func Inspect(r *Record) State {
+	if b := bootID(); r.Boot != "" && b != "" && r.Boot != b {
+		return PreviousBoot
+	}
+	state, start, err := procStat(r.Pid)
+	if err != nil {
+		return Dead
+	}
+	if start != r.Start {
+		return Stranger
+	}
+	if state == 'Z' || state == 'X' || state == 'x' {
+		return Dead
+	}
+	return Running
+}
+
+func netns(pid string) string {
+	s, _ := os.Readlink("/proc/" + pid + "/ns/net")
+	return s
+}
+
+// FindResponders lists live responders for tag and stateDir in this network
+// namespace, found by their exact command line. It is how remove still
+// stops a responder whose pid file was lost (state directory wiped).
+func FindResponders(tag, stateDir string) []int {
+	want := Args(tag, stateDir)
+	self := netns("self")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+		if !slices.Equal(args, want) || netns(e.Name()) != self {
+			continue
+		}
+		if st, _, err := procStat(pid); err != nil || st == 'Z' || st == 'X' {
+			continue
+		}
+		out = append(out, pid)
+	}
+	return out
+}
+
+// recordSelf builds the identity of the calling process.
+func recordSelf() (*Record, error) {
+	_, start, err := procStat(os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("read own start time: %w", err)
+	}
+	return &Record{Pid: os.Getpid(), Start: start, Boot: bootID()}, nil
+}
+
+// alive reports whether pid is a live (non-zombie) process with the given
+// start time.
+func alive(pid int, start uint64) bool {
+	st, s, err := procStat(pid)
+	return err == nil && s == start && st != 'Z' && st != 'X' && st != 'x'
+}

@@ -1,0 +1,165 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ilbvip/ilbvip/pkg/responder"
+	"github.com/ilbvip/ilbvip/pkg/statedir"
+)
+
+// Serve is the responder process: the internal serve command. It writes
+// its pid file, binds, reports "bound" (or the error) on ready, serves
+// until TERM, then closes the listener first and exits. In http mode with
+// a drain time it answers 503 for that long before closing.
+func Serve(ready *os.File) int {
+	report := func(msg string) {
+		if ready != nil {
+			_, _ = ready.WriteString(msg + "\n")
+			_ = ready.Close()
+			ready = nil
+		}
+	}
+	var spec Spec
+	if err := json.Unmarshal([]byte(os.Getenv(SpecEnv)), &spec); err != nil || spec.Tag == "" {
+		report("error:other:serve is internal: restore starts it (no valid " + SpecEnv + ")")
+		return 2
+	}
+	setProcessName("ilbvip:" + spec.Tag)
+	log := serveLogger(spec)
+
+	opts, err := spec.options()
+	if err != nil {
+		report("error:other:" + err.Error())
+		return 1
+	}
+	opts.Log = log
+	rec, err := recordSelf()
+	if err != nil {
+		report("error:other:" + err.Error())
+		return 1
+	}
+	rec.Tag, rec.Port, rec.Protocol, rec.VIP, rec.Interface, rec.Config = spec.Tag, spec.Port, spec.Protocol, spec.VIP, spec.Interface, spec.Hash()
+	pidPath := statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt)
+	// The pid file comes before the bind, so a responder that answers is
+	// always one that stop can find.
+	if err := statedir.WriteAtomic(pidPath, rec.Marshal()); err != nil {
+		report("error:other:" + err.Error())
+		return 1
+	}
+	srv, err := responder.Listen(opts)
+	if err != nil {
+		_ = statedir.Remove(pidPath)
+		kind := "other"
+		var be *responder.BindError
+		if errors.As(err, &be) && be.InUse() {
+			kind = "inuse"
+		} else if errors.Is(err, os.ErrPermission) {
+			kind = "perm"
+		}
+		log.WithError(err).Error("cannot listen")
+		report("error:" + kind + ":" + err.Error())
+		return 1
+	}
+	sigs := notifyStop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	log.Infof("listening on %s (%s), pid %d", srv.Addr(), spec.Protocol, os.Getpid())
+	report(readyMsg)
+
+	statsPath := statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt)
+	tick := time.NewTicker(statsInterval)
+	defer tick.Stop()
+	var last responder.Stats
+	writeStats := func() {
+		s := srv.Stats()
+		if s == last {
+			return
+		}
+		last = s
+		out := Stats{Pid: os.Getpid(), Since: s.Since, Answered: s.Answered, Local: s.Local, Rejected: s.Rejected,
+			Overload: s.Overload, LastProbe: s.LastProbe, Written: time.Now()}
+		if s.LastSource.IsValid() {
+			out.LastSource = s.LastSource.String()
+		}
+		b, _ := json.Marshal(out)
+		if err := statedir.WriteAtomic(statsPath, b); err != nil {
+			log.WithError(err).Debug("write stats")
+		}
+	}
+	writeStats()
+	for {
+		select {
+		case <-tick.C:
+			writeStats()
+		case err := <-done:
+			log.WithError(err).Error("responder stopped serving")
+			return 1
+		case sig := <-sigs:
+			if spec.Protocol == "http" && spec.Drain > 0 {
+				log.Infof("%v: answering 503 for %s (drain)", sig, spec.Drain)
+				srv.SetDraining(true)
+				select {
+				case <-time.After(spec.Drain):
+				case <-sigs:
+				}
+			}
+			_ = srv.Close()
+			writeStats()
+			log.Infof("%v: listener closed, exiting", sig)
+			return 0
+		}
+	}
+}
+
+func (s Spec) options() (responder.Options, error) {
+	o := responder.Options{
+		Protocol: s.Protocol,
+		Message:  []byte(s.Message),
+		HTTPPath: s.HTTPPath,
+		Deadline: s.ConnTimeout,
+	}
+	var bind netip.Addr // zero: every address
+	if s.Bind != "" {
+		a, err := netip.ParseAddr(s.Bind)
+		if err != nil {
+			return o, fmt.Errorf("bind %q: %w", s.Bind, err)
+		}
+		bind = a
+	}
+	o.Addr = netip.AddrPortFrom(bind, s.Port)
+	for _, a := range s.Allow {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			return o, fmt.Errorf("allow %q: %w", a, err)
+		}
+		o.Allow = append(o.Allow, p)
+	}
+	return o, nil
+}
+
+func serveLogger(spec Spec) *logrus.Entry {
+	l := logrus.New()
+	lvl, err := logrus.ParseLevel(spec.LogLevel)
+	if err != nil {
+		lvl = logrus.InfoLevel
+	}
+	l.SetLevel(lvl)
+	if !useSyslog(l, spec.Tag) {
+		path := statedir.Path(spec.StateDir, spec.Tag, statedir.LogExt)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
+		if err == nil {
+			l.SetOutput(f)
+		} else {
+			l.SetOutput(os.Stderr)
+		}
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
+	}
+	return l.WithField("tag", spec.Tag)
+}

@@ -1,0 +1,148 @@
+package resource
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/statedir"
+	"github.com/ilbvip/ilbvip/pkg/vip"
+)
+
+// Status is what QuickCheck found, for --verbose and --json.
+type Status struct {
+	Tag       string        `json:"tag"`
+	State     string        `json:"state"` // running, stopped, failed
+	Problem   string        `json:"problem,omitempty"`
+	Problems  []string      `json:"problems,omitempty"`
+	Pid       int           `json:"pid,omitempty"`
+	Uptime    time.Duration `json:"uptime_ns,omitempty"`
+	Protocol  string        `json:"protocol"`
+	Port      uint16        `json:"port"`
+	VIP       string        `json:"vip,omitempty"`
+	Interface string        `json:"interface,omitempty"`
+	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
+	Stats     *daemon.Stats `json:"stats,omitempty"`
+	Err       error         `json:"-"`
+}
+
+// QuickCheck is the read-only health check: nil when healthy,
+// ErrNotRunning when cleanly stopped, otherwise an error saying what is
+// wrong and how to fix it.
+func QuickCheck(c *config.Config, o Options) (*Status, error) {
+	st := Inspect(c, o)
+	return st, st.Err
+}
+
+// Inspect looks at the responder process, its port and the VIP without
+// changing anything.
+func Inspect(c *config.Config, o Options) *Status {
+	st := &Status{Tag: c.Tag, Protocol: c.Protocol, Port: c.Port}
+	var problems []string
+	responderUp := false
+	if _, err := statedir.Check(c.StateDir); err != nil {
+		problems = append(problems, err.Error())
+	}
+	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
+	switch {
+	case isNotExist(err):
+		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
+			problems = append(problems, fmt.Sprintf("responder pid %d runs without its pid file (state directory lost?): run recover", pids[0]))
+		}
+	case err != nil:
+		problems = append(problems, fmt.Sprintf("%v: run remove, then restore", err))
+	default:
+		switch s := daemon.Inspect(rec); s {
+		case daemon.Running:
+			responderUp = true
+			st.Pid = rec.Pid
+		case daemon.PreviousBoot:
+			// A pid file from before a reboot: nothing of it runs.
+		default:
+			problems = append(problems, fmt.Sprintf("responder pid %d is %s: run recover", rec.Pid, s))
+		}
+	}
+
+	vipPresent := false
+	if c.HasVIP() {
+		vs := vipSpec(c)
+		st.VIP, st.Interface = netip.PrefixFrom(c.VIP, c.Prefix).String(), c.Interface
+		err := vip.Check(vs)
+		switch {
+		case err == nil:
+			vipPresent, st.VIPState = true, "present"
+		case errors.Is(err, vip.ErrMissing), errors.Is(err, vip.ErrNoInterface) && !responderUp:
+			st.VIPState = "absent"
+			if responderUp {
+				problems = append(problems, fmt.Sprintf("vip %s is missing while the responder answers: run recover", vs))
+			}
+		default:
+			st.VIPState = err.Error()
+			problems = append(problems, err.Error())
+		}
+	}
+	if responderUp {
+		if o.Level >= 10 {
+			if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
+				problems = append(problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
+			}
+		}
+		if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == rec.Pid {
+			st.Stats = s
+			st.Uptime = time.Since(s.Since).Truncate(time.Second)
+		}
+	} else if vipPresent {
+		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
+	}
+
+	switch {
+	case len(problems) > 0:
+		// The first problem is the cause; the rest usually follow from it.
+		st.State, st.Problem, st.Problems = "failed", problems[0], problems
+		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
+	case !responderUp:
+		st.State, st.Err = "stopped", ErrNotRunning
+	default:
+		st.State = "running"
+	}
+	return st
+}
+
+// Human renders the status for an admin.
+func (st *Status) Human(now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", st.Tag, st.State)
+	if st.Problem != "" {
+		fmt.Fprintf(&b, ": %s", st.Problem)
+	}
+	b.WriteString("\n")
+	for _, p := range st.Problems[min(1, len(st.Problems)):] {
+		fmt.Fprintf(&b, "  also       %s\n", p)
+	}
+	if st.VIP != "" {
+		fmt.Fprintf(&b, "  vip        %s on %s: %s\n", st.VIP, st.Interface, st.VIPState)
+	} else {
+		b.WriteString("  vip        none (responder only)\n")
+	}
+	if st.Pid != 0 {
+		fmt.Fprintf(&b, "  responder  pid %d, %s port %d", st.Pid, st.Protocol, st.Port)
+		if st.Uptime > 0 {
+			fmt.Fprintf(&b, ", up %s", st.Uptime)
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "  responder  not running (%s port %d)\n", st.Protocol, st.Port)
+	}
+	if s := st.Stats; s != nil {
+		last := "no load-balancer probe yet"
+		if !s.LastProbe.IsZero() {
+			last = fmt.Sprintf("last LB probe %s ago from %s", now.Sub(s.LastProbe).Truncate(time.Second), s.LastSource)
+		}
+		fmt.Fprintf(&b, "  probes     %d answered, %s, %d rejected, %d self-probes\n", s.Answered, last, s.Rejected, s.Local)
+	}
+	return b.String()
+}

@@ -1,0 +1,350 @@
+// Package resource implements the four actions of an ilbvip resource —
+// Restore, Remove, QuickCheck, Recover — with the ordering, locking,
+// rollback and idempotence the action contract demands, and maps every
+// outcome to an OCF exit code.
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/responder"
+	"github.com/ilbvip/ilbvip/pkg/statedir"
+	"github.com/ilbvip/ilbvip/pkg/vip"
+)
+
+// OCF exit codes, used by every action (LifeKeeper treats non-zero as
+// failure).
+const (
+	OK           = 0
+	ErrGeneric   = 1
+	ErrArgs      = 2
+	ErrUnimpl    = 3
+	ErrPerm      = 4
+	ErrInstalled = 5
+	ErrConfigure = 6
+	NotRunning   = 7
+)
+
+// Error carries the exit code an outcome maps to.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNotRunning is QuickCheck's answer for a cleanly stopped resource.
+var ErrNotRunning = &Error{Code: NotRunning, Err: errors.New("not running")}
+
+// ExitCode maps an action's error to its OCF exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return OK
+	}
+	var re *Error
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	var se *daemon.StartError
+	if errors.As(err, &se) && se.Kind == "perm" {
+		return ErrPerm
+	}
+	switch {
+	case errors.Is(err, vip.ErrNoInterface):
+		return ErrInstalled
+	case errors.Is(err, vip.ErrUnsupported), errors.Is(err, daemon.ErrUnsupported):
+		return ErrUnimpl
+	case errors.Is(err, os.ErrPermission):
+		return ErrPerm
+	}
+	return ErrGeneric
+}
+
+// Options are the action settings that are not resource parameters.
+type Options struct {
+	Exe   string             // binary started as the responder (os.Executable)
+	Log   logrus.FieldLogger // action log (stderr)
+	Level int                // QuickCheck depth: 0 process and VIP; 10 also probes the port
+}
+
+func (o *Options) log() logrus.FieldLogger {
+	if o.Log == nil {
+		l := logrus.New()
+		l.SetOutput(nopWriter{})
+		return l
+	}
+	return o.Log
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// spec is the responder's settings derived from the config.
+func spec(c *config.Config) daemon.Spec {
+	s := daemon.Spec{
+		Tag: c.Tag, StateDir: c.StateDir, Protocol: c.Protocol, Port: c.Port, Message: c.Message,
+		ConnTimeout: c.ConnTimeout, Drain: c.Drain, LogLevel: c.LogLevel,
+	}
+	if c.Protocol == "http" {
+		s.HTTPPath = c.HTTPPath
+	}
+	if c.Bind.IsValid() && !c.Bind.IsUnspecified() {
+		s.Bind = c.Bind.String()
+	}
+	for _, p := range c.Allow {
+		s.Allow = append(s.Allow, p.String())
+	}
+	if c.HasVIP() {
+		s.VIP = netip.PrefixFrom(c.VIP, c.Prefix).String()
+		s.Interface = c.Interface
+	}
+	return s
+}
+
+func vipSpec(c *config.Config) vip.Spec {
+	return vip.Spec{Addr: c.VIP, Prefix: c.Prefix, Interface: c.Interface, Source: c.Source}
+}
+
+// probeAddr is where the node probes its own responder.
+func probeAddr(c *config.Config) netip.AddrPort {
+	if c.Bind.IsValid() && !c.Bind.IsUnspecified() {
+		return netip.AddrPortFrom(c.Bind, c.Port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), c.Port)
+}
+
+// selfProbe probes the responder as the load balancer would, once.
+func selfProbe(c *config.Config, timeout time.Duration) error {
+	path := ""
+	if c.Protocol == "http" {
+		path = c.HTTPPath
+	}
+	if err := responder.Probe(c.Protocol, probeAddr(c), path, []byte(c.Message), timeout); err != nil {
+		return fmt.Errorf("port %d does not answer the probe: %w", c.Port, err)
+	}
+	return nil
+}
+
+// selfProbeUntil retries the self-probe until it answers or ctx ends: the
+// responder reported "bound", so this rarely takes a second try.
+func selfProbeUntil(ctx context.Context, c *config.Config) error {
+	var err error
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 200*time.Millisecond) {
+		to := min(time.Second, remaining(ctx))
+		if err = selfProbe(c, to); err == nil {
+			return nil
+		}
+		if remaining(ctx) < delay {
+			return err
+		}
+		time.Sleep(delay)
+	}
+}
+
+func remaining(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), 0)
+	}
+	return 10 * time.Second
+}
+
+func lock(ctx context.Context, c *config.Config) (*statedir.Lock, error) {
+	if err := statedir.Ensure(c.StateDir); err != nil {
+		return nil, err
+	}
+	l, err := statedir.Acquire(ctx, c.StateDir, c.Tag)
+	if err != nil {
+		return nil, fmt.Errorf("%w (waited %s)", err, "the action's budget")
+	}
+	return l, nil
+}
+
+// Restore brings the resource up: VIP first, then the responder, then a
+// self-probe; success only once the port answers. A resource that is
+// already up is left alone. On failure it removes what it added.
+func Restore(ctx context.Context, c *config.Config, o Options) error {
+	if err := preflight(c); err != nil {
+		return err
+	}
+	l, err := lock(ctx, c)
+	if err != nil {
+		return err
+	}
+	err = ensure(ctx, c, o, "restore")
+	// A failed restore of a stopped resource leaves no file but the log.
+	_, perr := os.Lstat(statedir.Path(c.StateDir, c.Tag, statedir.PidExt))
+	l.Release(err != nil && isNotExist(perr))
+	return err
+}
+
+// preflight refuses, before anything is created, a VIP whose interface is
+// missing or that another interface already holds.
+func preflight(c *config.Config) error {
+	if !c.HasVIP() {
+		return nil
+	}
+	err := vip.Check(vipSpec(c))
+	var ee *vip.ElsewhereError
+	if errors.Is(err, vip.ErrNoInterface) || errors.As(err, &ee) {
+		return err
+	}
+	return nil
+}
+
+// ensure makes the resource up, touching only what is not: shared by
+// Restore and Recover.
+func ensure(ctx context.Context, c *config.Config, o Options, action string) error {
+	log := o.log()
+	t0 := time.Now()
+	sp := spec(c)
+	rec, rerr := daemon.ReadRecord(c.StateDir, c.Tag)
+	running := rerr == nil && daemon.Inspect(rec) == daemon.Running
+	vipOK := !c.HasVIP() || vip.Check(vipSpec(c)) == nil
+	if running && rec.Config == sp.Hash() && vipOK && selfProbe(c, min(time.Second, remaining(ctx))) == nil {
+		log.Debug("already up: nothing to do")
+		return nil
+	}
+
+	added := false
+	if c.HasVIP() && !vipOK {
+		if err := vip.Add(vipSpec(c)); err != nil {
+			return err
+		}
+		added = true
+		if err := vip.Check(vipSpec(c)); err != nil {
+			_ = vip.Delete(vipSpec(c))
+			return fmt.Errorf("vip %s added but not usable: %w", vipSpec(c), err)
+		}
+	}
+	undoVIP := func() {
+		if added {
+			if err := vip.Delete(vipSpec(c)); err != nil {
+				log.WithError(err).Error("rollback: delete vip")
+			}
+		}
+	}
+
+	started := false
+	if !running || rec.Config != sp.Hash() || selfProbe(c, min(time.Second, remaining(ctx))) != nil {
+		// Whatever runs is stale, changed or hung: stop it (ours only),
+		// and any responder whose pid file was lost.
+		if _, err := daemon.Stop(ctx, c.StateDir, c.Tag); err != nil {
+			undoVIP()
+			return err
+		}
+		if _, err := daemon.Start(ctx, o.Exe, sp); err != nil {
+			undoVIP()
+			return err
+		}
+		started = true
+	}
+	if err := selfProbeUntil(ctx, c); err != nil {
+		if started {
+			if _, serr := daemon.Stop(ctx, c.StateDir, c.Tag); serr != nil {
+				log.WithError(serr).Error("rollback: stop responder")
+			}
+		}
+		undoVIP()
+		return err
+	}
+	if added && c.ARPCount > 0 {
+		if err := vip.Announce(vipSpec(c), c.ARPCount, 200*time.Millisecond); err != nil {
+			log.WithError(err).Warn("announce vip (the VIP is up; neighbours learn it later)")
+		}
+	}
+	what := fmt.Sprintf("%s port %d", c.Protocol, c.Port)
+	if c.HasVIP() {
+		what = fmt.Sprintf("vip %s, %s", vipSpec(c), what)
+	}
+	log.Infof("%s done: %s answering (%d ms)", action, what, time.Since(t0).Milliseconds())
+	return nil
+}
+
+// Remove takes the resource down: the responder goes silent first, then
+// the optional drain wait, then the VIP goes. Absent parts are fine. A
+// responder that cannot be stopped keeps the VIP and fails, so the
+// cluster manager escalates instead of black-holing traffic.
+func Remove(ctx context.Context, c *config.Config, o Options) error {
+	log := o.log()
+	t0 := time.Now()
+	l, err := lock(ctx, c)
+	if err != nil {
+		return err
+	}
+	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
+	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
+	if err != nil {
+		l.Release(false)
+		return err
+	}
+	if c.Drain > 0 && len(pids) > 0 {
+		wait := time.Until(t0.Add(c.Drain))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+	}
+	if c.HasVIP() {
+		if err := vip.Delete(vipSpec(c)); err != nil {
+			l.Release(false)
+			return err
+		}
+	}
+	// The VIP that restore added may differ from today's config.
+	if rec != nil && rec.VIP != "" && rec.Interface != "" {
+		if p, err := netip.ParsePrefix(rec.VIP); err == nil {
+			old := vip.Spec{Addr: p.Addr(), Prefix: p.Bits(), Interface: rec.Interface}
+			if !c.HasVIP() || old.Addr != c.VIP || old.Interface != c.Interface {
+				if err := vip.Delete(old); err != nil {
+					l.Release(false)
+					return err
+				}
+			}
+		}
+	}
+	l.Release(true)
+	log.Infof("remove done (%d ms)", time.Since(t0).Milliseconds())
+	return nil
+}
+
+// Recover repairs only what is broken (restarts the responder, re-adds the
+// VIP) and then checks. Non-zero tells the manager to fail over.
+func Recover(ctx context.Context, c *config.Config, o Options) error {
+	l, err := lock(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer l.Release(false)
+	o.Level = 10
+	st := Inspect(c, o)
+	if st.Err == nil {
+		o.log().Info("recover: nothing to repair")
+		return nil
+	}
+	o.log().Infof("recover: repairing: %v", st.Err)
+	if err := ensure(ctx, c, o, "recover"); err != nil {
+		return err
+	}
+	if st := Inspect(c, o); st.Err != nil {
+		return st.Err
+	}
+	return nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

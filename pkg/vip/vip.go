@@ -1,0 +1,159 @@
+// Package vip adds, checks and deletes the virtual IP (VIP) on a local
+// interface, and announces it on the local link.
+//
+// The VIP is the frontend IP of the cloud load balancer. With Floating IP the
+// balancer delivers packets that still carry the VIP as destination, so the
+// active node must own the address for the kernel to accept them. It is
+// normally a host address (/32, IPv6 /128) so that no subnet route changes.
+//
+// Every operation is idempotent and never touches the address on an interface
+// other than the one it was given: an address found elsewhere is reported
+// (*ElsewhereError), not moved.
+//
+// # Source address selection (Linux)
+//
+// By default (Spec.Source false) the VIP must never become the source address
+// of the node's own outbound traffic: replies from the other node, firewalls
+// and the balancer's health probes would all be confused by it. Linux has no
+// per-address "skip as source" flag like Windows' SkipAsSource, so:
+//
+//   - IPv4: the address is added with scope host. The kernel's source
+//     selection (inet_select_addr) only picks addresses whose scope is at most
+//     link, so a host-scope VIP is never chosen for traffic that leaves the
+//     node, while packets addressed to it are still accepted (the local route
+//     does not depend on scope), ARP requests for it are answered and
+//     connections to it answer from it.
+//     `ip addr` shows it as "scope host".
+//   - IPv6: the scope of an IPv6 address follows from the address itself and
+//     cannot be set, so the address is added deprecated (preferred lifetime 0,
+//     valid lifetime forever). RFC 6724 rule 3 makes source selection prefer
+//     any non-deprecated address of a fitting scope, while a deprecated address
+//     still accepts traffic and serves connections made to it. `ip addr` shows
+//     it as "deprecated" with "preferred_lft 0sec". This is what Pacemaker's
+//     IPaddr2 offers with preferred_lft=0. The kernel still falls back to a
+//     deprecated address when the node has no other global IPv6 address.
+//
+// IPv6 addresses are added with IFA_F_NODAD ("nodad"): without it the address
+// stays tentative for about a second of duplicate address detection and cannot
+// be used (bind fails, packets to it are dropped), and in a cloud VNet the VIP
+// is shared with the load balancer by design.
+//
+// With Source true the address is added like any other (scope global,
+// preferred forever) and may be picked as a source.
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Spec says which address goes on which interface.
+type Spec struct {
+	Addr      netip.Addr // the VIP (IPv4 or IPv6)
+	Prefix    int        // 32 or 128 normally; 1..32 (IPv4) or 1..128 (IPv6) are accepted
+	Interface string     // interface name (Linux) or alias
+	Source    bool       // may the VIP be chosen as source address of outbound traffic
+}
+
+// String gives the spec as admins read it: "10.10.5.200/32 on eth1".
+func (s Spec) String() string {
+	a := "<no address>"
+	if s.Addr.IsValid() {
+		a = s.Addr.String()
+	}
+	out := fmt.Sprintf("%s/%d", a, s.Prefix)
+	if s.Interface != "" {
+		out += " on " + s.Interface
+	}
+	return out
+}
+
+// validate rejects a spec no operation could act on. Full validation with
+// user-facing advice belongs to pkg/config; this guards the kernel calls.
+func (s Spec) validate() error {
+	switch {
+	case !s.Addr.IsValid():
+		return errors.New("no address given")
+	case s.Addr.Zone() != "":
+		return fmt.Errorf("address %s has a zone; give the interface separately", s.Addr)
+	case s.Addr.Is4In6():
+		return fmt.Errorf("address %s is IPv4-mapped IPv6; give it as plain IPv4", s.Addr)
+	case s.Interface == "":
+		return errors.New("no interface given")
+	}
+	if max := s.Addr.BitLen(); s.Prefix < 1 || s.Prefix > max {
+		return fmt.Errorf("prefix /%d out of range 1..%d for %s", s.Prefix, max, s.Addr)
+	}
+	return nil
+}
+
+// Errors the operations wrap; test for them with errors.Is.
+var (
+	// ErrUnsupported: this OS has no implementation.
+	ErrUnsupported = errors.New("virtual IP management is not supported on this operating system")
+	// ErrNoInterface: the named interface does not exist. The wrapping error
+	// lists the interfaces that do.
+	ErrNoInterface = errors.New("interface not found")
+	// ErrMissing: Check found the address absent from the interface.
+	ErrMissing = errors.New("address is not on the interface")
+	// ErrInterfaceDown: the interface exists but cannot carry traffic.
+	ErrInterfaceDown = errors.New("interface is down")
+)
+
+// ElsewhereError says the address is already on another interface. Nothing
+// is changed there: it may belong to someone else, or the configured
+// interface may be wrong.
+type ElsewhereError struct {
+	Addr      netip.Addr
+	Interface string // where it is
+	Want      string // where it was asked for
+}
+
+func (e *ElsewhereError) Error() string {
+	return fmt.Sprintf("%s is already on %s, not %s: remove it there or fix interface", e.Addr, e.Interface, e.Want)
+}
+
+// PrefixError says the address is on the right interface but with another
+// prefix length: someone other than this kit put it there (or the prefix was
+// reconfigured), so it is reported rather than changed.
+type PrefixError struct {
+	Addr      netip.Addr
+	Interface string
+	Have      int // prefix on the interface
+	Want      int // prefix asked for
+}
+
+func (e *PrefixError) Error() string {
+	return fmt.Sprintf("%s is on %s as /%d, not /%d: remove it there or fix prefix", e.Addr, e.Interface, e.Have, e.Want)
+}
+
+// noInterfaceError names the missing interface and the ones that exist, so
+// a typo is obvious from the message alone.
+type noInterfaceError struct {
+	Name    string
+	Have    []string
+	ListErr error // listing the interfaces failed
+}
+
+func (e *noInterfaceError) Error() string {
+	if e.ListErr != nil {
+		return fmt.Sprintf("interface %q not found (listing interfaces failed: %v)", e.Name, e.ListErr)
+	}
+	return fmt.Sprintf("interface %q not found (this node has: %s)", e.Name, strings.Join(e.Have, ", "))
+}
+
+func (e *noInterfaceError) Is(target error) bool { return target == ErrNoInterface }
+
+// interfaceDownError names the interface and why it counts as down.
+type interfaceDownError struct {
+	Name   string
+	Reason string // "administratively down", "no carrier (oper state down)"...
+}
+
+func (e *interfaceDownError) Error() string {
+	return fmt.Sprintf("interface %s is down: %s", e.Name, e.Reason)
+}
+
+func (e *interfaceDownError) Is(target error) bool { return target == ErrInterfaceDown }

@@ -1,0 +1,336 @@
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// dumpTries bounds the retries of a netlink dump that the kernel marks as
+// interrupted (NLM_F_DUMP_INTR: addresses or links changed mid-dump, so the
+// result may be inconsistent). A few tries are enough unless something is
+// rewriting the tables in a loop, which is worth an error.
+const dumpTries = 5
+
+// retryDump runs a netlink dump again while it comes back interrupted.
+func retryDump[T any](fn func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for range dumpTries {
+		v, err = fn()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return v, err
+		}
+	}
+	return v, fmt.Errorf("netlink dump interrupted %d times in a row by concurrent changes: %w", dumpTries, err)
+}
+
+// foreverLft is the lifetime the kernel reads as "forever" (INFINITY_LIFE_TIME).
+const foreverLft = math.MaxUint32
+
+// Interfaces lists the names of the interfaces of this node (in its network
+// namespace), in index order.
+func Interfaces() ([]string, error) {
+	links, err := retryDump(netlink.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	names := make([]string, 0, len(links))
+	for _, l := range links {
+		names = append(names, l.Attrs().Name)
+	}
+	return names, nil
+}
+
+// linkByName finds an interface; a missing one is a noInterfaceError.
+func linkByName(name string) (netlink.Link, error) {
+	// Longer names cannot exist and the kernel rejects them with a less
+	// helpful error than "not found".
+	if len(name) < unix.IFNAMSIZ {
+		l, err := retryDump(func() (netlink.Link, error) { return netlink.LinkByName(name) })
+		if err == nil {
+			return l, nil
+		}
+		if !errors.As(err, new(netlink.LinkNotFoundError)) {
+			return nil, fmt.Errorf("look up interface %q: %w", name, err)
+		}
+	}
+	have, lerr := Interfaces()
+	return nil, &noInterfaceError{Name: name, Have: have, ListErr: lerr}
+}
+
+// linkName names an interface by index, for messages.
+func linkName(index int) string {
+	if l, err := netlink.LinkByIndex(index); err == nil {
+		return l.Attrs().Name
+	}
+	return fmt.Sprintf("ifindex %d", index)
+}
+
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
+}
+
+// findAddr returns every assignment of a on any interface.
+func findAddr(a netip.Addr) ([]netlink.Addr, error) {
+	all, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, family(a)) })
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	ip := net.IP(a.AsSlice())
+	var out []netlink.Addr
+	for _, x := range all {
+		if x.IPNet != nil && x.IP.Equal(ip) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func prefixLen(x netlink.Addr) int {
+	ones, _ := x.Mask.Size()
+	return ones
+}
+
+// where is what the kernel has for s: the interface and the address on it
+// (nil when absent), or the first other interface carrying it.
+type where struct {
+	link      netlink.Link
+	here      *netlink.Addr
+	elsewhere *ElsewhereError
+}
+
+func locateFor(s Spec) (where, error) {
+	var w where
+	link, err := linkByName(s.Interface)
+	if err != nil {
+		return w, err
+	}
+	w.link = link
+	found, err := findAddr(s.Addr)
+	if err != nil {
+		return w, err
+	}
+	for i := range found {
+		x := found[i]
+		if x.LinkIndex == link.Attrs().Index {
+			w.here = &x
+		} else if w.elsewhere == nil {
+			w.elsewhere = &ElsewhereError{Addr: s.Addr, Interface: linkName(x.LinkIndex), Want: s.Interface}
+		}
+	}
+	return w, nil
+}
+
+// desired is the address as Add puts it; see the package comment for why
+// scope and lifetimes depend on Source.
+func desired(s Spec) *netlink.Addr {
+	a := &netlink.Addr{
+		IPNet:       &net.IPNet{IP: net.IP(s.Addr.AsSlice()), Mask: net.CIDRMask(s.Prefix, s.Addr.BitLen())},
+		ValidLft:    foreverLft,
+		PreferedLft: foreverLft,
+	}
+	switch {
+	case s.Addr.Is4() && !s.Source:
+		a.Scope = unix.RT_SCOPE_HOST
+	case s.Addr.Is4():
+		a.Scope = unix.RT_SCOPE_UNIVERSE
+	default:
+		// The kernel derives IPv6 scope from the address and ignores this.
+		a.Scope = unix.RT_SCOPE_UNIVERSE
+		a.Flags = unix.IFA_F_NODAD
+		if !s.Source {
+			a.PreferedLft = 0 // deprecated
+		}
+	}
+	return a
+}
+
+// conforms reports whether an address already on the interface has the
+// shape Add would give it, so Add can leave it alone.
+func conforms(x netlink.Addr, s Spec) bool {
+	if uint32(x.ValidLft) != foreverLft {
+		return false // would expire
+	}
+	if s.Addr.Is4() {
+		want := unix.RT_SCOPE_UNIVERSE
+		if !s.Source {
+			want = unix.RT_SCOPE_HOST
+		}
+		return x.Scope == want
+	}
+	if x.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+		return false // not usable yet, or never
+	}
+	if s.Source {
+		return uint32(x.PreferedLft) == foreverLft && x.Flags&unix.IFA_F_DEPRECATED == 0
+	}
+	return x.PreferedLft == 0 && x.Flags&unix.IFA_F_DEPRECATED != 0
+}
+
+// Add puts the VIP on its interface. It is idempotent: when the address is
+// already there with the same prefix it returns nil, after correcting its
+// scope or lifetimes to match s.Source. It changes nothing and returns
+// *ElsewhereError when the address is on another interface, *PrefixError when
+// it is on this one with another prefix, and an error wrapping ErrNoInterface
+// when the interface does not exist.
+func Add(s Spec) error {
+	if err := add(s); err != nil {
+		return fmt.Errorf("add vip %s: %w", s, err)
+	}
+	return nil
+}
+
+func add(s Spec) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	w, err := locateFor(s)
+	if err != nil {
+		return err
+	}
+	if w.elsewhere != nil {
+		return w.elsewhere
+	}
+	want := desired(s)
+	if w.here == nil {
+		if err := netlink.AddrAdd(w.link, want); err != nil {
+			return fmt.Errorf("netlink add address: %w", err)
+		}
+		return nil
+	}
+	if have := prefixLen(*w.here); have != s.Prefix {
+		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: have, Want: s.Prefix}
+	}
+	if conforms(*w.here, s) {
+		return nil
+	}
+	// A replace updates IPv6 flags and lifetimes in place, but the kernel
+	// keeps an IPv4 address's scope on replace, and a tentative or failed
+	// IPv6 address only becomes usable when added again with NODAD: those
+	// are deleted and added, a moment without the address.
+	replaceable := s.Addr.Is6() && w.here.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0
+	if s.Addr.Is4() && w.here.Scope == want.Scope {
+		replaceable = true // only the lifetime differs
+	}
+	if replaceable {
+		if err := netlink.AddrReplace(w.link, want); err != nil {
+			return fmt.Errorf("netlink replace address (to match source=%t): %w", s.Source, err)
+		}
+		return nil
+	}
+	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return fmt.Errorf("netlink delete address to re-add it with source=%t: %w", s.Source, err)
+	}
+	if err := netlink.AddrAdd(w.link, want); err != nil {
+		return fmt.Errorf("netlink re-add address with source=%t: %w", s.Source, err)
+	}
+	return nil
+}
+
+// Delete removes the VIP from its interface. An absent address or a missing
+// interface is success. It only ever deletes Addr/Prefix from s.Interface:
+// the address on another interface, or with another prefix, is left alone
+// because this kit did not put it there.
+func Delete(s Spec) error {
+	if err := s.validate(); err != nil {
+		return fmt.Errorf("delete vip %s: %w", s, err)
+	}
+	w, err := locateFor(s)
+	if errors.Is(err, ErrNoInterface) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete vip %s: %w", s, err)
+	}
+	if w.here == nil || prefixLen(*w.here) != s.Prefix {
+		return nil
+	}
+	// EADDRNOTAVAIL: someone removed it since we looked; that is the goal.
+	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return fmt.Errorf("delete vip %s: netlink delete address: %w", s, err)
+	}
+	return nil
+}
+
+// Check reports whether the VIP is usable: nil when the address is on
+// s.Interface with s.Prefix and the interface is up. Otherwise the error
+// wraps ErrNoInterface, ErrInterfaceDown or ErrMissing, or is (wraps) an
+// *ElsewhereError or *PrefixError. An interface that is down is reported
+// before a missing address, because it is the cause (IPv6 addresses vanish
+// when their interface goes down) and re-adding the address will not help.
+func Check(s Spec) error {
+	if err := check(s); err != nil {
+		return fmt.Errorf("check vip %s: %w", s, err)
+	}
+	return nil
+}
+
+func check(s Spec) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	w, err := locateFor(s)
+	if err != nil {
+		return err
+	}
+	if w.elsewhere != nil {
+		return w.elsewhere
+	}
+	if err := linkUp(w.link); err != nil {
+		return err
+	}
+	if w.here == nil {
+		return ErrMissing
+	}
+	if have := prefixLen(*w.here); have != s.Prefix {
+		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: have, Want: s.Prefix}
+	}
+	switch {
+	case w.here.Flags&unix.IFA_F_DADFAILED != 0:
+		return fmt.Errorf("%w: it failed duplicate address detection (another node on the link has it)", ErrMissing)
+	case w.here.Flags&unix.IFA_F_TENTATIVE != 0:
+		return fmt.Errorf("%w: it is still tentative (duplicate address detection running)", ErrMissing)
+	}
+	return nil
+}
+
+// linkUp returns an interfaceDownError unless the interface is
+// administratively up and its operational state allows traffic. "unknown"
+// counts as up: lo and many virtual drivers never report anything else.
+func linkUp(l netlink.Link) error {
+	a := l.Attrs()
+	if a.Flags&net.FlagUp == 0 {
+		return &interfaceDownError{Name: a.Name, Reason: "administratively down (IFF_UP off)"}
+	}
+	switch a.OperState {
+	case netlink.OperDown, netlink.OperLowerLayerDown, netlink.OperNotPresent:
+		return &interfaceDownError{Name: a.Name, Reason: fmt.Sprintf("oper state %s (no carrier or lower layer down)", a.OperState)}
+	}
+	return nil
+}
+
+// Locate says where an address is: the first interface that carries it and
+// its prefix length there.
+func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {
+	if !a.IsValid() {
+		return "", 0, false, errors.New("locate address: no address given")
+	}
+	a = a.Unmap()
+	xs, err := findAddr(a)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("locate %s: %w", a, err)
+	}
+	if len(xs) == 0 {
+		return "", 0, false, nil
+	}
+	return linkName(xs[0].LinkIndex), prefixLen(xs[0]), true, nil
+}

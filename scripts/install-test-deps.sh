@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what `make test` needs, idempotently: Debian packages (as root)
+# and Go tools at pinned versions. Without root it only lists what is missing.
+set -eu
+
+PKGS="iproute2 procps socat"
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "install-test-deps: installing$missing"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	else
+		echo "install-test-deps: missing Debian packages:$missing (run as root: apt-get install$missing)" >&2
+	fi
+fi
+
+GOBIN="$(go env GOPATH)/bin"
+if [ ! -x "$GOBIN/staticcheck" ] || ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "0.8.2"; then
+	echo "install-test-deps: installing $STATICCHECK"
+	GOFLAGS= go install "$STATICCHECK"
+fi
