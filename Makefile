@@ -4,13 +4,12 @@ VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)-$(shell git rev-parse
 LDFLAGS  := -s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$(VERSION)
 ACTIONS  := restore remove quickCheck recover
 BINS     := $(addprefix bin/,$(ACTIONS))
-export CGO_ENABLED := 0
 
 .PHONY: build demo test deps lint unit docs bench clean
 build: $(BINS)
 
 bin/%: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
 
 FORCE:
 

@@ -129,6 +129,10 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 				&cli.StringFlag{Name: "state-dir"},
 			},
 			Action: func(*cli.Context) error {
+				if _, ok := env(daemon.SpecEnv); !ok {
+					code = resource.ErrArgs
+					return errors.New("serve is internal: restore starts the responder")
+				}
 				code = daemon.Serve(os.NewFile(3, "ready"))
 				return nil
 			},

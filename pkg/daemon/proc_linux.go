@@ -43,7 +43,9 @@ func bootID() string {
 
 // Inspect tells whether the recorded responder is still that process and
 // alive. A zombie counts as dead: kill -0 succeeds on it, the state letter
-// does not lie.
+// does not lie. Besides pid and start time, the command line must be the
+// responder's: a pid file forged or copied to name another process still
+// does not get that process signalled.
 func Inspect(r *Record) State {
 	if b := bootID(); r.Boot != "" && b != "" && r.Boot != b {
 		return PreviousBoot
@@ -58,7 +60,18 @@ func Inspect(r *Record) State {
 	if state == 'Z' || state == 'X' || state == 'x' {
 		return Dead
 	}
+	if args := cmdline(r.Pid); len(args) < 4 || args[0] != ProcessName || args[1] != "serve" || args[3] != r.Tag {
+		return Stranger
+	}
 	return Running
+}
+
+func cmdline(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 func netns(pid string) string {
@@ -71,7 +84,7 @@ func netns(pid string) string {
 // stops a responder whose pid file was lost (state directory wiped).
 func FindResponders(tag, stateDir string) []int {
 	want := Args(tag, stateDir)
-	self := netns("self")
+	self := netns("thread-self") // this thread's namespace, not the main thread's
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -82,12 +95,7 @@ func FindResponders(tag, stateDir string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-		if !slices.Equal(args, want) || netns(e.Name()) != self {
+		if !slices.Equal(cmdline(pid), want) || netns(e.Name()) != self {
 			continue
 		}
 		if st, _, err := procStat(pid); err != nil || st == 'Z' || st == 'X' {
