@@ -492,3 +492,47 @@ func TestVersionAndHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveOrderAndDrain checks remove's order: the probe fails first
+// (503 in http mode, refused in tcp mode) while the VIP stays for the
+// drain time, and only then the VIP goes.
+func TestRemoveOrderAndDrain(t *testing.T) {
+	for _, proto := range []string{"http", "tcp"} {
+		t.Run(proto, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto, "--drain", "1s")
+			n.want("restore", 0, a...)
+			done := make(chan result, 1)
+			t0 := time.Now()
+			go func() { done <- n.run("remove", nil, a...) }()
+			sawSilent, vipDuringSilence := false, false
+			addr := netip.MustParseAddrPort("127.0.0.1:12345")
+			for i := 0; i < 200 && !sawSilent; i++ {
+				var err error
+				n.ns.Do(t, func() { err = responder.Probe(proto, addr, "/", nil, 500*time.Millisecond) })
+				if err != nil {
+					sawSilent = true
+					vipDuringSilence = n.hasAddr("eth1", "10.10.5.200/32")
+					if proto == "http" && !strings.Contains(err.Error(), "503") {
+						t.Errorf("http probe while draining: %v, want 503", err)
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			r := <-done
+			took := time.Since(t0)
+			if r.code != 0 {
+				t.Fatalf("remove: %v", r)
+			}
+			if !sawSilent || !vipDuringSilence {
+				t.Errorf("saw the probe fail: %v; vip still there then: %v", sawSilent, vipDuringSilence)
+			}
+			if took < time.Second {
+				t.Errorf("remove took %v, less than the 1s drain", took)
+			}
+			if n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Error("vip left after remove")
+			}
+		})
+	}
+}
