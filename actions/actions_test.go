@@ -85,7 +85,14 @@ func (r result) String() string {
 // environment (a clean one otherwise, as a cluster manager would give).
 func (n *node) run(action string, env []string, args ...string) result {
 	n.t.Helper()
-	cmd := n.ns.Command(filepath.Join(binDir, action), args...)
+	return n.runPath(filepath.Join(binDir, action), env, args...)
+}
+
+// runPath runs the program at path inside the node.
+func (n *node) runPath(path string, env []string, args ...string) result {
+	n.t.Helper()
+	action := filepath.Base(path)
+	cmd := n.ns.Command(path, args...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	var so, se strings.Builder
 	cmd.Stdout, cmd.Stderr = &so, &se

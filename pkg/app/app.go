@@ -20,6 +20,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/lifekeeper"
 	"github.com/ilbvip/ilbvip/pkg/resource"
 )
 
@@ -152,6 +153,7 @@ func commonFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default /etc/ilbvip/TAG.yaml)"},
 		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
+		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing"},
 	}
 	for _, p := range config.Params {
 		var aliases []string
@@ -189,10 +191,18 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	log := logrus.New()
 	log.SetOutput(stderr)
 	log.SetFormatter(&lineFormatter{action: a.Name})
-	c, err := config.Load(config.Sources{Flags: flags, Env: env, ConfigFile: cc.String("config"), Euid: os.Geteuid()})
+	info, err := lifeKeeperInfo(flags, env)
 	if err != nil {
 		log.Error(err)
 		return resource.ExitCode(err)
+	}
+	c, err := config.Load(config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()})
+	if err != nil {
+		log.Error(err)
+		return resource.ExitCode(err)
+	}
+	if cc.Bool("check-config") {
+		return resource.OK // the OCF agent's validate-all: Load has checked everything
 	}
 	if lvl, err := logrus.ParseLevel(c.LogLevel); err == nil {
 		log.SetLevel(lvl)
@@ -227,6 +237,35 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		entry.Error(err)
 	}
 	return code
+}
+
+// lifeKeeperInfo reads the tag's info field when LifeKeeper is installed
+// (LKROOT set, $LKROOT/bin/ins_list present). A tag that is not valid is
+// left for config.Load to report; nothing is run with it.
+func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (map[string]string, error) {
+	insList, ok := lifekeeper.Enabled(env)
+	if !ok {
+		return nil, nil
+	}
+	tag := flags["tag"]
+	if tag == "" {
+		tag, _ = env("OCF_RESKEY_tag")
+	}
+	if config.ValidTag(tag) != nil {
+		return nil, nil
+	}
+	host, _ := os.Hostname()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	field, err := lifekeeper.InfoField(ctx, insList, tag, host)
+	if err != nil {
+		return nil, err
+	}
+	params, err := lifekeeper.ParseInfo(field)
+	if err != nil {
+		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: config.ExitNotConfigured}
+	}
+	return params, nil
 }
 
 // Budget is the action's time limit: Pacemaker's operation timeout

@@ -30,6 +30,7 @@ type Config struct {
 	ARPCount      int
 	Drain         time.Duration
 	ConnTimeout   time.Duration
+	ProbeTimeout  time.Duration
 	ActionTimeout time.Duration
 	StateDir      string
 	LogLevel      string
@@ -213,6 +214,9 @@ func (c *Config) validate() error {
 	}
 	if c.Bind.IsValid() && (c.Bind.IsMulticast()) {
 		return bad("bind", fmt.Sprintf("%s is multicast: use a local unicast address or leave bind empty", c.Bind))
+	}
+	if c.ProbeTimeout > 0 && c.ProbeTimeout >= c.ActionTimeout {
+		return bad("probe_timeout", fmt.Sprintf("%s is not shorter than action_timeout %s: restore could not wait for the first probe; shorten probe_timeout or raise action_timeout", c.ProbeTimeout, c.ActionTimeout))
 	}
 	if c.Drain >= c.ActionTimeout {
 		return bad("drain", fmt.Sprintf("%s is not shorter than action_timeout %s: shorten drain or raise the timeout", c.Drain, c.ActionTimeout))

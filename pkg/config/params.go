@@ -281,6 +281,22 @@ var Params = []Param{
 		},
 	},
 	{
+		Name: "probe_timeout", Kind: Duration, Default: "0s",
+		Short: "Require load-balancer probes: restore waits for the first, quickCheck fails without one this long (0: off)",
+		Long: "SIOS LB Health Check parity. When set, restore succeeds only once a probe from a source other than " +
+			"this node arrived (it fails, removing what it added, after this long), and quickCheck fails when no such " +
+			"probe came within this long. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
+			"and shorter than action_timeout.",
+		set: func(c *Config, s string) error {
+			d, err := parseDuration(s, 0, 10*time.Minute)
+			if err != nil {
+				return err
+			}
+			c.ProbeTimeout = d
+			return nil
+		},
+	},
+	{
 		Name: "action_timeout", Kind: Duration, Default: "20s",
 		Short: "Budget of one action; Pacemaker's OCF_RESKEY_CRM_meta_timeout overrides it",
 		Long: "Every action finishes inside it: stop escalates from TERM to KILL within it. Under Pacemaker the " +

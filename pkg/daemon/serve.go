@@ -74,17 +74,21 @@ func Serve(ready *os.File) int {
 	report(readyMsg)
 
 	statsPath := statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt)
-	tick := time.NewTicker(statsInterval)
+	tick := time.NewTicker(statsCheck)
 	defer tick.Stop()
 	var last responder.Stats
-	writeStats := func() {
+	var lastWrite time.Time
+	// writeStats refreshes the stats file when the counters changed: at most
+	// once per statsInterval, but at once for the first load-balancer probe,
+	// which a restore with probe_timeout is waiting for.
+	writeStats := func(force bool) {
 		s := srv.Stats()
-		if s == last {
+		if s == last || !force && time.Since(lastWrite) < statsInterval && !(last.LastProbe.IsZero() && !s.LastProbe.IsZero()) {
 			return
 		}
-		last = s
+		last, lastWrite = s, time.Now()
 		out := Stats{Pid: os.Getpid(), Since: s.Since, Answered: s.Answered, Local: s.Local, Rejected: s.Rejected,
-			Overload: s.Overload, LastProbe: s.LastProbe, Written: time.Now()}
+			Overload: s.Overload, LastProbe: s.LastProbe, Written: lastWrite}
 		if s.LastSource.IsValid() {
 			out.LastSource = s.LastSource.String()
 		}
@@ -93,11 +97,11 @@ func Serve(ready *os.File) int {
 			log.WithError(err).Debug("write stats")
 		}
 	}
-	writeStats()
+	writeStats(true)
 	for {
 		select {
 		case <-tick.C:
-			writeStats()
+			writeStats(false)
 		case err := <-done:
 			log.WithError(err).Error("responder stopped serving")
 			return 1
@@ -111,7 +115,7 @@ func Serve(ready *os.File) int {
 				}
 			}
 			_ = srv.Close()
-			writeStats()
+			writeStats(true)
 			log.Infof("%v: listener closed, exiting", sig)
 			return 0
 		}

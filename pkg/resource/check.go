@@ -95,6 +95,9 @@ func Inspect(c *config.Config, o Options) *Status {
 			st.Stats = s
 			st.Uptime = time.Since(s.Since).Truncate(time.Second)
 		}
+		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
+			problems = append(problems, p)
+		}
 	} else if vipPresent {
 		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
 	}
@@ -110,6 +113,26 @@ func Inspect(c *config.Config, o Options) *Status {
 		st.State = "running"
 	}
 	return st
+}
+
+// lbProbeProblem says what is wrong when probe_timeout is set and the load
+// balancer has not probed for that long (counting from the responder's
+// start when it never did).
+func lbProbeProblem(c *config.Config, s *daemon.Stats, now time.Time) string {
+	if c.ProbeTimeout <= 0 {
+		return ""
+	}
+	if s == nil {
+		return "cannot read the responder's stats to check probe_timeout: run recover"
+	}
+	last, what := s.LastProbe, "last load-balancer probe"
+	if last.IsZero() {
+		last, what = s.Since, "no load-balancer probe since the responder started"
+	}
+	if age := now.Sub(last); age > c.ProbeTimeout {
+		return fmt.Sprintf("%s %s ago, longer than probe_timeout %s: the load balancer does not probe this node (check its probe, allow, the firewall)", what, age.Truncate(time.Second), c.ProbeTimeout)
+	}
+	return ""
 }
 
 // Human renders the status for an admin.

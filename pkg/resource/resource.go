@@ -157,6 +157,25 @@ func selfProbeUntil(ctx context.Context, c *config.Config) error {
 	}
 }
 
+// waitForLBProbe waits until a probe from another host reached the new
+// responder (probe_timeout, SIOS LB Health Check's behaviour): only then
+// does the load balancer send traffic here.
+func waitForLBProbe(ctx context.Context, c *config.Config, pid int) error {
+	deadline := time.Now().Add(c.ProbeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	for {
+		if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == pid && !s.LastProbe.IsZero() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no load-balancer probe reached port %d within probe_timeout %s: check the load balancer's probe port and protocol, allow, and the host firewall", c.Port, c.ProbeTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func remaining(ctx context.Context) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {
 		return max(time.Until(dl), 0)
@@ -248,13 +267,18 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 			undoVIP()
 			return err
 		}
-		if _, err := daemon.Start(ctx, o.Exe, sp); err != nil {
+		nrec, err := daemon.Start(ctx, o.Exe, sp)
+		if err != nil {
 			undoVIP()
 			return err
 		}
-		started = true
+		rec, started = nrec, true
 	}
-	if err := selfProbeUntil(ctx, c); err != nil {
+	err := selfProbeUntil(ctx, c)
+	if err == nil && started && c.ProbeTimeout > 0 {
+		err = waitForLBProbe(ctx, c, rec.Pid)
+	}
+	if err != nil {
 		if started {
 			if _, serr := daemon.Stop(ctx, c.StateDir, c.Tag); serr != nil {
 				log.WithError(serr).Error("rollback: stop responder")

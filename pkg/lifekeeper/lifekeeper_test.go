@@ -1,0 +1,121 @@
+package lifekeeper
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseInfo(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want map[string]string
+		err  string
+	}{
+		{"", map[string]string{}, ""},
+		{"12345", map[string]string{"port": "12345"}, ""},
+		{"  12345  ", map[string]string{"port": "12345"}, ""},
+		{"12345 hello", map[string]string{"port": "12345", "message": "hello"}, ""},
+		{"12345 hello  world", map[string]string{"port": "12345", "message": "hello  world"}, ""},
+		{"12345 status=ok", map[string]string{"port": "12345", "message": "status=ok"}, ""},
+		{"12345 vip=10.10.5.200 interface=eth1", map[string]string{"port": "12345", "vip": "10.10.5.200", "interface": "eth1"}, ""},
+		{"port=12345 protocol=http http_path=/health", map[string]string{"port": "12345", "protocol": "http", "http_path": "/health"}, ""},
+		{"hello 12345", nil, `"hello" is neither PORT [MESSAGE] nor key=value`},
+		{"prot=12345", nil, `unknown parameter "prot"`},
+		{"port=1 port=2", nil, "port given twice"},
+		{"12345 port=2", nil, "port given twice"},
+		{"port=", nil, "has no value"},
+		{"tag=x port=1", nil, "the tag is LifeKeeper's"},
+	} {
+		got, err := ParseInfo(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrInfo) {
+				t.Errorf("ParseInfo(%q) = %v, %v; want error %q", tc.in, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseInfo(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestPickInfo(t *testing.T) {
+	for _, tc := range []struct {
+		out, host, want, err string
+	}{
+		{"", "node1", "", ""},
+		{"node1:gen:app:lbhc:lbhc-id:12345 hello:ISP\n", "x", "12345 hello", ""},
+		{"NODE1:gen:app:t:i:111:ISP\nnode2:gen:app:t:i:222:OSU\n", "node1", "111", ""},
+		{"node1:gen:app:t:i:111:ISP\nNode2:gen:app:t:i:222:OSU\n", "NODE2", "222", ""},
+		{"a:b:c:t:i:1\nb:b:c:t:i:2\n", "z", "", "none for this host"},
+		{"a:b:c\n", "a", "", "has 3 fields"},
+	} {
+		got, err := pickInfo(tc.out, "t", tc.host)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("pickInfo(%q, %q) = %q, %v; want error %q", tc.out, tc.host, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("pickInfo(%q, %q) = %q, %v; want %q", tc.out, tc.host, got, err, tc.want)
+		}
+	}
+}
+
+func TestInfoFieldRunsInsList(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\n[ \"$1\" = -t ] && [ \"$3\" = -f: ] || { echo usage >&2; exit 2; }\necho \"node1:gen:app:$2:id1:12345 hello:ISP\"\n"
+	if err := os.WriteFile(filepath.Join(root, InsList), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) {
+		if k == "LKROOT" {
+			return root, true
+		}
+		return "", false
+	}
+	p, ok := Enabled(env)
+	if !ok {
+		t.Fatal("Enabled: false")
+	}
+	got, err := InfoField(context.Background(), p, "lbhc-12345", "node1")
+	if err != nil || got != "12345 hello" {
+		t.Fatalf("InfoField = %q, %v", got, err)
+	}
+	if _, ok := Enabled(func(string) (string, bool) { return "/nonexistent", true }); ok {
+		t.Error("Enabled without ins_list")
+	}
+	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := InfoField(context.Background(), p, "t", "node1"); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("failing ins_list: %v", err)
+	}
+}
+
+func FuzzParseInfo(f *testing.F) {
+	for _, s := range []string{"12345", "12345 hello", "port=1 vip=10.0.0.1 interface=eth1", "x=y", "1 a=b c", "\x00", "12345 \t\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseInfo(s)
+		if err != nil {
+			if !errors.Is(err, ErrInfo) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		if _, bad := m["tag"]; bad {
+			t.Fatal("tag accepted from the info field")
+		}
+	})
+}
