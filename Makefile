@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$(VERSION)
 ACTIONS  := restore remove quickCheck recover
 BINS     := $(addprefix bin/,$(ACTIONS))
 
-.PHONY: build demo test deps lint unit docs bench clean
+.PHONY: build demo test deps lint unit soak fuzz docs bench clean
 build: $(BINS)
 
 bin/%: FORCE
@@ -13,12 +13,19 @@ bin/%: FORCE
 
 FORCE:
 
+## build-windows: the four executables for Windows (amd64) in bin/windows/
+.PHONY: build-windows
+build-windows: $(addprefix bin/windows/,$(addsuffix .exe,$(ACTIONS)))
+
+bin/windows/%.exe: FORCE
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
+
 ## demo: restore a resource in a throwaway network namespace, probe it, check it, remove it (root)
 demo: build
 	scripts/demo.sh
 
 ## test: install what the tests need (root, Debian), then lint and run every test
-test: deps lint unit
+test: deps lint unit soak fuzz
 
 deps:
 	scripts/install-test-deps.sh
@@ -29,7 +36,18 @@ lint:
 unit: build
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-## docs: regenerate the parameter reference in README.md from pkg/config
+## soak: a million probes against the responder, without the race detector
+soak:
+	$(GO) test -count=1 -timeout 10m -run 'TestMillionProbes' -v ./pkg/responder/
+
+## fuzz: each fuzz target for FUZZTIME; crashers land in the package's testdata/fuzz as regression cases
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(FUZZTIME) ./pkg/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInfo$$' -fuzztime $(FUZZTIME) ./pkg/lifekeeper/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./pkg/responder/
+
+## docs: regenerate the parameter reference in README.md and the OCF agent's meta-data from pkg/config
 docs:
 	$(GO) run ./scripts/gendocs
 

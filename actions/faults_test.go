@@ -1,0 +1,217 @@
+//go:build linux
+
+package actions_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// The faults of issue 8: each with the outcome the kit promises.
+
+func TestResponderTerminated(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	pid := n.pidOf("t1")
+	// An admin's stray kill: the responder exits cleanly, which is still a
+	// failure of the resource, repaired locally.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitDead(t, pid)
+	n.want("quickCheck", 1, a...)
+	n.want("recover", 0, a...)
+	n.want("quickCheck", 0, a...)
+	n.want("remove", 0, a...)
+}
+
+func TestInterfaceDown(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "eth1 is down") {
+		t.Errorf("quickCheck with eth1 down: %v", r)
+	}
+	// Nothing local can fix a link that is down: recover fails, the
+	// cluster manager fails over.
+	n.want("recover", 1, a...)
+	n.want("remove", 0, a...)
+	n.ns.MustRun(t, "ip", "link", "set", "eth1", "up")
+	n.want("restore", 0, a...)
+	n.want("remove", 0, a...)
+}
+
+func TestInterfaceGone(t *testing.T) {
+	for _, how := range []string{"renamed", "deleted"} {
+		t.Run(how, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			if how == "renamed" {
+				n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
+				n.ns.MustRun(t, "ip", "link", "set", "eth1", "name", "eth9")
+				n.ns.MustRun(t, "ip", "link", "set", "eth9", "up")
+			} else {
+				n.ns.MustRun(t, "ip", "link", "del", "eth1")
+			}
+			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, `interface "eth1" not found`) {
+				t.Errorf("quickCheck: %v", r)
+			}
+			n.want("recover", 5, a...) // node-local piece missing: fail over
+			n.want("remove", 0, a...)
+			if p := daemonPids(n, "t1"); len(p) != 0 {
+				t.Errorf("responder left: %v", p)
+			}
+			n.want("quickCheck", 7, a...) // stopped, and the interface is absent here
+		})
+	}
+}
+
+func TestStateDirWipedWhileStopped(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	n.want("remove", 0, a...)
+	if err := os.RemoveAll(n.sd); err != nil {
+		t.Fatal(err)
+	}
+	n.want("quickCheck", 7, a...)
+	if _, err := os.Stat(n.sd); err == nil {
+		t.Error("quickCheck created the state directory")
+	}
+	n.want("remove", 0, a...)
+	n.want("restore", 0, a...)
+	n.want("quickCheck", 0, a...)
+	n.want("remove", 0, a...)
+}
+
+func TestCorruptPidFile(t *testing.T) {
+	for _, content := range []string{"", "garbage\n", "pid=notanumber\nstart=1\ntag=t1\n"} {
+		t.Run(strconv.Quote(content), func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "corrupt") {
+				t.Errorf("quickCheck: %v", r)
+			}
+			// The responder is still found by its command line and stopped.
+			n.want("remove", 0, a...)
+			waitDead(t, pid)
+			n.want("quickCheck", 7, a...)
+			// And restore over a corrupt file works too.
+			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			n.want("restore", 0, a...)
+			n.want("quickCheck", 0, a...)
+			n.want("remove", 0, a...)
+		})
+	}
+}
+
+func TestPidFileSymlinkRefused(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345)
+	if err := os.MkdirAll(n.sd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(n.sd, "t1.lock")); err != nil {
+		t.Fatal(err)
+	}
+	n.want("restore", 1, a...)
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("file behind the symlink changed: %q", b)
+	}
+	if p := daemonPids(n, "t1"); len(p) != 0 {
+		t.Errorf("responder started: %v", p)
+	}
+}
+
+func TestStateDirSymlinkRefused(t *testing.T) {
+	n := newNode(t)
+	real := t.TempDir()
+	if err := os.Symlink(real, n.sd); err != nil {
+		t.Fatal(err)
+	}
+	if r := n.want("restore", 1, n.args("t1", 12345)...); !strings.Contains(r.stderr, "symlink") {
+		t.Errorf("restore: %v", r)
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Errorf("files written through the symlink: %v", ents)
+	}
+}
+
+func TestConcurrentRecoverAndRemove(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	for i := 0; i < 5; i++ {
+		n.want("restore", 0, a...)
+		_ = syscall.Kill(n.pidOf("t1"), syscall.SIGKILL)
+		var wg sync.WaitGroup
+		var rec, rem result
+		wg.Add(2)
+		go func() { defer wg.Done(); rec = n.run("recover", nil, a...) }()
+		go func() { defer wg.Done(); rem = n.run("remove", nil, a...) }()
+		wg.Wait()
+		if rec.code != 0 || rem.code != 0 {
+			t.Fatalf("recover %v, remove %v", rec, rem)
+		}
+		switch r := n.run("quickCheck", nil, a...); r.code {
+		case 0, 7:
+		default:
+			t.Fatalf("after concurrent recover and remove: %v", r)
+		}
+		n.want("remove", 0, a...)
+	}
+}
+
+// TestManyCycles runs 50 restore/remove cycles and checks that nothing
+// leaks: no address, no process, no file, no listening socket.
+func TestManyCycles(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", "http")
+	fds := func() int { e, _ := os.ReadDir("/proc/self/fd"); return len(e) }
+	before := fds()
+	for i := 0; i < 50; i++ {
+		n.want("restore", 0, a...)
+		n.want("remove", 0, a...)
+	}
+	if n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Error("vip left")
+	}
+	if p := daemonPids(n, "t1"); len(p) != 0 {
+		t.Errorf("responders left: %v", p)
+	}
+	if f := n.stateFiles(); len(f) != 0 {
+		t.Errorf("files left: %v", f)
+	}
+	if out := n.ns.MustRun(t, "ss", "-Hltn"); out != "" {
+		t.Errorf("listening sockets left in the node:\n%s", out)
+	}
+	if after := fds(); after > before+2 {
+		t.Errorf("test process fds grew from %d to %d", before, after)
+	}
+	// The log records 50 starts and 50 clean exits, and nothing else bad.
+	b, _ := os.ReadFile(filepath.Join(n.sd, "t1.log"))
+	if got := strings.Count(string(b), "listener closed, exiting"); got != 50 {
+		t.Errorf("log has %d clean exits, want 50", got)
+	}
+	if strings.Contains(string(b), "level=error") {
+		t.Errorf("errors in the responder log:\n%s", b)
+	}
+}
