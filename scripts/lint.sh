@@ -12,4 +12,5 @@ for os in linux windows; do
 	GOOS=$os go vet ./...
 	GOOS=$os "$SC" ./...
 done
-echo "lint: gofmt, go vet, staticcheck clean (linux, windows)"
+shellcheck kit/ocf/ilbvip kit/ocf/testdata/node.sh
+echo "lint: gofmt, go vet, staticcheck clean (linux, windows); shellcheck clean (OCF agent)"
