@@ -134,7 +134,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 					code = resource.ErrArgs
 					return errors.New("serve is internal: restore starts the responder")
 				}
-				code = daemon.Serve(os.NewFile(3, "ready"))
+				code = daemon.Serve(daemon.ReadyFile())
 				return nil
 			},
 		}},
@@ -151,7 +151,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 // commonFlags are the parameter table's flags plus -c and -i.
 func commonFlags() []cli.Flag {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default /etc/ilbvip/TAG.yaml)"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default " + config.DefaultConfigPath("TAG") + ")"},
 		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
 		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing"},
 	}

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package daemon
 
@@ -36,10 +36,13 @@ func recordSelf() (*Record, error) { return nil, ErrUnsupported }
 
 func setProcessName(string) {}
 
-func notifyStop() <-chan os.Signal {
+func notifyStop() (<-chan os.Signal, error) {
 	c := make(chan os.Signal, 2)
 	signal.Notify(c, os.Interrupt)
-	return c
+	return c, nil
 }
+
+// ReadyFile: no readiness pipe on this OS (Start is not supported).
+func ReadyFile() *os.File { return nil }
 
 func useSyslog(*logrus.Logger, string) bool { return false }

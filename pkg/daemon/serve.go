@@ -45,6 +45,12 @@ func Serve(ready *os.File) int {
 		report("error:other:" + err.Error())
 		return 1
 	}
+	// The stop mechanism exists before the pid file names this process.
+	sigs, err := notifyStop()
+	if err != nil {
+		report("error:other:" + err.Error())
+		return 1
+	}
 	rec.Tag, rec.Port, rec.Protocol, rec.VIP, rec.Interface, rec.Config = spec.Tag, spec.Port, spec.Protocol, spec.VIP, spec.Interface, spec.Hash()
 	pidPath := statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt)
 	// The pid file comes before the bind, so a responder that answers is
@@ -67,7 +73,6 @@ func Serve(ready *os.File) int {
 		report("error:" + kind + ":" + err.Error())
 		return 1
 	}
-	sigs := notifyStop()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 	log.Infof("listening on %s (%s), pid %d", srv.Addr(), spec.Protocol, os.Getpid())

@@ -26,12 +26,16 @@ func setProcessName(name string) {
 
 // notifyStop delivers TERM and INT; HUP is ignored (the responder has no
 // terminal, and an admin's stray HUP must not silence the probe).
-func notifyStop() <-chan os.Signal {
+func notifyStop() (<-chan os.Signal, error) {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	c := make(chan os.Signal, 2)
 	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
-	return c
+	return c, nil
 }
+
+// ReadyFile is the responder's end of the readiness pipe: Start passes it
+// as file descriptor 3 (ExtraFiles).
+func ReadyFile() *os.File { return os.NewFile(3, "ready") }
 
 // useSyslog sends the log to syslog when a syslog daemon listens.
 func useSyslog(l *logrus.Logger, tag string) bool {

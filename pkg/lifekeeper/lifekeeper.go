@@ -29,12 +29,14 @@ func Enabled(env func(string) (string, bool)) (string, bool) {
 	if !ok || root == "" {
 		return "", false
 	}
-	p := filepath.Join(root, InsList)
-	fi, err := os.Stat(p)
-	if err != nil || fi.IsDir() {
-		return "", false
+	// LifeKeeper for Windows ships ins_list.exe.
+	for _, name := range []string{InsList, InsList + ".exe"} {
+		p := filepath.Join(root, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, true
+		}
 	}
-	return p, true
+	return "", false
 }
 
 // InfoField runs ins_list for tag and returns the info field ("" when

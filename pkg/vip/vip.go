@@ -40,6 +40,14 @@
 //
 // With Source true the address is added like any other (scope global,
 // preferred forever) and may be picked as a source.
+//
+// # Windows
+//
+// vip_windows.go uses the IP Helper API: the interface is named by its
+// alias ("Ethernet 2") or index, the address is a manual, permanent row with
+// SkipAsSource unless Source, and Add waits for duplicate address detection
+// (a duplicate is removed and reported with its likely cause). The decisions
+// are in winaddr.go, which compiles and is tested on every OS.
 package vip
 
 import (

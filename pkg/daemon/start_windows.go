@@ -1,0 +1,265 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/ilbvip/ilbvip/pkg/statedir"
+)
+
+// StartError is a responder that could not start; Kind says why, so the
+// caller can choose the exit code ("inuse", "perm" or "other").
+type StartError struct {
+	Kind string
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// detachFlags start the responder with no console (DETACHED_PROCESS) in its
+// own process group, so no console event of the caller reaches it.
+const detachFlags = windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP
+
+// Start runs exe's serve command as a detached responder for spec and
+// returns once it has bound the port (with its pid file written), or with
+// the child's exact error. A child that fails is terminated and waited for.
+//
+// The readiness pipe's write end is inherited by the child (and only by it:
+// Go passes an explicit handle list to CreateProcess) and its handle value
+// travels in ReadyHandleEnv. The child first tries to leave the caller's job
+// object (CREATE_BREAKAWAY_FROM_JOB), so that a cluster manager or remote
+// shell that kills its job when the action ends does not take the
+// responder with it; a job that forbids breakaway makes CreateProcess fail
+// with access denied, and the child is then started inside it.
+func Start(ctx context.Context, exe string, spec Spec) (*Record, error) {
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("start responder: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start responder: readiness pipe: %w", err)
+	}
+	defer r.Close()
+	wh := windows.Handle(w.Fd())
+	if err := windows.SetHandleInformation(wh, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("start responder: readiness pipe: %w", err)
+	}
+	dir, err := windows.GetSystemDirectory()
+	if err != nil {
+		dir = ""
+	}
+	// A clean environment, as on Linux: the child takes its settings from
+	// the spec alone. SystemRoot is what Windows DLLs need (os/exec would
+	// add it too).
+	env := []string{SpecEnv + "=" + string(specJSON), ReadyHandleEnv + "=" + strconv.FormatUint(uint64(wh), 10)}
+	if v := os.Getenv("SystemRoot"); v != "" {
+		env = append(env, "SystemRoot="+v)
+	}
+	newCmd := func(flags uint32) *exec.Cmd {
+		return &exec.Cmd{
+			Path: exe,
+			Args: Args(spec.Tag, spec.StateDir),
+			Env:  env,
+			// The system directory: never one that an uninstall or an
+			// admin wants to delete while the responder runs.
+			Dir: dir,
+			SysProcAttr: &syscall.SysProcAttr{
+				// Exactly what FindResponders and Inspect compare.
+				CmdLine:                    responderCmdLine(spec.Tag, spec.StateDir),
+				CreationFlags:              flags,
+				HideWindow:                 true,
+				AdditionalInheritedHandles: []syscall.Handle{syscall.Handle(wh)},
+			},
+		}
+	}
+	cmd := newCmd(detachFlags | windows.CREATE_BREAKAWAY_FROM_JOB)
+	err = cmd.Start()
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+		cmd = newCmd(detachFlags)
+		err = cmd.Start()
+	}
+	w.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start responder %s: %w", exe, err)
+	}
+
+	msg, rerr := readReady(ctx, r)
+	if rerr == nil && msg == readyMsg {
+		rec, err := ReadRecord(spec.StateDir, spec.Tag)
+		if err == nil && rec.Pid == cmd.Process.Pid {
+			_ = cmd.Process.Release()
+			return rec, nil
+		}
+		rerr = fmt.Errorf("responder pid %d reported ready but its pid file is wrong: %v", cmd.Process.Pid, err)
+	}
+	// It failed: make sure it is gone, and its pid file with it.
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if rec, err := ReadRecord(spec.StateDir, spec.Tag); err == nil && rec.Pid == cmd.Process.Pid {
+		_ = statedir.Remove(statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt))
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	kind, text, ok := strings.Cut(strings.TrimPrefix(msg, "error:"), ":")
+	if !strings.HasPrefix(msg, "error:") || !ok {
+		kind, text = "other", "responder exited before it was ready"
+		if msg != "" {
+			text += ": " + msg
+		}
+		text += " (see its log: " + statedir.Path(spec.StateDir, spec.Tag, statedir.LogExt) + ")"
+	}
+	return nil, &StartError{Kind: kind, Msg: text}
+}
+
+// readReady reads the child's one-line report until it closes the pipe, or
+// until ctx ends. An anonymous pipe on Windows has no read deadline, so the
+// read runs on its own; when ctx ends first, Start terminates the child,
+// which closes the pipe and ends the read.
+func readReady(ctx context.Context, r *os.File) (string, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, 4096))
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		// ERROR_BROKEN_PIPE is how a closed write end reads on Windows.
+		if res.err != nil && !errors.Is(res.err, windows.ERROR_BROKEN_PIPE) {
+			return "", fmt.Errorf("read responder readiness: %w", res.err)
+		}
+		return strings.TrimSpace(string(res.b)), nil
+	case <-ctx.Done():
+		return "", errors.New("responder did not report that it bound the port within the action's budget")
+	}
+}
+
+// stopTarget is a responder being stopped, held open so its pid cannot be
+// reused meanwhile.
+type stopTarget struct {
+	pid int
+	h   windows.Handle
+}
+
+// Stop stops the tag's responders: the recorded one if it is still ours,
+// and any other found by its exact command line (pid file lost). First the
+// graceful way, the responder's stop event (it closes its listener and
+// exits); then TerminateProcess before ctx ends, keeping the last tenth of
+// the budget for it. It removes the pid and stats files, and never stops a
+// process whose identity does not match.
+func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
+	var targets []stopTarget
+	defer func() {
+		for _, t := range targets {
+			windows.CloseHandle(t.h)
+		}
+	}()
+	// A responder that can be identified but not opened to stop it (no
+	// administrator rights) is an error: success would leave it answering.
+	cannotOpen := func(pid int) error {
+		return fmt.Errorf("stop responder pid %d: access denied opening it to stop it: run as Administrator or SYSTEM", pid)
+	}
+	rec, err := ReadRecord(stateDir, tag)
+	if err == nil {
+		h, o := openProc(rec.Pid, stopAccess)
+		switch {
+		case h != 0 && judge(rec, o, bootFiletime()) == Running:
+			targets = append(targets, stopTarget{rec.Pid, h})
+		case h != 0:
+			windows.CloseHandle(h)
+		case Inspect(rec) == Running:
+			return nil, cannotOpen(rec.Pid)
+		}
+	}
+	want := responderCmdLine(tag, stateDir)
+	for _, pid := range FindResponders(tag, stateDir) {
+		if len(targets) > 0 && targets[0].pid == pid {
+			continue
+		}
+		// Checked again on the handle: the pid may have been reused since.
+		h, o := openProc(pid, stopAccess)
+		if h == 0 {
+			if o.Exists {
+				return nil, cannotOpen(pid)
+			}
+			continue
+		}
+		if o.Exited || o.CmdLine != want {
+			windows.CloseHandle(h)
+			continue
+		}
+		targets = append(targets, stopTarget{pid, h})
+	}
+
+	var pids []int
+	for _, t := range targets {
+		pids = append(pids, t.pid)
+		if err := setStopEvent(t.pid); err != nil {
+			// No stop event (it is not listening for one): terminate now.
+			_ = windows.TerminateProcess(t.h, 1)
+		}
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	margin := max(time.Until(deadline)/10, 300*time.Millisecond)
+	killAt := deadline.Add(-margin)
+	live := 0
+	for _, t := range targets {
+		if waitExit(t.h, killAt) {
+			continue
+		}
+		_ = windows.TerminateProcess(t.h, 1)
+		if !waitExit(t.h, deadline) {
+			live++
+		}
+	}
+	if live > 0 {
+		return pids, fmt.Errorf("stop responder: %d process(es) still alive after the stop event and TerminateProcess", live)
+	}
+	for _, ext := range []string{statedir.PidExt, statedir.StatsExt} {
+		if err := statedir.Remove(statedir.Path(stateDir, tag, ext)); err != nil {
+			return pids, err
+		}
+	}
+	return pids, nil
+}
+
+// waitExit waits until the process ends or until; true when it ended.
+func waitExit(h windows.Handle, until time.Time) bool {
+	ms := uint32(max(time.Until(until), 0) / time.Millisecond)
+	ev, err := windows.WaitForSingleObject(h, ms)
+	return err == nil && ev == windows.WAIT_OBJECT_0
+}
+
+// setStopEvent sets pid's stop event (see notifyStop).
+func setStopEvent(pid int) error {
+	name, err := windows.UTF16PtrFromString(stopEventName(pid))
+	if err != nil {
+		return err
+	}
+	ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name)
+	if err != nil {
+		return err
+	}
+	defer windows.CloseHandle(ev)
+	return windows.SetEvent(ev)
+}
