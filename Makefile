@@ -3,13 +3,18 @@ GO       ?= go
 VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)-$(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)
 LDFLAGS  := -s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$(VERSION)
 ACTIONS  := restore remove quickCheck recover
-BINS     := $(addprefix bin/,$(ACTIONS))
+TOOLS    := lbsim rehearsal
+BINS     := $(addprefix bin/,$(ACTIONS)) $(addprefix bin/,$(TOOLS))
 
 .PHONY: build demo test deps lint unit soak fuzz docs bench clean
 build: $(BINS)
 
 bin/%: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
+
+# The load-balancer simulator and the failover rehearsal (make demo).
+$(addprefix bin/,$(TOOLS)): FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./tools/$(@F)
 
 FORCE:
 
@@ -20,7 +25,7 @@ build-windows: $(addprefix bin/windows/,$(addsuffix .exe,$(ACTIONS)))
 bin/windows/%.exe: FORCE
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
 
-## demo: restore a resource in a throwaway network namespace, probe it, check it, remove it (root)
+## demo: the failover rehearsal: two nodes behind a simulated cloud ILB in throwaway namespaces (root; else the responder alone)
 demo: build
 	scripts/demo.sh
 

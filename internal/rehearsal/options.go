@@ -1,0 +1,33 @@
+package rehearsal
+
+import (
+	"errors"
+	"time"
+)
+
+// Options configure Run: the rehearsal of `make demo` (scenarios a, b, c).
+// Zero values take the defaults.
+type Options struct {
+	BinDir string // the ilbvip executables
+
+	// The load balancer's probe.
+	Interval  time.Duration // default 500ms
+	Timeout   time.Duration // default: Interval
+	Threshold int           // default 2
+	ProbePort uint16        // default: the kit's port
+	Protocol  string        // default: the kit's protocol
+	Path      string        // default: the kit's http_path
+
+	// The kit. ConfigFile is an admin's own config (its tag is Tag, else
+	// the file's name without .yaml); the bed's vip (when the file has
+	// none), interface, state_dir and allow override it. Without it the kit
+	// runs with Settings (YAML keys: port, protocol, http_path, ...).
+	ConfigFile string
+	Tag        string
+	Settings   map[string]string
+
+	Prefix string // namespace prefix, default "ilbvip-demo-"
+}
+
+// ErrNotRoot: the rehearsal needs network namespaces.
+var ErrNotRoot = errors.New("the rehearsal needs root (network namespaces): run it as root; `make demo` without root runs the responder alone")

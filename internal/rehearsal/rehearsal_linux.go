@@ -1,0 +1,359 @@
+package rehearsal
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ilbvip/ilbvip/internal/testbed"
+	"github.com/ilbvip/ilbvip/pkg/lbsim"
+)
+
+// Rehearsal drives the kit on a bed with the LB simulator in front.
+type Rehearsal struct {
+	Bed *testbed.Bed
+	Sim *lbsim.Sim
+	LB  lbsim.Config // the simulator's settings, defaults filled in
+
+	out   io.Writer
+	mu    sync.Mutex // serialises out: LB events print from the simulator
+	start time.Time
+}
+
+// Start starts the LB simulator on bed (probe port port) and returns a
+// rehearsal that narrates to out (io.Discard for none).
+func Start(bed *testbed.Bed, lb lbsim.Config, port uint16, out io.Writer) (*Rehearsal, error) {
+	r := &Rehearsal{Bed: bed, out: out, start: time.Now()}
+	user := lb.OnEvent
+	lb.OnEvent = func(e lbsim.Event) {
+		r.say(e.Time, "LB: %s", e)
+		if user != nil {
+			user(e)
+		}
+	}
+	sim, err := bed.StartLB(lb, port)
+	if err != nil {
+		return nil, err
+	}
+	r.Sim, r.LB = sim, sim.Config()
+	return r, nil
+}
+
+// Bound is the limit for a switchover: interval × threshold + 1 s.
+func (r *Rehearsal) Bound() time.Duration {
+	return r.LB.Interval*time.Duration(r.LB.Threshold) + time.Second
+}
+
+// say prints one transcript line stamped with the time since Start.
+func (r *Rehearsal) say(at time.Time, format string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.out, "  [%6.2fs] %s\n", at.Sub(r.start).Seconds(), fmt.Sprintf(format, a...))
+}
+
+// Heading prints a scenario's title.
+func (r *Rehearsal) Heading(format string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.out, "\n%s\n", fmt.Sprintf(format, a...))
+}
+
+// Printf prints free text (indented by the caller).
+func (r *Rehearsal) Printf(format string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.out, format, a...)
+}
+
+// action runs an ilbvip action on a node, prints it, and fails on an exit
+// code other than want.
+func (r *Rehearsal) action(ctx context.Context, node *testbed.Node, action string, want int) (testbed.Result, error) {
+	res, err := node.Action(ctx, action)
+	if err != nil {
+		return res, err
+	}
+	at := time.Now() // stamped when it ended, so the transcript stays in order
+	line := fmt.Sprintf("%s: %s -t %s   exit %d (%s)", node.Name, action, node.Tag(), res.Code, ms(res.Took))
+	if msg := firstLine(res.Stderr + res.Stdout); msg != "" && res.Code != 0 {
+		line += ": " + msg
+	}
+	r.say(at, "%s", line)
+	if res.Code != want {
+		return res, fmt.Errorf("%s: %s exited %d, want %d: %s", node.Name, action, res.Code, want, strings.TrimSpace(res.Stderr+res.Stdout))
+	}
+	return res, nil
+}
+
+// get fetches the page once and prints who answered.
+func (r *Rehearsal) get(ctx context.Context, timeout time.Duration) (string, error) {
+	at := time.Now()
+	name, err := r.Bed.Get(ctx, timeout)
+	if err != nil {
+		r.say(at, "client: GET http://%s/ -> no answer: %v", r.Bed.Opts.VIP, err)
+	} else {
+		r.say(at, "client: GET http://%s/ -> %q", r.Bed.Opts.VIP, name)
+	}
+	return name, err
+}
+
+// getNode fetches until node answers, a few tries apart (the first packet
+// after a route change may still wait for ARP).
+func (r *Rehearsal) getNode(ctx context.Context, node string) error {
+	var got string
+	var err error
+	for try := 0; try < 3; try++ {
+		if got, err = r.get(ctx, time.Second); err == nil && got == node {
+			return nil
+		}
+		if werr := sleep(ctx, 100*time.Millisecond); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("client: no answer through the VIP, want %s: %w", node, err)
+	}
+	return fmt.Errorf("client: %s answered through the VIP, want %s", got, node)
+}
+
+// waitLB waits for an LB event, at most a generous multiple of the bound.
+func (r *Rehearsal) waitLB(ctx context.Context, since time.Time, kind lbsim.Kind, backend string) (lbsim.Event, error) {
+	wait := 2*r.Bound() + 2*time.Second
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	e, err := r.Bed.WaitEvent(ctx, since, testbed.Is(kind, backend))
+	if err == nil {
+		return e, nil
+	}
+	if ctx.Err() != nil && (kind == lbsim.Up || kind == lbsim.Routed) {
+		if perr := r.Sim.LastError(backend); perr != nil {
+			return e, fmt.Errorf("LB: %s did not turn healthy within %s: its last probe: %v", backend, ms(wait), perr)
+		}
+	}
+	if ctx.Err() != nil {
+		return e, fmt.Errorf("LB: no %q event for %s within %s", kind, backend, ms(wait))
+	}
+	return e, fmt.Errorf("LB: %w", err)
+}
+
+// TwoHealthy returns the simulator's "two backends healthy at once" events.
+func (r *Rehearsal) TwoHealthy() []lbsim.Event {
+	var out []lbsim.Event
+	for _, e := range r.Sim.Events() {
+		if e.Kind == lbsim.TwoHealthy {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Active is the outcome of scenario a.
+type Active struct {
+	Restore time.Duration // the restore action
+	Routed  time.Duration // from the start of restore to the LB routing the VIP to the node
+}
+
+// Activate is scenario a: restore on node; the LB marks it up and the client
+// gets the node's name through the VIP.
+func (r *Rehearsal) Activate(ctx context.Context, node *testbed.Node) (Active, error) {
+	t0 := time.Now()
+	res, err := r.action(ctx, node, "restore", 0)
+	if err != nil {
+		return Active{}, err
+	}
+	e, err := r.waitLB(ctx, t0, lbsim.Routed, node.Name)
+	if err != nil {
+		return Active{}, err
+	}
+	return Active{Restore: res.Took, Routed: e.Time.Sub(t0)}, r.getNode(ctx, node.Name)
+}
+
+// Switch is the outcome of scenario b.
+type Switch struct {
+	Remove, Restore time.Duration // the two actions
+	Down, Up        time.Duration // from the start of remove to the LB marking the old node down, the new one up
+	FirstNew        time.Duration // from the start of remove to the first answer from the new node: the switchover
+	Gap             time.Duration // no answer: from the old node's last answer to the new node's first
+	OldAfter        int           // answers from the old node after the new one answered (must be 0)
+	Failed          int           // client requests without an answer during the switchover
+}
+
+// Switchover is scenario b: remove on from, then restore on to, while a
+// client asks every 20 ms; the client gets to's name.
+func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Switch, error) {
+	var s Switch
+	w := r.Bed.Watch(ctx, 20*time.Millisecond, 300*time.Millisecond, 3*r.Bound()+10*time.Second)
+	defer w.Stop()
+	if err := sleep(ctx, 100*time.Millisecond); err != nil { // the client sees from first
+		return s, err
+	}
+	t0 := time.Now()
+	res, err := r.action(ctx, from, "remove", 0)
+	if err != nil {
+		return s, err
+	}
+	s.Remove = res.Took
+	if res, err = r.action(ctx, to, "restore", 0); err != nil {
+		return s, err
+	}
+	s.Restore = res.Took
+	up, err := r.waitLB(ctx, t0, lbsim.Up, to.Name)
+	if err != nil {
+		return s, err
+	}
+	s.Up = up.Time.Sub(t0)
+	if down, err := r.waitLB(ctx, t0, lbsim.Down, from.Name); err == nil {
+		s.Down = down.Time.Sub(t0)
+	} else {
+		return s, err
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	first, ok := w.First(to.Name, t0)
+	for ; !ok && time.Now().Before(deadline); first, ok = w.First(to.Name, t0) {
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return s, err
+		}
+	}
+	if err := sleep(ctx, 100*time.Millisecond); err != nil { // a few answers after the switch
+		return s, err
+	}
+	answers := w.Stop()
+	if !ok {
+		return s, fmt.Errorf("client: no answer from %s within 3 s after the LB marked it up", to.Name)
+	}
+	s.FirstNew = first.At.Sub(t0)
+	last := t0
+	for _, a := range answers {
+		switch {
+		case a.At.Before(t0):
+		case a.Node == from.Name && a.At.Before(first.At):
+			last = a.At
+		case a.Node == from.Name:
+			s.OldAfter++
+		case a.Err != nil && a.At.Before(first.At):
+			s.Failed++
+		}
+	}
+	s.Gap = first.At.Sub(last)
+	r.say(first.At, "client: %q answers: switchover %s after remove began, no answer for %s (%d requests failed; limit %s)",
+		to.Name, ms(s.FirstNew), ms(s.Gap), s.Failed, ms(r.Bound()))
+	if s.OldAfter > 0 {
+		return s, fmt.Errorf("client: %s still answered %d times after %s took over", from.Name, s.OldAfter, to.Name)
+	}
+	return s, r.getNode(ctx, to.Name)
+}
+
+// Lost is the outcome of scenario c.
+type Lost struct {
+	Down time.Duration // from stopping the responder to the LB marking the node down
+}
+
+// LoseProbe is scenario c, the article's deleted health-check resource: the
+// node's probe responder stops (SIGTERM, as a clean stop of the health-check
+// resource would), the VIP and the web server stay, and still the client
+// gets no answer, because the LB routes by the probe alone.
+func (r *Rehearsal) LoseProbe(ctx context.Context, node *testbed.Node) (Lost, error) {
+	pid, err := node.ResponderPid()
+	if err != nil {
+		return Lost{}, err
+	}
+	t0 := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return Lost{}, fmt.Errorf("%s: stop the responder (pid %d): %w", node.Name, pid, err)
+	}
+	r.say(t0, "%s: kill -TERM %d   (the probe responder stops; the VIP and the web server stay)", node.Name, pid)
+	e, err := r.waitLB(ctx, t0, lbsim.Down, node.Name)
+	if err != nil {
+		return Lost{}, err
+	}
+	l := Lost{Down: e.Time.Sub(t0)}
+	if _, err := r.waitLB(ctx, t0, lbsim.Dropped, ""); err != nil {
+		return l, err
+	}
+	has, err := node.HasVIP()
+	if err != nil {
+		return l, err
+	}
+	if !has {
+		return l, fmt.Errorf("%s: the VIP went away: the scenario needs it to stay", node.Name)
+	}
+	r.say(time.Now(), "%s still holds %s on %s", node.Name, r.Bed.Opts.VIP, testbed.VIPNIC)
+	if name, err := r.get(ctx, 500*time.Millisecond); err == nil {
+		return l, fmt.Errorf("client: %s answered through the VIP although no backend is healthy", name)
+	}
+	if _, err := r.action(ctx, node, "quickCheck", 1); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// Crashed is the outcome of scenario d.
+type Crashed struct {
+	Down    time.Duration // from kill -9 to the LB marking the node down
+	Recover time.Duration // the recover action
+	Back    time.Duration // from the start of recover to the LB routing to the node again
+}
+
+// Crash is scenario d: kill -9 of the node's responder; the LB marks it down
+// after about interval × threshold; recover brings it back and traffic
+// returns.
+func (r *Rehearsal) Crash(ctx context.Context, node *testbed.Node) (Crashed, error) {
+	var c Crashed
+	pid, err := node.ResponderPid()
+	if err != nil {
+		return c, err
+	}
+	t0 := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return c, fmt.Errorf("%s: kill the responder (pid %d): %w", node.Name, pid, err)
+	}
+	r.say(t0, "%s: kill -9 %d   (the probe responder crashes)", node.Name, pid)
+	e, err := r.waitLB(ctx, t0, lbsim.Down, node.Name)
+	if err != nil {
+		return c, err
+	}
+	c.Down = e.Time.Sub(t0)
+	if name, err := r.get(ctx, 500*time.Millisecond); err == nil {
+		return c, fmt.Errorf("client: %s answered through the VIP although no backend is healthy", name)
+	}
+	t1 := time.Now()
+	res, err := r.action(ctx, node, "recover", 0)
+	if err != nil {
+		return c, err
+	}
+	c.Recover = res.Took
+	if e, err = r.waitLB(ctx, t1, lbsim.Routed, node.Name); err != nil {
+		return c, err
+	}
+	c.Back = e.Time.Sub(t1)
+	return c, r.getNode(ctx, node.Name)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func ms(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

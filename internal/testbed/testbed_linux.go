@@ -1,0 +1,369 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
+)
+
+// Interface names inside each node.
+const (
+	BackendNIC = "eth0" // the NIC in the LB's backend pool
+	VIPNIC     = "eth1" // the NIC that carries the VIP (a veth whose peer eth1p stays in the node)
+)
+
+// DefaultVIP is the VIP of the README's Azure example.
+var DefaultVIP = netip.MustParseAddr("10.10.5.200")
+
+// Options configures a Bed. Zero values take the defaults.
+type Options struct {
+	// Prefix starts every namespace name, default "ilbvip-bed-"; the
+	// process id follows, so a bed left by a killed process is found and
+	// removed by the next New with the same prefix.
+	Prefix  string
+	VIP     netip.Addr // IPv4, default DefaultVIP
+	WebPort uint16     // the web server's port on the VIP, default 80
+	BinDir  string     // the ilbvip executables (restore, remove, quickCheck, recover)
+}
+
+// Bed is a built test bed. Close removes everything it made.
+type Bed struct {
+	Opts  Options
+	Dir   string // temporary directory: the nodes' configs and state directories
+	LB    string // the client+LB namespace
+	Nodes []*Node
+
+	lbNS netns.NsHandle
+	webs []*webServer
+
+	mu     sync.Mutex
+	lb     *runningLB
+	closed bool
+}
+
+// Node is one cluster node.
+type Node struct {
+	Name     string     // node1, node2
+	NS       string     // its network namespace
+	Addr     netip.Addr // backend NIC address (eth0), the LB's probe target and next hop
+	LBAddr   netip.Addr // the LB's address on this node's link: the probe source, the node's default gateway
+	Dir      string     // the node's own directory (configs)
+	StateDir string     // the node's ilbvip state_dir
+
+	bed *Bed
+	ns  netns.NsHandle
+	kit Kit
+}
+
+var seq atomic.Int32
+
+// New builds the bed: namespaces, links, addresses, routes, sysctls and the
+// two web servers. It first removes beds with the same prefix whose process
+// is gone. On error it removes what it made.
+func New(opts Options) (*Bed, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("the test bed needs root (network namespaces)")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "ilbvip-bed-"
+	}
+	if !opts.VIP.IsValid() {
+		opts.VIP = DefaultVIP
+	}
+	if !opts.VIP.Is4() {
+		return nil, fmt.Errorf("vip %s: the test bed is IPv4 only", opts.VIP)
+	}
+	if opts.WebPort == 0 {
+		opts.WebPort = 80
+	}
+	SweepStale(opts.Prefix)
+	base := fmt.Sprintf("%s%d-%d-", opts.Prefix, os.Getpid(), seq.Add(1))
+	dir, err := os.MkdirTemp("", base) // named like the namespaces, so SweepStale finds it too
+	if err != nil {
+		return nil, fmt.Errorf("test bed directory: %w", err)
+	}
+	b := &Bed{Opts: opts, Dir: dir, LB: base + "lb", lbNS: netns.None()}
+	for i := 1; i <= 2; i++ {
+		name := "node" + strconv.Itoa(i)
+		b.Nodes = append(b.Nodes, &Node{
+			Name:     name,
+			NS:       base + name,
+			Addr:     netip.AddrFrom4([4]byte{10, 0, byte(i), 2}),
+			LBAddr:   netip.AddrFrom4([4]byte{10, 0, byte(i), 1}),
+			Dir:      filepath.Join(dir, name),
+			StateDir: filepath.Join(dir, name, "state"),
+			bed:      b,
+			ns:       netns.None(),
+		})
+	}
+	if err := b.build(); err != nil {
+		return nil, errors.Join(err, b.Close())
+	}
+	return b, nil
+}
+
+func (b *Bed) build() error {
+	var err error
+	if err = addNS(b.LB); err != nil {
+		return err
+	}
+	if b.lbNS, err = netnsrun.Open(b.LB); err != nil {
+		return err
+	}
+	// The LB forwards between the nodes' links, so the nodes reach each
+	// other as in one cloud network (a cluster's own traffic).
+	if err := b.sysctls(b.lbNS, map[string]string{"ipv4/ip_forward": "1"}); err != nil {
+		return err
+	}
+	for _, n := range b.Nodes {
+		if err := os.MkdirAll(n.Dir, 0o700); err != nil {
+			return fmt.Errorf("node directory: %w", err)
+		}
+		if err := addNS(n.NS); err != nil {
+			return err
+		}
+		if n.ns, err = netnsrun.Open(n.NS); err != nil {
+			return err
+		}
+		if err := b.sysctls(n.ns, nil); err != nil {
+			return err
+		}
+		lbAddr, nodeAddr := n.LBAddr.String()+"/24", n.Addr.String()+"/24"
+		for _, args := range [][]string{
+			{"-n", b.LB, "link", "add", n.Name, "type", "veth", "peer", "name", BackendNIC, "netns", n.NS},
+			{"-n", b.LB, "addr", "add", lbAddr, "dev", n.Name},
+			{"-n", b.LB, "link", "set", n.Name, "up"},
+			{"-n", n.NS, "addr", "add", nodeAddr, "dev", BackendNIC},
+			{"-n", n.NS, "link", "set", BackendNIC, "up"},
+			// Replies from the VIP leave by the backend NIC, as on a cloud VM
+			// whose default route is on its primary NIC.
+			{"-n", n.NS, "route", "add", "default", "via", n.LBAddr.String(), "dev", BackendNIC},
+			{"-n", n.NS, "link", "add", VIPNIC, "type", "veth", "peer", "name", VIPNIC + "p"},
+			{"-n", n.NS, "link", "set", VIPNIC, "up"},
+			{"-n", n.NS, "link", "set", VIPNIC + "p", "up"},
+		} {
+			if err := ip(args...); err != nil {
+				return err
+			}
+		}
+		w, err := startWeb(n.ns, netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), n.Name)
+		if err != nil {
+			return fmt.Errorf("%s: web server: %w", n.Name, err)
+		}
+		b.webs = append(b.webs, w)
+	}
+	return nil
+}
+
+// sysctls turns reverse-path filtering off (a reply from the VIP arrives on
+// the link of whichever node answers, and a switchover changes that link)
+// and sets extra, all inside the namespace before its links exist, so they
+// inherit the defaults.
+func (b *Bed) sysctls(h netns.NsHandle, extra map[string]string) error {
+	set := map[string]string{"ipv4/conf/all/rp_filter": "0", "ipv4/conf/default/rp_filter": "0"}
+	for k, v := range extra {
+		set[k] = v
+	}
+	return netnsrun.Do(h, func() error {
+		for k, v := range set {
+			// /proc/sys/net belongs to the namespace of the thread that opens it.
+			if err := os.WriteFile("/proc/sys/net/"+k, []byte(v), 0o644); err != nil {
+				return fmt.Errorf("sysctl net.%s: %w", strings.ReplaceAll(k, "/", "."), err)
+			}
+		}
+		return nil
+	})
+}
+
+// Node returns the node by name, nil if there is none.
+func (b *Bed) Node(name string) *Node {
+	for _, n := range b.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Close stops the LB simulator and the web servers, kills every process in
+// the bed's namespaces, deletes the namespaces and the directory. It can be
+// called more than once.
+func (b *Bed) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	var errs []error
+	b.StopLB()
+	for _, w := range b.webs {
+		w.close()
+	}
+	names := []string{b.LB}
+	for _, n := range b.Nodes {
+		names = append(names, n.NS)
+		if n.ns.IsOpen() {
+			n.ns.Close()
+		}
+	}
+	if b.lbNS.IsOpen() {
+		b.lbNS.Close()
+	}
+	for _, name := range names {
+		if err := removeNS(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(b.Dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", b.Dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Leftovers names what Close should have removed and did not: the bed's
+// namespaces and directory.
+func (b *Bed) Leftovers() []string {
+	var left []string
+	names := []string{b.LB}
+	for _, n := range b.Nodes {
+		names = append(names, n.NS)
+	}
+	for _, name := range names {
+		if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
+			left = append(left, "network namespace "+name)
+		}
+	}
+	if _, err := os.Stat(b.Dir); err == nil {
+		left = append(left, b.Dir)
+	}
+	return left
+}
+
+func ip(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// addNS creates the namespace with lo up (the kit's self-probe uses it).
+func addNS(name string) error {
+	if err := ip("netns", "add", name); err != nil {
+		return err
+	}
+	return ip("-n", name, "link", "set", "lo", "up")
+}
+
+// removeNS kills every process in the namespace and deletes it; a
+// namespace that does not exist is fine.
+func removeNS(name string) error {
+	path := filepath.Join("/run/netns", name)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	killAll(path)
+	if err := netns.DeleteNamed(name); err != nil {
+		return fmt.Errorf("delete network namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// killAll sends SIGKILL to every process whose network namespace is the one
+// at path (never to this process) and waits until they are dead or zombies
+// (bounded: PID 1 here may reap late).
+func killAll(path string) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return
+	}
+	want := fmt.Sprintf("net:[%d]", st.Ino)
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if l, _ := os.Readlink("/proc/" + e.Name() + "/ns/net"); l == want {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			pids = append(pids, pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range pids {
+		for !Dead(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// Dead reports whether pid is gone or a zombie.
+func Dead(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
+}
+
+// SweepStale removes the namespaces (with their processes) and directories
+// of beds with this prefix whose process no longer runs: what a killed test
+// or demo left.
+func SweepStale(prefix string) {
+	stale := func(name string) bool {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			return false
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 {
+			return false
+		}
+		return Dead(pid) // a live pid may be reused, but then it is kept: never remove a live bed
+	}
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		if stale(e.Name()) {
+			_ = removeNS(e.Name())
+		}
+	}
+	ents, _ = os.ReadDir(os.TempDir())
+	for _, e := range ents {
+		if e.IsDir() && stale(e.Name()) {
+			_ = os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+		}
+	}
+}
+
+// waitCtx sleeps d or until ctx is done.
+func waitCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,399 @@
+// Package lbsim simulates a cloud internal load balancer with Floating IP for
+// tests and the demo.
+//
+// It probes every backend's probe port as Azure, GCP or AWS do (a TCP
+// handshake, or an HTTP GET that must answer 200), every Interval with a
+// Timeout. Threshold results in a row flip a backend between up and down,
+// in both directions (Azure's probeThreshold); a refused or reset connection
+// is a failure. Backends start down. The VIP's traffic goes to one healthy
+// backend without changing the destination address: the simulator sets a
+// VIP/32 route via that backend's address, and a blackhole route when no
+// backend is healthy, so the traffic is dropped. The choice is sticky: the
+// active backend keeps the traffic while it stays up, which is what a load
+// balancer in front of a cluster with one healthy node does.
+//
+// All backends are probed together once per interval, and a round's results
+// are applied together, so "two backends healthy at once" means two nodes
+// answered the probe in the same round. Every transition is logged with a
+// timestamp and reported as an Event, so tests can assert that never two
+// backends were healthy and measure how long a failover took.
+package lbsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netns"
+
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
+)
+
+// Limits of Config.
+const (
+	MinInterval  = 10 * time.Millisecond
+	MaxInterval  = time.Hour
+	MaxThreshold = 100
+	MaxBackends  = 64
+)
+
+// Backend is one member of the backend pool.
+type Backend struct {
+	Name string
+	// Addr is the backend NIC's address and the probe port. The address is
+	// also the next hop of the VIP's traffic (Floating IP: the packets keep
+	// the VIP as destination).
+	Addr netip.AddrPort
+}
+
+func (b Backend) String() string { return b.Name + "=" + b.Addr.String() }
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+
+// ParseBackend parses "name=address:port", e.g. "node1=10.0.1.2:12345"
+// ("node1=[fd00:1::2]:12345" for IPv6).
+func ParseBackend(s string) (Backend, error) {
+	name, addr, ok := strings.Cut(s, "=")
+	if !ok {
+		return Backend{}, fmt.Errorf("backend %q: want name=address:port, for example node1=10.0.1.2:12345", s)
+	}
+	if !nameRE.MatchString(name) {
+		return Backend{}, fmt.Errorf("backend %q: name %q: use letters, digits, '.', '_', '-' (at most 32)", s, name)
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Port() == 0 {
+		return Backend{}, fmt.Errorf("backend %q: %q is not address:port (port 1-65535), for example 10.0.1.2:12345", s, addr)
+	}
+	return Backend{Name: name, Addr: ap}, nil
+}
+
+// Router sends the VIP's traffic where the simulator decides.
+type Router interface {
+	// Route sends the VIP's traffic to b, unchanged, or drops it when b is nil.
+	Route(b *Backend) error
+	// Close removes what Route made.
+	Close() error
+}
+
+// Config configures a Sim. Zero values take the documented defaults.
+type Config struct {
+	VIP       netip.Addr // the frontend IP
+	Backends  []Backend  // the backend pool, in order of preference
+	Protocol  string     // probe protocol: "tcp" (default) or "http"
+	Path      string     // http: the probe's path, default "/"
+	Interval  time.Duration
+	Timeout   time.Duration // one probe at most; default and maximum: Interval
+	Threshold int           // results in a row that flip a backend, default 2
+	// Netns is the named network namespace (as `ip netns` names it) the
+	// simulator probes from and routes in; "" is the current one.
+	Netns string
+	// Router routes the VIP; nil: a VIP/32 route with netlink in Netns
+	// (Linux only).
+	Router Router
+	Log    logrus.FieldLogger // nil: no log
+	// OnEvent, when set, sees every event in order, from the simulator's
+	// goroutine; it must not block for long.
+	OnEvent func(Event)
+}
+
+// Kind is what an Event reports.
+type Kind string
+
+// Event kinds.
+const (
+	Up         Kind = "up"          // a backend turned healthy
+	Down       Kind = "down"        // a backend turned unhealthy
+	Routed     Kind = "routed"      // the VIP's traffic now goes to Backend
+	Dropped    Kind = "dropped"     // no backend is healthy: the VIP's traffic is dropped
+	TwoHealthy Kind = "two-healthy" // more than one backend is healthy at once
+)
+
+// Event is one transition.
+type Event struct {
+	Time    time.Time
+	Kind    Kind
+	Backend string   // Up, Down, Routed: the backend
+	Healthy []string // the healthy backends after the event
+	Detail  string   // Down: the last probe's error; Routed: the next hop
+}
+
+func (e Event) String() string {
+	switch e.Kind {
+	case Up:
+		return e.Backend + " up"
+	case Down:
+		return e.Backend + " down: " + e.Detail
+	case Routed:
+		return "VIP traffic -> " + e.Backend + " (via " + e.Detail + ")"
+	case Dropped:
+		return "VIP traffic dropped: no healthy backend"
+	case TwoHealthy:
+		return "two backends healthy at once: " + strings.Join(e.Healthy, ", ")
+	}
+	return string(e.Kind)
+}
+
+// Sim is a running (or ready) simulator.
+type Sim struct {
+	cfg    Config
+	log    logrus.FieldLogger
+	states []state
+	active int  // index of the backend that gets the traffic, -1: dropped
+	routed bool // a route (or blackhole) was set
+	twice  bool // two backends are healthy now (reported once per episode)
+
+	mu      sync.Mutex
+	events  []Event
+	lastErr map[string]error // each backend's last probe error, nil after a success
+}
+
+type state struct {
+	up       bool
+	ok, fail int // results in a row
+	lastErr  error
+}
+
+// New validates cfg and returns a simulator that Run starts.
+func New(cfg Config) (*Sim, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = l
+	}
+	return &Sim{cfg: cfg, log: log, states: make([]state, len(cfg.Backends)), active: -1, lastErr: map[string]error{}}, nil
+}
+
+func (c *Config) check() error {
+	if !c.VIP.IsValid() {
+		return errors.New("vip is missing: give the frontend IP, for example 10.10.5.200")
+	}
+	if len(c.Backends) == 0 || len(c.Backends) > MaxBackends {
+		return fmt.Errorf("backends: give 1 to %d, for example node1=10.0.1.2:12345", MaxBackends)
+	}
+	seen := map[string]bool{}
+	for _, b := range c.Backends {
+		if seen[b.Name] {
+			return fmt.Errorf("backend %s: the name is used twice: give each backend its own name", b.Name)
+		}
+		seen[b.Name] = true
+		if b.Addr.Addr().Is4() != c.VIP.Is4() {
+			return fmt.Errorf("backend %s: %s and the vip %s are of different IP families: use one family", b, b.Addr.Addr(), c.VIP)
+		}
+	}
+	switch c.Protocol = strings.ToLower(c.Protocol); c.Protocol {
+	case "":
+		c.Protocol = "tcp"
+	case "tcp", "http":
+	default:
+		return fmt.Errorf("protocol %q: use tcp or http", c.Protocol)
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.Protocol == "http" && (!strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " \t\r\n")) {
+		return fmt.Errorf("path %q: start with '/', no spaces", c.Path)
+	}
+	if c.Interval < MinInterval || c.Interval > MaxInterval {
+		return fmt.Errorf("interval %s: use %s to %s", c.Interval, MinInterval, MaxInterval)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = c.Interval
+	}
+	if c.Timeout < 0 || c.Timeout > c.Interval {
+		return fmt.Errorf("timeout %s: use more than 0 and at most the interval %s", c.Timeout, c.Interval)
+	}
+	if c.Threshold == 0 {
+		c.Threshold = 2
+	}
+	if c.Threshold < 1 || c.Threshold > MaxThreshold {
+		return fmt.Errorf("threshold %d: use 1 to %d", c.Threshold, MaxThreshold)
+	}
+	return nil
+}
+
+// Config returns the configuration with its defaults filled in.
+func (s *Sim) Config() Config { return s.cfg }
+
+// Run probes and routes until ctx is done, then removes its route and
+// returns nil. It returns an error when the namespace cannot be entered or a
+// route cannot be set.
+func (s *Sim) Run(ctx context.Context) error {
+	h, err := netnsrun.Open(s.cfg.Netns)
+	if err != nil {
+		return err
+	}
+	if h.IsOpen() {
+		defer h.Close()
+	}
+	router := s.cfg.Router
+	if router == nil {
+		if router, err = newNetlinkRouter(h, s.cfg.VIP); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		if err := router.Close(); err != nil {
+			s.log.Warnf("remove the VIP route: %v", err)
+		}
+	}()
+	s.log.Infof("probing %d backends (%s, every %s, timeout %s, %d results in a row flip a backend) for VIP %s",
+		len(s.cfg.Backends), s.cfg.Protocol, s.cfg.Interval, s.cfg.Timeout, s.cfg.Threshold, s.cfg.VIP)
+	if err := s.reroute(router, time.Now()); err != nil { // drop until a backend is up
+		return err
+	}
+	tick := time.NewTicker(s.cfg.Interval)
+	defer tick.Stop()
+	for {
+		results := s.probeAll(h)
+		if err := s.apply(router, results, time.Now()); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// probeAll probes every backend at once and waits for all of them (each is
+// bounded by the timeout).
+func (s *Sim) probeAll(h netns.NsHandle) []error {
+	res := make([]error, len(s.cfg.Backends))
+	var wg sync.WaitGroup
+	for i, b := range s.cfg.Backends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i] = s.probe(h, b)
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// apply feeds one round of results into the backends' states, then
+// reports overlaps and moves the route.
+func (s *Sim) apply(router Router, results []error, now time.Time) error {
+	s.mu.Lock()
+	for i, err := range results {
+		s.lastErr[s.cfg.Backends[i].Name] = err
+	}
+	s.mu.Unlock()
+	var downs, ups []int
+	for i, err := range results {
+		st := &s.states[i]
+		if err == nil {
+			st.ok, st.fail = st.ok+1, 0
+			if !st.up && st.ok >= s.cfg.Threshold {
+				st.up = true
+				ups = append(ups, i)
+			}
+			continue
+		}
+		st.ok, st.fail, st.lastErr = 0, st.fail+1, err
+		if st.up && st.fail >= s.cfg.Threshold {
+			st.up = false
+			downs = append(downs, i)
+		} else {
+			s.log.Debugf("probe %s: %v", s.cfg.Backends[i].Name, err)
+		}
+	}
+	for _, i := range downs {
+		s.emit(Event{Time: now, Kind: Down, Backend: s.cfg.Backends[i].Name, Detail: s.states[i].lastErr.Error()})
+	}
+	for _, i := range ups {
+		s.emit(Event{Time: now, Kind: Up, Backend: s.cfg.Backends[i].Name})
+	}
+	healthy := s.healthy()
+	if len(healthy) > 1 && !s.twice {
+		s.emit(Event{Time: now, Kind: TwoHealthy})
+	}
+	s.twice = len(healthy) > 1
+	return s.reroute(router, now)
+}
+
+// reroute keeps the active backend while it is up (sticky), else picks the
+// first healthy one, else drops the traffic.
+func (s *Sim) reroute(router Router, now time.Time) error {
+	next := -1
+	if s.active >= 0 && s.states[s.active].up {
+		next = s.active
+	} else {
+		for i := range s.states {
+			if s.states[i].up {
+				next = i
+				break
+			}
+		}
+	}
+	if s.routed && next == s.active {
+		return nil
+	}
+	if next < 0 {
+		if err := router.Route(nil); err != nil {
+			return fmt.Errorf("drop the VIP's traffic: %w", err)
+		}
+		s.active, s.routed = -1, true
+		s.emit(Event{Time: now, Kind: Dropped})
+		return nil
+	}
+	b := s.cfg.Backends[next]
+	if err := router.Route(&b); err != nil {
+		return fmt.Errorf("route the VIP to %s: %w", b, err)
+	}
+	s.active, s.routed = next, true
+	s.emit(Event{Time: now, Kind: Routed, Backend: b.Name, Detail: b.Addr.Addr().String()})
+	return nil
+}
+
+func (s *Sim) healthy() []string {
+	var out []string
+	for i, st := range s.states {
+		if st.up {
+			out = append(out, s.cfg.Backends[i].Name)
+		}
+	}
+	return out
+}
+
+func (s *Sim) emit(e Event) {
+	e.Healthy = s.healthy()
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+	if e.Kind == TwoHealthy {
+		s.log.Warn(e.String())
+	} else {
+		s.log.Info(e.String())
+	}
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(e)
+	}
+}
+
+// LastError is backend's last probe error: nil after a success or before
+// the first probe. It says why a backend does not turn healthy.
+func (s *Sim) LastError(backend string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastErr[backend]
+}
+
+// Events returns a copy of the events so far, oldest first.
+func (s *Sim) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}

@@ -1,0 +1,102 @@
+// Command lbsim runs the load-balancer simulator (pkg/lbsim) in the current
+// network namespace: it probes the backends, routes the VIP to one healthy
+// backend (a VIP/32 route, a blackhole when none is healthy) and logs every
+// transition. Run it inside a namespace, as root:
+//
+//	ip netns exec LB lbsim --vip 10.10.5.200 \
+//	    --backend node1=10.0.1.2:12345 --backend node2=10.0.2.2:12345 \
+//	    --interval 500ms --threshold 2 --duration 60s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ilbvip/ilbvip/pkg/lbsim"
+)
+
+type backends []lbsim.Backend
+
+func (b *backends) String() string { return fmt.Sprint(*b) }
+func (b *backends) Set(s string) error {
+	be, err := lbsim.ParseBackend(s)
+	if err != nil {
+		return err
+	}
+	*b = append(*b, be)
+	return nil
+}
+
+func main() {
+	var cfg lbsim.Config
+	var vip string
+	var duration time.Duration
+	var bs backends
+	fs := flag.NewFlagSet("lbsim", flag.ContinueOnError)
+	fs.StringVar(&vip, "vip", "", "the frontend IP (required)")
+	fs.Var(&bs, "backend", "a backend as name=address:port (probe port); repeat for each")
+	fs.StringVar(&cfg.Protocol, "protocol", "tcp", "probe protocol: tcp (handshake) or http (GET, wants 200)")
+	fs.StringVar(&cfg.Path, "path", "/", "http: the probe's path")
+	fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "probe interval")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "one probe at most (default: the interval)")
+	fs.IntVar(&cfg.Threshold, "threshold", 2, "results in a row that flip a backend up or down")
+	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "lbsim: unexpected argument %q (see -h)\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	var err error
+	if cfg.VIP, err = netip.ParseAddr(vip); err != nil {
+		fmt.Fprintf(os.Stderr, "lbsim: --vip %q: give the frontend IP, for example --vip 10.10.5.200\n", vip)
+		os.Exit(2)
+	}
+	if cfg.Threshold < 1 {
+		fmt.Fprintf(os.Stderr, "lbsim: --threshold %d: use 1 to %d\n", cfg.Threshold, lbsim.MaxThreshold)
+		os.Exit(2)
+	}
+	cfg.Backends = bs
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
+	cfg.Log = log
+	sim, err := lbsim.New(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lbsim: %s\n", strings.TrimPrefix(err.Error(), "lbsim: "))
+		os.Exit(2)
+	}
+	// It sets routes: never in the host's own namespace, only in one made
+	// for the purpose.
+	if self, init := netnsOf("self"), netnsOf("1"); self == "" || self == init {
+		fmt.Fprintln(os.Stderr, "lbsim: refusing to run in the host's network namespace (it would route the VIP there): run it inside one, ip netns exec LB lbsim ...")
+		os.Exit(4)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	if err := sim.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "lbsim: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// netnsOf is the network namespace of a process ("self", "1"), "" if unknown.
+func netnsOf(pid string) string {
+	l, _ := os.Readlink("/proc/" + pid + "/ns/net")
+	return l
+}
