@@ -40,8 +40,11 @@ func TestInterfaceDown(t *testing.T) {
 		t.Errorf("quickCheck with eth1 down: %v", r)
 	}
 	// Nothing local can fix a link that is down: recover fails, the
-	// cluster manager fails over.
+	// cluster manager fails over; recover leaves the VIP it did not add.
 	n.want("recover", 1, a...)
+	if !n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Error("recover deleted a VIP it had not added")
+	}
 	n.want("remove", 0, a...)
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "up")
 	n.want("restore", 0, a...)

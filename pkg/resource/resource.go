@@ -240,8 +240,13 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 		return nil
 	}
 
+	// Only a missing VIP is added (and only an added one is rolled back); a
+	// down or missing interface or a VIP held elsewhere is not ours to fix.
 	added := false
 	if c.HasVIP() && !vipOK {
+		if err := vip.Check(vipSpec(c)); !errors.Is(err, vip.ErrMissing) {
+			return err
+		}
 		if err := vip.Add(vipSpec(c)); err != nil {
 			return err
 		}
