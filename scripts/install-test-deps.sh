@@ -6,6 +6,8 @@ set -eu
 PKGS="iproute2 procps socat"
 # The OCF agent's tests: ocf-tester (+ xmllint), a real Pacemaker, shellcheck.
 PKGS="$PKGS resource-agents libxml2-utils pacemaker pacemaker-cli-utils corosync shellcheck"
+# quickCheck --diagnose's firewall tests: nft, iptables-legacy/-nft (rules only in test namespaces).
+PKGS="$PKGS nftables iptables"
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 missing=""

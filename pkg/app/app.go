@@ -20,6 +20,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/doctor"
 	"github.com/ilbvip/ilbvip/pkg/lifekeeper"
 	"github.com/ilbvip/ilbvip/pkg/resource"
 )
@@ -77,8 +78,24 @@ var (
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin"},
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
 			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
+			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing"},
+			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
 		},
-		Run: func(_ context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error {
+		Run: func(ctx context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error {
+			if cc.Bool("diagnose") {
+				env := doctor.DefaultEnv()
+				env.ARPProbe = cc.Bool("arp-probe")
+				rep := doctor.Run(ctx, c, env)
+				if cc.Bool("json") {
+					_, _ = out.Write(rep.JSON())
+				} else {
+					fmt.Fprint(out, rep.Human())
+				}
+				if rep.Failed() {
+					return &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("diagnose: %d of %d checks failed", rep.Count(doctor.Fail), len(rep.Checks))}
+				}
+				return nil
+			}
 			o.Level = cc.Int("level")
 			st, err := resource.QuickCheck(c, o)
 			switch {

@@ -1,0 +1,157 @@
+package doctor
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+)
+
+// cloud is what the firmware's DMI strings tell about where the node runs.
+type cloud struct {
+	name     string // "azure", "gcp", "aws", "" unknown
+	evidence string // the DMI strings that told
+	sources  []netip.Prefix
+	unread   string // why DMI could not be read, "" when it was
+}
+
+// azureAssetTag is the chassis asset tag of every Azure VM; a Hyper-V VM
+// elsewhere has the same vendor and product strings but not this tag.
+const azureAssetTag = "7783-7084-3265-9085-8269-3286-77"
+
+// Documented health-probe sources.
+var (
+	azureProbe = netip.MustParsePrefix("168.63.129.16/32")
+	gcpProbes  = []netip.Prefix{netip.MustParsePrefix("35.191.0.0/16"), netip.MustParsePrefix("130.211.0.0/22")}
+)
+
+func (c cloud) title() string {
+	switch c.name {
+	case "azure":
+		return "Azure"
+	case "gcp":
+		return "Google Cloud"
+	case "aws":
+		return "AWS"
+	}
+	return "unknown"
+}
+
+// detectCloud reads DMI strings from dir (no network call: the metadata
+// services would tell more, but a doctor must work when the network is the
+// problem).
+func detectCloud(dir string) cloud {
+	if dir == "" {
+		return cloud{unread: "DMI is not read on this OS"}
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	vendor, product := read("sys_vendor"), read("product_name")
+	biosVendor, biosVersion, asset := read("bios_vendor"), read("bios_version"), read("chassis_asset_tag")
+	if vendor == "" && product == "" && biosVendor == "" && asset == "" {
+		return cloud{unread: fmt.Sprintf("no DMI strings in %s (a container, or no firmware tables)", dir)}
+	}
+	q := func(k, v string) string { return fmt.Sprintf("%s %q", k, v) }
+	switch {
+	case asset == azureAssetTag:
+		return cloud{name: "azure", evidence: q("chassis_asset_tag", asset), sources: []netip.Prefix{azureProbe}}
+	case vendor == "Microsoft Corporation" && product == "Virtual Machine":
+		// Without Azure's asset tag this may be Hyper-V on premises; the
+		// Azure advice is still the safe one for a VM behind a load balancer.
+		return cloud{name: "azure", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product) + " (no Azure asset tag: Azure or Hyper-V)", sources: []netip.Prefix{azureProbe}}
+	case product == "Google Compute Engine" || vendor == "Google":
+		return cloud{name: "gcp", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product), sources: gcpProbes}
+	case vendor == "Amazon EC2":
+		return cloud{name: "aws", evidence: q("sys_vendor", vendor)}
+	case strings.Contains(strings.ToLower(biosVendor), "amazon"):
+		return cloud{name: "aws", evidence: q("bios_vendor", biosVendor)}
+	case strings.Contains(strings.ToLower(biosVersion), "amazon"):
+		return cloud{name: "aws", evidence: q("bios_version", biosVersion)}
+	}
+	return cloud{evidence: q("sys_vendor", vendor) + ", " + q("product_name", product)}
+}
+
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+		if p.IsSingleIP() {
+			s[i] = p.Addr().String()
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+func checkCloud(c cloud) Check {
+	ck := Check{Name: "cloud"}
+	switch {
+	case c.unread != "":
+		ck.Status, ck.Found = Info, "cloud not known: "+c.unread
+	case c.name == "":
+		ck.Status, ck.Found = Info, "no cloud recognised ("+c.evidence+"): on premises, or a cloud this check does not know"
+	case c.name == "aws":
+		ck.Status, ck.Found = OK, fmt.Sprintf("AWS (%s): probes come from the load balancer's own addresses in the VPC (not knowable offline)", c.evidence)
+	default:
+		ck.Status, ck.Found = OK, fmt.Sprintf("%s (%s): probes come from %s", c.title(), c.evidence, prefixList(c.sources))
+	}
+	return ck
+}
+
+// checkAllow compares allow with the cloud's probe sources: an empty allow
+// lets any host keep the node in service; an allow without the probe source
+// keeps the load balancer from ever seeing the node healthy.
+func checkAllow(c *config.Config, cl cloud) Check {
+	ck := Check{Name: "allow"}
+	advice := "the load balancer's probe sources (Azure 168.63.129.16; Google Cloud 35.191.0.0/16,130.211.0.0/22; AWS the VPC or subnet CIDR)"
+	switch cl.name {
+	case "azure", "gcp":
+		advice = prefixList(cl.sources)
+	case "aws":
+		advice = "the VPC or subnet CIDR of the network load balancer"
+	}
+	if len(c.Allow) == 0 {
+		ck.Status = Warn
+		ck.Found = fmt.Sprintf("allow is empty: any host that reaches tcp port %d can keep this node in the load balancer's rotation", c.Port)
+		ck.Fix = "set allow to " + advice
+		return ck
+	}
+	have := prefixList(c.Allow)
+	var missing []netip.Prefix
+	for _, want := range cl.sources {
+		if !covered(c.Allow, want) {
+			missing = append(missing, want)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		ck.Status = Fail
+		ck.Found = fmt.Sprintf("allow (%s) leaves out %s's probe source %s: its probes get no answer and the node never becomes healthy", have, cl.title(), prefixList(missing))
+		ck.Fix = "add " + prefixList(missing) + " to allow"
+	case cl.name == "aws":
+		ck.Status, ck.Found = Info, fmt.Sprintf("allow is %s: AWS probes from the load balancer's VPC addresses, which cannot be checked offline", have)
+		ck.Fix = "make sure allow covers " + advice
+	case cl.name == "":
+		ck.Status, ck.Found = OK, fmt.Sprintf("allow is %s (cloud not recognised: not compared with a probe source)", have)
+	default:
+		ck.Status, ck.Found = OK, fmt.Sprintf("allow %s covers %s's probe sources", have, cl.title())
+	}
+	return ck
+}
+
+// covered reports whether want lies entirely inside one of allow.
+func covered(allow []netip.Prefix, want netip.Prefix) bool {
+	for _, a := range allow {
+		if a.Addr().Is4() == want.Addr().Is4() && a.Bits() <= want.Bits() && a.Contains(want.Addr()) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,333 @@
+package doctor
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// iptablesBase are the chains of each table that a packet for this node
+// passes on its way in.
+var iptablesBase = map[string]map[string]string{
+	"raw":      {"PREROUTING": "prerouting"},
+	"mangle":   {"PREROUTING": "prerouting", "INPUT": "input"},
+	"nat":      {"PREROUTING": "prerouting"},
+	"filter":   {"INPUT": "input"},
+	"security": {"INPUT": "input"},
+}
+
+// nonTerminal are targets after which the packet goes on to the next rule.
+var nonTerminal = map[string]bool{
+	"LOG": true, "NFLOG": true, "ULOG": true, "MARK": true, "CONNMARK": true, "TRACE": true, "CT": true,
+	"NOTRACK": true, "TCPMSS": true, "CHECKSUM": true, "SET": true, "AUDIT": true, "CLASSIFY": true,
+	"DSCP": true, "TOS": true, "TTL": true, "HL": true, "CONNSECMARK": true, "SECMARK": true,
+}
+
+// parseIptables reads iptables-save (or ip6tables-save) output; from names
+// the view ("iptables-legacy") and is the command the fixes name.
+func parseIptables(text, from string, v6 bool) (*ruleset, error) {
+	rs := newRuleset(from)
+	fam := famV4
+	if v6 {
+		fam = famV6
+	}
+	table := ""
+	type pending struct {
+		chain string
+		toks  []string
+		line  string
+		pos   int
+	}
+	var rules []pending
+	count := map[string]int{}
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#") || line == "COMMIT":
+		case strings.HasPrefix(line, "*"):
+			table = line[1:]
+		case strings.HasPrefix(line, ":"):
+			f := strings.Fields(line[1:])
+			if len(f) < 2 || table == "" {
+				return nil, fmt.Errorf("line %d: chain line %q not understood", n+1, line)
+			}
+			c := &chain{key: table + " " + f[0], name: table + " " + f[0], fam: fam}
+			if hook, ok := iptablesBase[table][f[0]]; ok {
+				c.hook, c.policy = hook, vAccept
+				if f[1] == "DROP" {
+					c.policy = vDrop
+					c.fix = fixIptables(from, table, f[0], 0)
+				}
+			}
+			rs.add(c)
+		case strings.HasPrefix(line, "-A "):
+			toks, err := tokenize(line)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", n+1, err)
+			}
+			if len(toks) < 2 || table == "" {
+				return nil, fmt.Errorf("line %d: rule %q not understood", n+1, line)
+			}
+			key := table + " " + toks[1]
+			count[key]++
+			rules = append(rules, pending{chain: key, toks: toks[2:], line: line, pos: count[key]})
+		default:
+			return nil, fmt.Errorf("line %d: %q not understood", n+1, line)
+		}
+	}
+	for _, p := range rules {
+		c, ok := rs.chains[p.chain]
+		if !ok {
+			continue
+		}
+		table, name, _ := strings.Cut(p.chain, " ")
+		r := iptablesRule(rs, table, p.toks, v6)
+		r.ref = fmt.Sprintf("%s rule %q (table %s)", from, p.line, table)
+		r.fix = fixIptables(from, table, name, p.pos)
+		c.rules = append(c.rules, r)
+		rs.rules++
+	}
+	return rs, nil
+}
+
+// tokenize splits an iptables-save line; it quotes arguments with spaces
+// ("--comment \"a b\"") and escapes quotes inside with a backslash.
+func tokenize(line string) ([]string, error) {
+	var toks []string
+	var cur strings.Builder
+	in, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		ch := line[i]
+		switch {
+		case quoted && ch == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case ch == '"':
+			quoted, in = !quoted, true
+		case !quoted && (ch == ' ' || ch == '\t'):
+			if in {
+				toks = append(toks, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(ch)
+			in = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unbalanced quote")
+	}
+	if in {
+		toks = append(toks, cur.String())
+	}
+	return toks, nil
+}
+
+// iptablesRule converts the options of one -A line.
+func iptablesRule(rs *ruleset, table string, toks []string, v6 bool) *rule {
+	r := &rule{}
+	module := ""
+	neg := false
+	// args takes an option's arguments: the tokens up to the next option.
+	args := func(i *int) []string {
+		var out []string
+		for *i+1 < len(toks) && !strings.HasPrefix(toks[*i+1], "-") && toks[*i+1] != "!" {
+			*i++
+			out = append(out, toks[*i])
+		}
+		return out
+	}
+	add := func(c cond) {
+		if neg {
+			c = negated(c, true)
+		}
+		r.conds = append(r.conds, c)
+		neg = false
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch t {
+		case "!":
+			neg = true
+			continue
+		case "-p", "--protocol":
+			a := args(&i)
+			p := strings.ToLower(strings.Join(a, ""))
+			add(always(map[bool]tri{true: yes, false: no}[p == "tcp" || p == "6" || p == "all" || p == "0"], "-p "+p))
+		case "-s", "--source":
+			a := args(&i)
+			elems, ok := iptAddrs(strings.Join(a, ","), v6)
+			if !ok {
+				add(always(maybe, "-s "+strings.Join(a, ",")))
+				continue
+			}
+			add(addrCond("-s "+strings.Join(a, ","), v6, elems, false))
+		case "-i", "--in-interface":
+			a := strings.Join(args(&i), "")
+			if a == "lo" {
+				add(always(no, "-i lo"))
+			} else {
+				add(always(maybe, "-i "+a))
+			}
+		case "-d", "--destination", "-o", "--out-interface":
+			add(always(maybe, t+" "+strings.Join(args(&i), ",")))
+		case "-f", "--fragment":
+			add(always(no, "-f"))
+		case "-m", "--match":
+			a := args(&i)
+			if len(a) > 0 {
+				module = a[0]
+			}
+			neg = false
+		case "-j", "--jump":
+			a := args(&i)
+			if len(a) == 0 {
+				continue
+			}
+			setTarget(r, rs, table, a[0])
+			return r // the rest are the target's options
+		case "-g", "--goto":
+			a := args(&i)
+			if len(a) > 0 {
+				r.verdict, r.target = vGoto, table+" "+a[0]
+			}
+			return r
+		case "-c", "--set-counters":
+			args(&i)
+		default:
+			a := args(&i)
+			add(moduleOption(module, t, a))
+		}
+	}
+	return r
+}
+
+func setTarget(r *rule, rs *ruleset, table, target string) {
+	switch {
+	case target == "ACCEPT":
+		r.verdict = vAccept
+	case target == "DROP" || target == "REJECT":
+		r.verdict = vDrop
+	case target == "RETURN":
+		r.verdict = vReturn
+	case nonTerminal[target]:
+		r.verdict = vNone
+	default:
+		if _, ok := rs.chains[table+" "+target]; ok {
+			r.verdict, r.target = vJump, table+" "+target
+			return
+		}
+		r.verdict, r.unknown = vUnknown, "target "+target+" is not followed"
+	}
+}
+
+// moduleOption judges one match option for the probe packet.
+func moduleOption(module, opt string, a []string) cond {
+	w := strings.TrimSpace("-m " + module + " " + opt + " " + strings.Join(a, " "))
+	val := strings.Join(a, " ")
+	switch {
+	case opt == "--dport" || opt == "--destination-port":
+		if module == "udp" || module == "sctp" || module == "dccp" || module == "udplite" {
+			return always(no, w)
+		}
+		// -m tcp, or the implicit tcp match after -p tcp.
+		if r, ok := iptPorts(val); ok {
+			return portCond(w, r, false)
+		}
+	case module == "tcp" && opt == "--syn":
+		return always(yes, w)
+	case module == "multiport" && (opt == "--dports" || opt == "--destination-ports"):
+		if r, ok := iptPorts(val); ok {
+			return portCond(w, r, false)
+		}
+	case module == "multiport" && opt == "--ports":
+		if r, ok := iptPorts(val); ok {
+			c := portCond(w, r, false)
+			// It also matches on the source port, which is random.
+			return cond{what: w, eval: func(p packet) tri {
+				if c.eval(p) == yes {
+					return yes
+				}
+				return maybe
+			}}
+		}
+	case (module == "conntrack" && opt == "--ctstate") || (module == "state" && opt == "--state"):
+		return always(map[bool]tri{true: yes, false: no}[containsFold(val, "NEW")], w)
+	case module == "comment":
+		return always(yes, w)
+	case module == "iprange" && opt == "--src-range":
+		lo, hi, ok := strings.Cut(val, "-")
+		a1, err1 := netip.ParseAddr(lo)
+		a2, err2 := netip.ParseAddr(hi)
+		if ok && err1 == nil && err2 == nil {
+			return addrCond(w, a1.Is6(), []addrRange{{a1, a2}}, false)
+		}
+	}
+	return always(maybe, w)
+}
+
+func containsFold(list, want string) bool {
+	for _, s := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(s), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// iptPorts reads "80", "1000:2000", "22,80,1000:2000".
+func iptPorts(s string) ([][2]uint16, bool) {
+	var out [][2]uint16
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, err := strconv.ParseUint(lo, 10, 16)
+		if err != nil {
+			return nil, false
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 16); err != nil {
+				return nil, false
+			}
+		}
+		out = append(out, [2]uint16{uint16(a), uint16(b)})
+	}
+	return out, len(out) > 0
+}
+
+// iptAddrs reads "10.0.0.0/8", "1.2.3.4/32", "1.2.3.4/255.255.255.0", and
+// comma lists of them.
+func iptAddrs(s string, v6 bool) ([]addrRange, bool) {
+	var out []addrRange
+	for _, part := range strings.Split(s, ",") {
+		addr, mask, hasMask := strings.Cut(part, "/")
+		a, err := netip.ParseAddr(addr)
+		if err != nil || a.Is6() != v6 {
+			return nil, false
+		}
+		bits := a.BitLen()
+		if hasMask {
+			if n, err := strconv.Atoi(mask); err == nil {
+				bits = n
+			} else if m, err := netip.ParseAddr(mask); err == nil {
+				bits = 0
+				for _, b := range m.AsSlice() {
+					for ; b&0x80 != 0; b <<= 1 {
+						bits++
+					}
+				}
+			} else {
+				return nil, false
+			}
+		}
+		p, err := a.Prefix(bits)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, rangeOf(p))
+	}
+	return out, true
+}
