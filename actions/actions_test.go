@@ -27,18 +27,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ilbvip-bin-")
+	dir, err := testenv.BuildKit()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
-	}
-	for _, a := range []string{"restore", "remove", "quickCheck", "recover"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, a), "./"+a)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", a, err, out)
-			os.Exit(1)
-		}
 	}
 	binDir = dir
 	code := m.Run()

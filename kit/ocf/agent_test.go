@@ -34,21 +34,12 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ilbvip-ocf-bin-")
+	dir, err := testenv.BuildKit()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	for _, a := range []string{"restore", "remove", "quickCheck", "recover"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, a), "./actions/"+a)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", a, err, out)
-			return 1
-		}
-	}
 	binDir = dir
 	if agentSrc, err = filepath.Abs("ilbvip"); err != nil {
 		fmt.Fprintln(os.Stderr, err)

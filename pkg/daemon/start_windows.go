@@ -96,33 +96,7 @@ func Start(ctx context.Context, exe string, spec Spec) (*Record, error) {
 		return nil, fmt.Errorf("start responder %s: %w", exe, err)
 	}
 
-	msg, rerr := readReady(ctx, r)
-	if rerr == nil && msg == readyMsg {
-		rec, err := ReadRecord(spec.StateDir, spec.Tag)
-		if err == nil && rec.Pid == cmd.Process.Pid {
-			_ = cmd.Process.Release()
-			return rec, nil
-		}
-		rerr = fmt.Errorf("responder pid %d reported ready but its pid file is wrong: %v", cmd.Process.Pid, err)
-	}
-	// It failed: make sure it is gone, and its pid file with it.
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	if rec, err := ReadRecord(spec.StateDir, spec.Tag); err == nil && rec.Pid == cmd.Process.Pid {
-		_ = statedir.Remove(statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt))
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	kind, text, ok := strings.Cut(strings.TrimPrefix(msg, "error:"), ":")
-	if !strings.HasPrefix(msg, "error:") || !ok {
-		kind, text = "other", "responder exited before it was ready"
-		if msg != "" {
-			text += ": " + msg
-		}
-		text += " (see its log: " + statedir.Path(spec.StateDir, spec.Tag, statedir.LogExt) + ")"
-	}
-	return nil, &StartError{Kind: kind, Msg: text}
+	return awaitReady(ctx, cmd, r, spec, "")
 }
 
 // readReady reads the child's one-line report until it closes the pipe, or

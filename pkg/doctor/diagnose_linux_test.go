@@ -38,18 +38,7 @@ func TestMain(m *testing.M) {
 func bin(t *testing.T, action string) string {
 	t.Helper()
 	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "ilbvip-doctor-bin-")
-		if binErr != nil {
-			return
-		}
-		for _, a := range []string{"restore", "remove", "quickCheck"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, a), "../../actions/"+a)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				binErr = fmt.Errorf("build %s: %v\n%s", a, err, out)
-				return
-			}
-		}
+		binDir, binErr = testenv.BuildKit()
 	})
 	if binErr != nil {
 		t.Fatal(binErr)
