@@ -1,24 +1,62 @@
 #!/bin/sh
-# node.sh DIR AGENT: one Pacemaker node for kit/ocf's cluster test.
+# node.sh DIR AGENT [NAME [NAME=ADDRESS ...]]: one Pacemaker node for
+# kit/ocf's cluster test (a one-node cluster, node1 on 127.0.0.1, the
+# default) and for the failover rehearsal's two-node cluster
+# (internal/rehearsal: node.sh DIR AGENT node2 node1=10.0.1.2 node2=10.0.2.2,
+# run in each node; two nodes get corosync's two_node quorum).
 #
-# Run it in the test's network namespace and in new, private mount and UTS
+# Run it in the node's network namespace and in new, private mount and UTS
 # namespaces:
 #   ip netns exec NS unshare --mount --uts --propagation private node.sh DIR AGENT
 # Nothing it mounts or writes is seen outside: /run and /dev/shm are tmpfs,
 # Pacemaker's and corosync's state directories are bind mounts of fresh
 # directories under DIR, and AGENT appears at the standard path
 # /usr/lib/ocf/resource.d/ilbvip/ilbvip only in here. It starts corosync and
-# pacemakerd, writes DIR/ready once the node is the DC, and on TERM stops
+# pacemakerd, writes DIR/ready once the cluster has a DC, and on TERM stops
 # pacemakerd, then corosync, and exits; the namespaces go with it.
 set -eu
 DIR=$1
 AGENT=$2
+shift 2
+NAME=node1
+if [ $# -gt 0 ]; then
+	NAME=$1
+	shift
+fi
+if [ $# -eq 0 ]; then
+	set -- node1=127.0.0.1
+fi
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
 log() { printf 'node.sh: %s\n' "$*" >&2; }
 
-hostname node1
+# corosync's node list from NAME=ADDRESS arguments, node ids in order.
+nodelist=""
+nodes=0
+for n in "$@"; do
+	case $n in
+	[a-z]*=[0-9a-f]*) ;;
+	*)
+		log "node $n: want NAME=ADDRESS, for example node1=10.0.1.2"
+		exit 2
+		;;
+	esac
+	nodes=$((nodes + 1))
+	nodelist="$nodelist	node {
+		ring0_addr: ${n#*=}
+		name: ${n%%=*}
+		nodeid: $nodes
+	}
+"
+done
+two_node=""
+if [ "$nodes" -eq 2 ]; then
+	# Either node alone keeps quorum once both were seen (wait_for_all).
+	two_node="two_node: 1"
+fi
+
+hostname "$NAME"
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mkdir -p /run/crm /run/resource-agents
@@ -61,14 +99,10 @@ totem {
 	token: 1000
 }
 nodelist {
-	node {
-		ring0_addr: 127.0.0.1
-		name: node1
-		nodeid: 1
-	}
-}
+$nodelist}
 quorum {
 	provider: corosync_votequorum
+	$two_node
 }
 logging {
 	to_stderr: no
@@ -79,7 +113,7 @@ logging {
 }
 EOF
 
-# A fresh CIB: no fencing (one node, no devices), and a short dc-deadtime
+# A fresh CIB: no fencing (no devices here), and a short dc-deadtime
 # (the default 20s would delay the DC by 20s).
 CIB=/var/lib/pacemaker/cib/cib.xml
 cibadmin --empty >"$CIB"
@@ -136,9 +170,10 @@ wait_for 30 "corosync quorum" corosync-quorumtool -s || shutdown 1
 PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \
 	pacemakerd >>"$DIR/pacemakerd.out" 2>&1 &
 pacemakerd_pid=$!
-wait_for 60 "the DC" sh -c 'crm_mon -1 2>/dev/null | grep -q "Current DC: node1"' || shutdown 1
+# Until a DC is elected crm_mon says "Current DC: NONE".
+wait_for 60 "the DC" sh -c 'crm_mon -1 2>/dev/null | grep "Current DC:" | grep -qv "Current DC: NONE"' || shutdown 1
 echo "corosync=$corosync_pid pacemakerd=$pacemakerd_pid" >"$DIR/ready"
-log "node1 is the DC"
+log "$NAME is up, the DC is elected"
 
 # Until TERM: wait returns early when a trapped signal arrives, and when
 # pacemakerd dies by itself the node shuts down too.
