@@ -25,6 +25,12 @@ build-windows: $(addprefix bin/windows/,$(addsuffix .exe,$(ACTIONS)))
 bin/windows/%.exe: FORCE
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
 
+## packages: RPM, deb and x64 MSI in dist/ at PKG_VERSION (the VERSION file, no git suffix; the executables inside say it too); SIGN_CERT=cert.pem SIGN_KEY=key.pem signs the EXEs and the MSI
+PKG_VERSION ?= $(shell cat VERSION)
+.PHONY: packages
+packages:
+	PKG_VERSION='$(PKG_VERSION)' SIGN_CERT='$(SIGN_CERT)' SIGN_KEY='$(SIGN_KEY)' scripts/packages.sh dist
+
 ## demo: the failover rehearsal: two nodes behind a simulated cloud ILB in throwaway namespaces (root; else the responder alone)
 demo: build
 	scripts/demo.sh

@@ -8,7 +8,10 @@ PKGS="iproute2 procps socat"
 PKGS="$PKGS resource-agents libxml2-utils pacemaker pacemaker-cli-utils corosync shellcheck"
 # quickCheck --diagnose's firewall tests: nft, iptables-legacy/-nft (rules only in test namespaces).
 PKGS="$PKGS nftables iptables"
+# The packages' tests (make packages): rpm, MSI build and inspection, Authenticode signing, man pages.
+PKGS="$PKGS rpm wixl msitools osslsigncode openssl groff-base"
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NFPM=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
 missing=""
 for p in $PKGS; do
@@ -28,4 +31,8 @@ GOBIN="$(go env GOPATH)/bin"
 if [ ! -x "$GOBIN/staticcheck" ] || ! "$GOBIN/staticcheck" -version 2>/dev/null | grep -q "0.8.2"; then
 	echo "install-test-deps: installing $STATICCHECK"
 	GOFLAGS= go install "$STATICCHECK"
+fi
+if [ ! -x "$GOBIN/nfpm" ] || ! go version -m "$GOBIN/nfpm" 2>/dev/null | grep -q "nfpm/v2[[:space:]]*v2\.45\.2[[:space:]]"; then
+	echo "install-test-deps: installing $NFPM (about 80 s)"
+	GOFLAGS='' go install "$NFPM"
 fi

@@ -70,6 +70,7 @@ func TestPacemaker(t *testing.T) {
 	testenv.RequireRoot(t)
 	requireTools(t, "corosync", "corosync-quorumtool", "pacemakerd", "crm_mon", "cibadmin", "crm_resource",
 		"crm_attribute", "unshare", "nsenter")
+	testenv.LockOCFProviders(t, false) // kit/packaging's deb test installs it meanwhile otherwise
 	_, err := os.Stat("/usr/lib/ocf/resource.d/ilbvip")
 	preinstalled := err == nil
 	r, bed := setup(t, nil, lbsim.Config{Interval: pcmkInterval, Threshold: pcmkThreshold})

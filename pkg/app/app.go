@@ -113,49 +113,54 @@ var (
 // Main runs the action with args (os.Args) and returns the exit code.
 func Main(a Action) int { return run(a, os.Args, os.Stdout, os.Stderr, os.LookupEnv) }
 
-func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	code := 0
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-	app := &cli.App{
+// App is the action's command line without its behaviour: name, texts and
+// flags as --help shows them. The man pages are generated from it.
+func App(a Action) *cli.App {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"} // the default's -v is quickCheck's --verbose
+	return &cli.App{
 		Name:            a.Name,
 		Usage:           a.Usage,
 		Description:     a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first).",
 		Version:         Version,
-		Writer:          stdout,
-		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		Flags:           append(commonFlags(), a.Flags...),
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+	}
+}
+
+func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	code := 0
+	app := App(a)
+	app.Writer, app.ErrWriter = stdout, stderr
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		code = resource.ErrArgs
+		return err
+	}
+	app.Action = func(cc *cli.Context) error {
+		if cc.NArg() > 0 {
 			code = resource.ErrArgs
-			return err
+			return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
+		}
+		code = runAction(a, cc, stdout, stderr, env)
+		return nil
+	}
+	app.Commands = []*cli.Command{{
+		Name:   "serve",
+		Hidden: true,
+		Usage:  "internal: the probe responder process (restore starts it)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "tag"},
+			&cli.StringFlag{Name: "state-dir"},
 		},
-		Action: func(cc *cli.Context) error {
-			if cc.NArg() > 0 {
+		Action: func(*cli.Context) error {
+			if _, ok := env(daemon.SpecEnv); !ok {
 				code = resource.ErrArgs
-				return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
+				return errors.New("serve is internal: restore starts the responder")
 			}
-			code = runAction(a, cc, stdout, stderr, env)
+			code = daemon.Serve(daemon.ReadyFile())
 			return nil
 		},
-		Commands: []*cli.Command{{
-			Name:   "serve",
-			Hidden: true,
-			Usage:  "internal: the probe responder process (restore starts it)",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "tag"},
-				&cli.StringFlag{Name: "state-dir"},
-			},
-			Action: func(*cli.Context) error {
-				if _, ok := env(daemon.SpecEnv); !ok {
-					code = resource.ErrArgs
-					return errors.New("serve is internal: restore starts the responder")
-				}
-				code = daemon.Serve(daemon.ReadyFile())
-				return nil
-			},
-		}},
-	}
+	}}
 	if err := app.Run(args); err != nil {
 		if code == 0 {
 			code = resource.ErrArgs

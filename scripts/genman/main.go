@@ -1,0 +1,127 @@
+// Command genman writes the man pages of the four executables, generated
+// from their command-line definitions (pkg/app), gzipped, for the packages:
+//
+//	go run ./scripts/genman -version 1.0.0 -o DIR
+//
+// writes DIR/ilbvip-restore.8.gz and its three siblings. The pages are named
+// ilbvip-ACTION because restore(8) belongs to dump, and the executables are
+// not on PATH (/usr/libexec/ilbvip): man ilbvip-restore.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ilbvip/ilbvip/pkg/app"
+)
+
+// BinDir is where the packages install the executables.
+const BinDir = "/usr/libexec/ilbvip"
+
+func main() {
+	out := flag.String("o", ".", "output `DIR`")
+	version := flag.String("version", app.Version, "the version shown in the pages")
+	flag.Parse()
+	app.Version = *version
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "genman:", err)
+		os.Exit(1)
+	}
+	for _, a := range []app.Action{app.Restore, app.Remove, app.QuickCheck, app.Recover} {
+		page, err := Page(a, *version)
+		if err == nil {
+			err = writeGzip(filepath.Join(*out, "ilbvip-"+a.Name+".8.gz"), page)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "genman: %s: %v\n", a.Name, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// Page is the action's man page (troff, section 8).
+func Page(a app.Action, version string) (string, error) {
+	cl := app.App(a)
+	cl.UsageText = BinDir + "/" + a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]"
+	// The generator treats the text as Markdown: keep OCF_RESKEY_<name> literal.
+	cl.Description = mdEscape(cl.Description)
+	page, err := cl.ToManWithSection(8)
+	if err != nil {
+		return "", err
+	}
+	name := "ilbvip-" + a.Name
+	th := ".TH " + a.Name + " 8\n"
+	if !strings.Contains(page, th) {
+		return "", fmt.Errorf("unexpected page header (no %q)", strings.TrimSpace(th))
+	}
+	page = strings.Replace(page, th, fmt.Sprintf(".TH %s 8 \"\" \"ilbvip %s\" \"System Administration\"\n", strings.ToUpper(name), version), 1)
+	// whatis finds the page under both names.
+	page = strings.Replace(page, ".SH NAME\n"+a.Name+" \\-", ".SH NAME\n"+roffEscape(name)+", "+a.Name+" \\-", 1)
+	return page + trailer(a), nil
+}
+
+// trailer adds what the generated page lacks: exit status, files, see also.
+func trailer(a app.Action) string {
+	var see []string
+	for _, o := range []string{"restore", "remove", "quickCheck", "recover"} {
+		if o != a.Name {
+			see = append(see, `\fBilbvip\-`+o+`\fP(8)`)
+		}
+	}
+	return `
+.SH EXIT STATUS
+The OCF exit codes: 0 success (healthy), 1 generic failure, 2 bad arguments,
+3 unimplemented, 4 insufficient privileges, 5 not installed (interface absent,
+\-c FILE missing), 6 not configured (a parameter's value is wrong), 7 not running
+(quickCheck of a cleanly stopped resource).
+.SH FILES
+.TP
+.I /etc/ilbvip/TAG.yaml
+the resource's configuration (refused when writable by group or others);
+.I /etc/ilbvip/example.yaml
+is a commented example
+.TP
+.I /run/ilbvip
+the state directory: pid, lock, stats and log files (parameter state_dir)
+.TP
+.I /usr/lib/ocf/resource.d/ilbvip/ilbvip
+the Pacemaker agent ocf:ilbvip:ilbvip
+.TP
+.I /usr/share/ilbvip/lifekeeper/
+the LifeKeeper Generic Application scripts
+.TP
+.I /usr/share/doc/ilbvip/README.md
+every parameter, the cluster managers' setup, troubleshooting
+.SH SEE ALSO
+` + strings.Join(see, ", ") + "\n"
+}
+
+// mdEscape backslash-escapes the Markdown the descriptions may contain by
+// accident: emphasis, HTML-like <name>, code spans.
+func mdEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `*`, `\*`, `<`, `\<`, `>`, `\>`, "`", "\\`").Replace(s)
+}
+
+// roffEscape writes a hyphen as troff's \- so it is not a line-break hyphen.
+func roffEscape(s string) string { return strings.ReplaceAll(s, "-", `\-`) }
+
+// writeGzip writes a reproducible gzip file: no name, no time stamp.
+func writeGzip(path, s string) error {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write([]byte(s)); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}

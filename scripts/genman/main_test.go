@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/app"
+)
+
+// Each page is generated from the action's own command line: every flag
+// it accepts is documented, with the header, names and sections man needs.
+func TestPages(t *testing.T) {
+	for _, a := range []app.Action{app.Restore, app.Remove, app.QuickCheck, app.Recover} {
+		t.Run(a.Name, func(t *testing.T) {
+			page, err := Page(a, "9.8.7")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				".TH ILBVIP-" + strings.ToUpper(a.Name) + ` 8 "" "ilbvip 9.8.7" "System Administration"` + "\n",
+				".SH NAME\nilbvip\\-" + a.Name + ", " + a.Name + " \\- " + a.Usage,
+				"/usr/libexec/ilbvip/" + a.Name + " -t TAG",
+				"OCF_RESKEY_<name>", // Markdown would eat the underscores and the <name>
+				"\n.SH EXIT STATUS\n", "\n.SH FILES\n", "\n.SH SEE ALSO\n",
+			}
+			for _, f := range app.App(a).VisibleFlags() {
+				if f.(cli.DocGenerationFlag).TakesValue() {
+					want = append(want, `\fB--`+f.Names()[0])
+				}
+			}
+			if a.Name == "quickCheck" {
+				want = append(want, `\fB--diagnose\fP`, `\fB--json\fP`)
+			}
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			if strings.Contains(page, `ilbvip\-`+a.Name+`\fP(8)`) {
+				t.Error("SEE ALSO names the page itself")
+			}
+			groff(t, page)
+		})
+	}
+}
+
+// groff checks that the page renders without a warning.
+func groff(t *testing.T, page string) {
+	t.Helper()
+	if _, err := exec.LookPath("groff"); err != nil {
+		if testenv.InCI() {
+			t.Fatal("groff is missing")
+		}
+		t.Skip("groff is missing")
+	}
+	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
+	cmd.Stdin = strings.NewReader(page)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("groff: %v\n%s", err, out)
+	}
+}
+
+// The gzip files are reproducible: no name, no time stamp.
+func TestWriteGzip(t *testing.T) {
+	dir := t.TempDir()
+	var files [2][]byte
+	for i := range files {
+		p := filepath.Join(dir, "p.8.gz")
+		if err := writeGzip(p, ".TH X 8\n"); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = b
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Error("two writes differ")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !zr.ModTime.IsZero() || zr.Name != "" {
+		t.Errorf("gzip header has time %v, name %q", zr.ModTime, zr.Name)
+	}
+	if b, _ := io.ReadAll(zr); string(b) != ".TH X 8\n" {
+		t.Errorf("content %q", b)
+	}
+}
