@@ -2,6 +2,8 @@
 GO       ?= go
 VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)-$(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)
 LDFLAGS  := -s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$(VERSION)
+# urfave_cli_no_docs leaves the man-page generator out of the kit (scripts/genman has it): faster start, smaller binaries.
+TAGS     := urfave_cli_no_docs
 ACTIONS  := restore remove quickCheck recover
 TOOLS    := lbsim rehearsal
 BINS     := $(addprefix bin/,$(ACTIONS)) $(addprefix bin/,$(TOOLS))
@@ -10,11 +12,11 @@ BINS     := $(addprefix bin/,$(ACTIONS)) $(addprefix bin/,$(TOOLS))
 build: $(BINS)
 
 bin/%: FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
 
 # The load-balancer simulator and the failover rehearsal (make demo).
 $(addprefix bin/,$(TOOLS)): FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./tools/$(@F)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./tools/$(@F)
 
 FORCE:
 
@@ -23,7 +25,7 @@ FORCE:
 build-windows: $(addprefix bin/windows/,$(addsuffix .exe,$(ACTIONS)))
 
 bin/windows/%.exe: FORCE
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $@ ./actions/$*
 
 ## packages: RPM, deb and x64 MSI in dist/ at PKG_VERSION (the VERSION file, no git suffix; the executables inside say it too); SIGN_CERT=cert.pem SIGN_KEY=key.pem signs the EXEs and the MSI
 PKG_VERSION ?= $(shell cat VERSION)
@@ -62,7 +64,13 @@ fuzz:
 docs:
 	$(GO) run ./scripts/gendocs
 
-bench:
+## bench: ilbvip side by side with IPaddr2 + azure-lb (nc, socat), then the Go benchmarks; writes docs/bench-results.md (root; BENCH_ARGS=-quick for a short run)
+bench: build
+	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' scripts/bench.sh $(BENCH_ARGS)
+
+## bench-go: the Go benchmarks alone (no root)
+.PHONY: bench-go
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 
 clean:

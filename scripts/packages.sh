@@ -45,8 +45,8 @@ export SOURCE_DATE_EPOCH
 
 LDFLAGS="-s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$PKG_VERSION"
 for a in $ACTIONS; do
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$STAGE/linux/$a" "./actions/$a"
-	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$STAGE/windows/$a.exe" "./actions/$a"
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags urfave_cli_no_docs -ldflags "$LDFLAGS" -o "$STAGE/linux/$a" "./actions/$a"
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -tags urfave_cli_no_docs -ldflags "$LDFLAGS" -o "$STAGE/windows/$a.exe" "./actions/$a"
 done
 "$GO" run ./scripts/genman -version "$PKG_VERSION" -o "$STAGE/man"
 

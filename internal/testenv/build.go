@@ -17,7 +17,7 @@ func BuildKit() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", dir + string(os.PathSeparator)}
 	for _, a := range Actions {
 		args = append(args, "github.com/ilbvip/ilbvip/actions/"+a)
 	}

@@ -199,13 +199,9 @@ func ReadStats(dir, tag string) (*Stats, error) {
 	return &s, nil
 }
 
-// statsInterval is how often the responder refreshes its stats file when
-// something changed: fine enough for "last probe 3 s ago". statsCheck is
-// how often it looks.
-const (
-	statsInterval = time.Second
-	statsCheck    = 100 * time.Millisecond
-)
+// statsInterval is how often, at most, the responder refreshes its stats
+// file: fine enough for "last probe 3 s ago".
+const statsInterval = time.Second
 
 // ErrUnsupported is returned where this OS cannot run the responder as a
 // detached process yet.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -32,6 +33,9 @@ func Serve(ready *os.File) int {
 		return 2
 	}
 	setProcessName("ilbvip:" + spec.Tag)
+	// A soft limit keeps the long-lived responder's heap small after a burst
+	// of probes; it costs nothing while the heap stays below it.
+	debug.SetMemoryLimit(6 << 20)
 	log := serveLogger(spec)
 
 	opts, err := spec.options()
@@ -40,6 +44,8 @@ func Serve(ready *os.File) int {
 		return 1
 	}
 	opts.Log = log
+	changed := make(chan struct{}, 1)
+	opts.Changed = changed
 	rec, err := recordSelf()
 	if err != nil {
 		report("error:other:" + err.Error())
@@ -79,8 +85,6 @@ func Serve(ready *os.File) int {
 	report(readyMsg)
 
 	statsPath := statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt)
-	tick := time.NewTicker(statsCheck)
-	defer tick.Stop()
 	var last responder.Stats
 	var lastWrite time.Time
 	// writeStats refreshes the stats file when the counters changed: at most
@@ -103,10 +107,21 @@ func Serve(ready *os.File) int {
 		}
 	}
 	writeStats(true)
+	// No periodic wake-up: an idle responder sleeps until a counter moves,
+	// then writes at once or arms one timer for the rest of statsInterval.
+	var pending <-chan time.Time
 	for {
 		select {
-		case <-tick.C:
-			writeStats(false)
+		case <-changed:
+			if pending == nil {
+				writeStats(false)
+				if srv.Stats() != last {
+					pending = time.After(statsInterval - time.Since(lastWrite))
+				}
+			}
+		case <-pending:
+			pending = nil
+			writeStats(true)
 		case err := <-done:
 			log.WithError(err).Error("responder stopped serving")
 			return 1

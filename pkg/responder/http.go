@@ -174,6 +174,7 @@ func (s *Server) serveHTTP(c net.Conn, src netip.Addr) {
 // reply answers a request that is not a valid probe, counting it Rejected.
 func (s *Server) reply(c net.Conn, src netip.Addr, r response, head bool, why string) {
 	s.rejected.Add(1)
+	s.changed()
 	s.log.WithField("source", src.String()).Debugf("responder: rejected request: %s", why)
 	s.write(c, src, r, head)
 }

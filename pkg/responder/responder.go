@@ -57,6 +57,9 @@ type Options struct {
 	MaxRead  int            // bytes read per connection at most, default 4096
 	MaxConns int            // concurrent connections at most, default 4096; beyond it new connections are closed at once (Overload)
 	Log      logrus.FieldLogger
+	// Changed, when set, gets a value (never blocking) whenever a counter
+	// changes, so a stats writer can sleep until there is news.
+	Changed chan<- struct{}
 
 	// noKernelFilter skips the socket filter so tests can reach the
 	// user-space allow check with a disallowed source.
@@ -307,6 +310,7 @@ func (s *Server) Serve() error {
 		if s.active.Add(1) > int64(s.opts.MaxConns) {
 			s.active.Add(-1)
 			s.overload.Add(1)
+			s.changed()
 			c.Close()
 			continue
 		}
@@ -361,6 +365,7 @@ func (s *Server) handle(c net.Conn) {
 	src := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
 	if !s.allowed(src) {
 		s.rejected.Add(1)
+		s.changed()
 		s.log.WithField("source", src.String()).Debug("responder: source not allowed")
 		return
 	}
@@ -392,6 +397,7 @@ func (s *Server) allowed(src netip.Addr) bool {
 
 // count records an answered probe, telling self-probes from the load balancer.
 func (s *Server) count(c net.Conn, src netip.Addr) {
+	defer s.changed()
 	if isLocal(src, c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()) {
 		s.local.Add(1)
 		return
@@ -399,6 +405,16 @@ func (s *Server) count(c net.Conn, src netip.Addr) {
 	s.answered.Add(1)
 	s.last.Store(&lastProbe{at: time.Now(), src: src})
 	s.log.WithField("source", src.String()).Debug("responder: probe answered")
+}
+
+// changed tells Options.Changed, without blocking, that a counter moved.
+func (s *Server) changed() {
+	if s.opts.Changed != nil {
+		select {
+		case s.opts.Changed <- struct{}{}:
+		default:
+		}
+	}
 }
 
 var (

@@ -675,3 +675,30 @@ func skipOrFail(t testing.TB, why string) {
 	}
 	t.Skip(why)
 }
+
+// TestChangedSignals: a stats writer sleeping on Options.Changed hears of
+// every kind of counter change, and a busy channel never blocks serving.
+func TestChangedSignals(t *testing.T) {
+	ch := make(chan struct{}, 1)
+	s := start(t, Options{Protocol: "http", Changed: ch})
+	select {
+	case <-ch:
+		t.Fatal("signalled before any probe")
+	default:
+	}
+	for _, path := range []string{"/", "/nope"} { // answered, then rejected (404)
+		if _, err := exchange(t, s.Addr(), "GET "+path+" HTTP/1.1\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ch:
+		case <-time.After(probeTimeout):
+			t.Fatalf("no signal after GET %s", path)
+		}
+	}
+	for i := 0; i < 20; i++ { // nobody reads ch: probes still answered
+		if err := Probe("http", s.Addr(), "/", nil, probeTimeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func one(d time.Duration) Summary { return Summarize([]time.Duration{d}) }
+
+// results builds a run where ilbvip's restore takes restore and the pair's
+// start 400 ms, with the rest fixed.
+func results(restore time.Duration, rss int64) *Results {
+	ms := time.Millisecond
+	r := &Results{Machine: Machine{Cores: 2}, Opts: DefaultOptions()}
+	for _, a := range []struct {
+		act, sub  string
+		wall, cpu time.Duration
+		ref       bool
+	}{
+		{ActStart, SubjectExe, restore, restore, false},
+		{ActMonitor, SubjectExe, 4 * ms, 3 * ms, false},
+		{ActStop, SubjectExe, 30 * ms, 10 * ms, false},
+		{ActStart, SubjectRef, 400 * ms, 300 * ms, true},
+	} {
+		r.Actions = append(r.Actions, ActionRow{Action: a.act, Subject: a.sub, Wall: one(a.wall), CPU: one(a.cpu), Ref: a.ref})
+	}
+	r.Floor = []FloorRow{{What: "true", Wall: one(ms), CPU: one(ms)}, {What: "go", Wall: one(3 * ms), CPU: one(2 * ms)}}
+	r.Monitoring = []CostRow{
+		{Subject: SubjectExe, PerHour: 2 * time.Second, ListenerIdle: time.Second},
+		{Subject: SubjectRef, PerHour: 120 * time.Second, Ref: true},
+	}
+	r.Probes = []ProbeRow{
+		{Listener: "ilbvip", Probe: "tcp", Idle: 0, Workers: 4, Result: LoadResult{Probes: 30000, OK: 30000, Within1s: 30000, Elapsed: time.Second},
+			ListenerCPU: 20 * time.Microsecond, GenCPU: 30 * time.Microsecond},
+		{Listener: "ilbvip", Probe: "tcp", Idle: 1000, Workers: 4, Result: LoadResult{Probes: 100, OK: 99, Within1s: 99, Elapsed: time.Second}},
+	}
+	r.Memory = []MemRow{{Listener: "ilbvip", Probes: 1000, Mem: Mem{RSS: rss}}}
+	return r
+}
+
+func TestTargets(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name    string
+		r       *Results
+		verdict map[string]string // target prefix: verdict prefix
+	}{
+		{"fast", results(10*ms, 8<<20), map[string]string{
+			"restore ≤ 20 ms":        "met",
+			"restore ≥ 20× faster":   "met", // 400 / 10 = 40×
+			"quickCheck ≤ 5 ms":      "met",
+			"remove ≤ 20 ms":         "**missed** by 10.0 ms (50 %)",
+			"monitoring cost ≥ 50×":  "met", // 120 / 2 = 60×
+			"100 % of probes":        "**missed** by 1.00 points",
+			"≥ 20,000 TCP probes/s":  "met", // 30000/s
+			"responder RSS ≤ 10 MiB": "met",
+		}},
+		{"slow", results(40*ms, 12<<20), map[string]string{
+			"restore ≤ 20 ms":        "**missed** by 20.0 ms (100 %)",
+			"restore ≥ 20× faster":   "**missed** by 10× (50 % short)", // 400 / 40 = 10×
+			"responder RSS ≤ 10 MiB": "**missed** by 2.0 MiB",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]Target{}
+			for _, x := range tc.r.Targets() {
+				got[x.What] = x
+			}
+			for prefix, want := range tc.verdict {
+				found := false
+				for what, x := range got {
+					if strings.HasPrefix(what, prefix) {
+						found = true
+						if !strings.HasPrefix(x.Verdict, want) {
+							t.Errorf("%s: verdict %q, want %q", what, x.Verdict, want)
+						}
+						if (x.Why == "") != x.Met {
+							t.Errorf("%s: met %v but why %q: a miss needs a why, a hit none", what, x.Met, x.Why)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no target starting with %q in %v", prefix, got)
+				}
+			}
+			var b strings.Builder
+			tc.r.Markdown(&b)
+			for _, want := range []string{"## Targets", "## Actions", "### Start-up floor", "## Monitoring cost", "## The probe listener", "## Memory and size"} {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("markdown lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{fmtDur(0), "0"},
+		{fmtDur(1500 * time.Nanosecond), "1.5 µs"},
+		{fmtDur(250 * time.Microsecond), "250 µs"},
+		{fmtDur(2345 * time.Microsecond), "2.35 ms"},
+		{fmtDur(65700 * time.Microsecond), "65.7 ms"},
+		{fmtDur(2380 * time.Millisecond), "2.38 s"},
+		{fmtDur(-3 * time.Millisecond), "-3.00 ms"},
+		{fmtRatio(7.25), "7.2×"},
+		{fmtRatio(15.4), "15×"},
+		{fmtBytes(512), "512 B"},
+		{fmtBytes(43 << 10), "43 KiB"},
+		{fmtBytes(12<<20 + 1<<19), "12.5 MiB"},
+		{groupDigits(1000000), "1,000,000"},
+		{groupDigits(999), "999"},
+		{groupDigits(-1234), "-1,234"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %q, want %q", tc.got, tc.want)
+			}
+		})
+	}
+}
