@@ -102,7 +102,7 @@ func (r *Results) Targets() []Target {
 	}
 	if exe != nil && ref != nil && exe.PerHour > 0 {
 		busy := exe.PerHour - exe.ListenerIdle
-		why := fmt.Sprintf("ilbvip's %.1f s/h = %.1f s of monitor processes (%s CPU each, of which starting a Go program is %s) + %.1f s of the responder answering + %.1f s of the idle responder, which wakes every 100 ms to check its counters (pkg/daemon statsCheck); without those idle wake-ups the ratio would be %.0f×",
+		why := fmt.Sprintf("ilbvip's %.1f s/h = %.1f s of monitor processes (%s CPU each, of which starting a Go program is %s) + %.1f s of the responder answering + %.1f s of the idle responder (Go runtime housekeeping; the responder itself sleeps until a probe comes); without the idle part the ratio would be %.0f×",
 			exe.PerHour.Seconds(), 360*exe.PerMonitor.Seconds(), fmtDur(exe.PerMonitor), fmtDur(goCPU), 360*exe.ListenerPer.Seconds(), exe.ListenerIdle.Seconds(),
 			float64(ref.PerHour)/float64(max(busy, 1)))
 		atLeast("monitoring cost ≥ 50× lower (CPU per hour, 10 s interval)", float64(ref.PerHour)/float64(exe.PerHour), 50, "×", "%.0f", why)
