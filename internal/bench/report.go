@@ -135,7 +135,7 @@ func (r *Results) Targets() []Target {
 		l, g := Summarize(lcpu).Median, Summarize(gcpu).Median
 		why := ""
 		if l+g > 0 {
-			why = fmt.Sprintf("a probe costs the responder %s and the load generator %s of CPU here (medians of the tcp rows), so %d cores allow about %.0f/s; the other engineers' load takes its share",
+			why = fmt.Sprintf("a probe costs the responder %s and the load generator %s of CPU here (medians of the tcp rows), so %d cores allow about %.0f/s; the load generator runs on the same cores",
 				fmtDur(l), fmtDur(g), r.Machine.Cores, float64(r.Machine.Cores)*float64(time.Second)/float64(l+g))
 		}
 		atLeast(fmt.Sprintf("≥ 20,000 TCP probes/s on %d cores (best worker count, no idle connections)", r.Machine.Cores), best, 20000, "/s", "%.0f", why)

@@ -105,6 +105,7 @@ func (e *BindError) InUse() bool { return isAddrInUse(e.Err) }
 type Server struct {
 	opts  Options
 	log   logrus.FieldLogger
+	debug bool // log each probe: checked once, as WithField allocates even when the level is off
 	ln    net.Listener
 	addr  netip.AddrPort
 	bind  netip.Addr     // specific bind address, invalid when listening on all
@@ -138,7 +139,7 @@ func Listen(opts Options) (*Server, error) {
 	if err := normalise(&opts); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Log, serveDone: make(chan struct{})}
+	s := &Server{opts: opts, log: opts.Log, debug: debugEnabled(opts.Log), serveDone: make(chan struct{})}
 	s.bufs.New = func() any { b := make([]byte, opts.MaxRead); return &b }
 
 	bindAddr := opts.Addr.Addr().Unmap()
@@ -404,7 +405,20 @@ func (s *Server) count(c net.Conn, src netip.Addr) {
 	}
 	s.answered.Add(1)
 	s.last.Store(&lastProbe{at: time.Now(), src: src})
-	s.log.WithField("source", src.String()).Debug("responder: probe answered")
+	if s.debug {
+		s.log.WithField("source", src.String()).Debug("responder: probe answered")
+	}
+}
+
+// debugEnabled reports whether l logs at debug level (true when unknown).
+func debugEnabled(l logrus.FieldLogger) bool {
+	switch v := l.(type) {
+	case *logrus.Logger:
+		return v.IsLevelEnabled(logrus.DebugLevel)
+	case *logrus.Entry:
+		return v.Logger.IsLevelEnabled(logrus.DebugLevel)
+	}
+	return true
 }
 
 // changed tells Options.Changed, without blocking, that a counter moved.
