@@ -11,24 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Announce tells the local link that the VIP now lives here, so neighbours
-// and switches update their caches at once (on-premises failover; cloud
-// VNets ignore it). IPv4 sends count gratuitous ARP requests (sender and
-// target IP = VIP, broadcast); IPv6 sends count unsolicited Neighbor
-// Advertisements to ff02::1 with the override flag. It sends interval apart,
-// so it returns within count*interval; count 0 sends nothing. The frames are
-// built here and sent on raw sockets: no external program.
-func Announce(s Spec, count int, interval time.Duration) error {
-	if err := announce(s, count, interval); err != nil {
-		return fmt.Errorf("announce vip %s: %w", s, err)
-	}
-	return nil
-}
-
+// announce sends gratuitous ARPs or unsolicited NAs (see Announce), on raw
+// sockets: no external program.
 func announce(s Spec, count int, interval time.Duration) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
 	if count < 0 || interval < 0 {
 		return fmt.Errorf("count %d and interval %s must not be negative", count, interval)
 	}

@@ -55,6 +55,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Spec says which address goes on which interface.
@@ -63,6 +64,54 @@ type Spec struct {
 	Prefix    int        // 32 or 128 normally; 1..32 (IPv4) or 1..128 (IPv6) are accepted
 	Interface string     // interface name (Linux) or alias
 	Source    bool       // may the VIP be chosen as source address of outbound traffic
+}
+
+// Add puts the VIP on its interface. It is idempotent: an address already
+// there with the same prefix is left, after its source-selection setting
+// (Linux: scope or lifetimes; Windows: SkipAsSource) is corrected to match
+// s.Source. It changes nothing and returns *ElsewhereError when the address
+// is on another interface, *PrefixError when it is on this one with another
+// prefix, and an error wrapping ErrNoInterface when the interface does not
+// exist.
+func Add(s Spec) error { return do("add vip", s, add) }
+
+// Delete removes the VIP from its interface. An absent address or a missing
+// interface is success. It only ever deletes Addr/Prefix from s.Interface:
+// the address on another interface, or with another prefix, is left alone
+// because this kit did not put it there.
+func Delete(s Spec) error { return do("delete vip", s, del) }
+
+// Check reports whether the VIP is usable: nil when the address is on
+// s.Interface with s.Prefix and the interface is up. Otherwise the error
+// wraps ErrNoInterface, ErrInterfaceDown or ErrMissing, or is (wraps) an
+// *ElsewhereError or *PrefixError. An interface that is down is reported
+// before a missing address, because it is the cause (IPv6 addresses vanish
+// when their interface goes down) and re-adding the address will not help.
+func Check(s Spec) error { return do("check vip", s, check) }
+
+// Announce tells the neighbours the VIP's new place, so ARP/ND caches
+// update at once (on-premises failover; cloud VNets ignore it): count
+// gratuitous ARP requests for IPv4, unsolicited Neighbor Advertisements with
+// the override flag for IPv6, interval apart, so it returns within
+// count*interval; count 0 sends nothing.
+func Announce(s Spec, count int, interval time.Duration) error {
+	if count < 0 {
+		return fmt.Errorf("announce vip %s: count %d must not be negative", s, count)
+	}
+	return do("announce vip", s, func(s Spec) error { return announce(s, count, interval) })
+}
+
+// do validates s, runs the OS's operation and names the operation and the
+// VIP in an error.
+func do(op string, s Spec, fn func(Spec) error) error {
+	err := s.validate()
+	if err == nil {
+		err = fn(s)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, s, err)
+	}
+	return nil
 }
 
 // String gives the spec as admins read it: "10.10.5.200/32 on eth1".

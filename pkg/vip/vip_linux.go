@@ -176,23 +176,8 @@ func conforms(x netlink.Addr, s Spec) bool {
 	return x.PreferedLft == 0 && x.Flags&unix.IFA_F_DEPRECATED != 0
 }
 
-// Add puts the VIP on its interface. It is idempotent: when the address is
-// already there with the same prefix it returns nil, after correcting its
-// scope or lifetimes to match s.Source. It changes nothing and returns
-// *ElsewhereError when the address is on another interface, *PrefixError when
-// it is on this one with another prefix, and an error wrapping ErrNoInterface
-// when the interface does not exist.
-func Add(s Spec) error {
-	if err := add(s); err != nil {
-		return fmt.Errorf("add vip %s: %w", s, err)
-	}
-	return nil
-}
-
+// add puts the VIP on its interface (see Add); netlink on Linux.
 func add(s Spec) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
 	w, err := locateFor(s)
 	if err != nil {
 		return err
@@ -236,48 +221,27 @@ func add(s Spec) error {
 	return nil
 }
 
-// Delete removes the VIP from its interface. An absent address or a missing
-// interface is success. It only ever deletes Addr/Prefix from s.Interface:
-// the address on another interface, or with another prefix, is left alone
-// because this kit did not put it there.
-func Delete(s Spec) error {
-	if err := s.validate(); err != nil {
-		return fmt.Errorf("delete vip %s: %w", s, err)
-	}
+// del removes the VIP from its interface (see Delete).
+func del(s Spec) error {
 	w, err := locateFor(s)
 	if errors.Is(err, ErrNoInterface) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("delete vip %s: %w", s, err)
+		return err
 	}
 	if w.here == nil || prefixLen(*w.here) != s.Prefix {
 		return nil
 	}
 	// EADDRNOTAVAIL: someone removed it since we looked; that is the goal.
 	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-		return fmt.Errorf("delete vip %s: netlink delete address: %w", s, err)
+		return fmt.Errorf("netlink delete address: %w", err)
 	}
 	return nil
 }
 
-// Check reports whether the VIP is usable: nil when the address is on
-// s.Interface with s.Prefix and the interface is up. Otherwise the error
-// wraps ErrNoInterface, ErrInterfaceDown or ErrMissing, or is (wraps) an
-// *ElsewhereError or *PrefixError. An interface that is down is reported
-// before a missing address, because it is the cause (IPv6 addresses vanish
-// when their interface goes down) and re-adding the address will not help.
-func Check(s Spec) error {
-	if err := check(s); err != nil {
-		return fmt.Errorf("check vip %s: %w", s, err)
-	}
-	return nil
-}
-
+// check tells whether the VIP is usable (see Check).
 func check(s Spec) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
 	w, err := locateFor(s)
 	if err != nil {
 		return err

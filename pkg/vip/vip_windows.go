@@ -168,24 +168,11 @@ func locateFor(s Spec) (winWhere, []winIface, error) {
 // solicitations) before the address becomes preferred.
 const dadWait = 5 * time.Second
 
-// Add puts the VIP on its interface, as Add on Linux: idempotent, an
-// address already there with the same prefix is corrected to match
-// s.Source (SkipAsSource) and left otherwise; *ElsewhereError,
-// *PrefixError and ErrNoInterface change nothing. After creating the
-// address it waits for duplicate address detection; an address Windows
-// marks as a duplicate is removed and reported with its likely cause (the
-// VIP NIC is the NIC in the load balancer's backend pool).
-func Add(s Spec) error {
-	if err := add(s); err != nil {
-		return fmt.Errorf("add vip %s: %w", s, err)
-	}
-	return nil
-}
-
+// add puts the VIP on its interface (see Add). After creating the address
+// it waits for duplicate address detection; an address Windows marks as a
+// duplicate is removed and reported with its likely cause (the VIP NIC is
+// the NIC in the load balancer's backend pool).
 func add(s Spec) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
 	w, _, err := locateFor(s)
 	if err != nil {
 		return err
@@ -261,42 +248,24 @@ func deleteRow(x winAddr) error {
 	return nil
 }
 
-// Delete removes the VIP from its interface, as Delete on Linux: an absent
-// address or interface is success, and only Addr/Prefix on s.Interface is
-// ever deleted.
-func Delete(s Spec) error {
-	if err := s.validate(); err != nil {
-		return fmt.Errorf("delete vip %s: %w", s, err)
-	}
+// del removes the VIP from its interface (see Delete).
+func del(s Spec) error {
 	w, _, err := locateFor(s)
 	if errors.Is(err, ErrNoInterface) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("delete vip %s: %w", s, err)
+		return err
 	}
 	if w.here == nil || int(w.here.Prefix) != s.Prefix {
 		return nil
 	}
-	if err := deleteRow(*w.here); err != nil {
-		return fmt.Errorf("delete vip %s: %w", s, err)
-	}
-	return nil
+	return deleteRow(*w.here)
 }
 
-// Check reports whether the VIP is usable, with the errors of Check on
-// Linux; a tentative or duplicate address wraps ErrMissing with the reason.
-func Check(s Spec) error {
-	if err := check(s); err != nil {
-		return fmt.Errorf("check vip %s: %w", s, err)
-	}
-	return nil
-}
-
+// check tells whether the VIP is usable (see Check); a tentative or
+// duplicate address wraps ErrMissing with the reason.
 func check(s Spec) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
 	w, _, err := locateFor(s)
 	if err != nil {
 		return err
@@ -339,20 +308,14 @@ func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {
 	return "", 0, false, nil
 }
 
-// Announce sends nothing on Windows: the stack announces a new address
+// announce sends nothing on Windows: the stack announces a new address
 // itself (duplicate address detection broadcasts ARP probes / neighbour
 // solicitations for it), and sending raw frames would need a packet driver.
 // A count above 0 is reported as unsupported, so the admin learns that
 // arp_count has no effect here; count 0 is nil.
-func Announce(s Spec, count int, _ time.Duration) error {
-	if err := s.validate(); err != nil {
-		return fmt.Errorf("announce vip %s: %w", s, err)
-	}
-	if count < 0 {
-		return fmt.Errorf("announce vip %s: count %d must not be negative", s, count)
-	}
+func announce(s Spec, count int, _ time.Duration) error {
 	if count == 0 {
 		return nil
 	}
-	return fmt.Errorf("announce vip %s: %w: Windows announces the address itself when it is added (arp_count has no effect)", s, ErrUnsupported)
+	return fmt.Errorf("%w: Windows announces the address itself when it is added (arp_count has no effect)", ErrUnsupported)
 }
