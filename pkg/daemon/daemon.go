@@ -8,6 +8,7 @@ package daemon
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -202,6 +203,37 @@ func ReadStats(dir, tag string) (*Stats, error) {
 // statsInterval is how often, at most, the responder refreshes its stats
 // file: fine enough for "last probe 3 s ago".
 const statsInterval = time.Second
+
+// StartError is a responder that could not start; Kind says why, so the
+// caller can choose the exit code ("inuse", "perm" or "other").
+type StartError struct {
+	Kind string
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// stopTimes splits Stop's budget: the graceful stop until killAt, the
+// forced one until deadline; the last tenth (at least 300 ms) is kept for
+// the forced stop.
+func stopTimes(ctx context.Context) (killAt, deadline time.Time) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	return deadline.Add(-max(time.Until(deadline)/10, 300*time.Millisecond)), deadline
+}
+
+// removeStateFiles deletes what a stopped responder leaves: its pid and
+// stats files.
+func removeStateFiles(stateDir, tag string) error {
+	for _, ext := range []string{statedir.PidExt, statedir.StatsExt} {
+		if err := statedir.Remove(statedir.Path(stateDir, tag, ext)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // ErrUnsupported is returned where this OS cannot run the responder as a
 // detached process yet.

@@ -12,14 +12,6 @@ import (
 
 const noFollow = 0
 
-// StartError is a responder that could not start.
-type StartError struct {
-	Kind string
-	Msg  string
-}
-
-func (e *StartError) Error() string { return e.Msg }
-
 // Start is not supported on this OS yet.
 func Start(context.Context, string, Spec) (*Record, error) { return nil, ErrUnsupported }
 

@@ -95,15 +95,24 @@ func FindResponders(tag, stateDir string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if !slices.Equal(cmdline(pid), want) || netns(e.Name()) != self {
-			continue
+		if _, ok := responderStart(pid, want, self); ok {
+			out = append(out, pid)
 		}
-		if st, _, err := procStat(pid); err != nil || st == 'Z' || st == 'X' {
-			continue
-		}
-		out = append(out, pid)
 	}
 	return out
+}
+
+// responderStart returns the start time of pid when it is a live responder
+// with exactly the command line want in network namespace ns.
+func responderStart(pid int, want []string, ns string) (uint64, bool) {
+	if !slices.Equal(cmdline(pid), want) || netns(strconv.Itoa(pid)) != ns {
+		return 0, false
+	}
+	st, start, err := procStat(pid)
+	if err != nil || st == 'Z' || st == 'X' || st == 'x' {
+		return 0, false
+	}
+	return start, true
 }
 
 // recordSelf builds the identity of the calling process.

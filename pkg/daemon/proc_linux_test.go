@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -52,5 +53,37 @@ func TestInspect(t *testing.T) {
 	}
 	if s := Inspect(&Record{Pid: 1 << 30, Start: 1, Tag: "t"}); s != Dead {
 		t.Errorf("absent pid: %v, want %v", s, Dead)
+	}
+}
+
+// TestTarget: a process is held only when ours() says so, and a held one
+// is signalled through its pidfd and seen to exit (as a zombie, too).
+func TestTarget(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	if _, ok := openTarget(pid, func() bool { return false }); ok {
+		t.Fatal("held a process that is not ours")
+	}
+	tg, ok := openTarget(pid, func() bool { return true })
+	if !ok {
+		t.Fatal("could not hold a live process")
+	}
+	defer tg.close()
+	if !tg.running() {
+		t.Fatal("a sleeping process is not running")
+	}
+	tg.signal(syscall.SIGKILL)
+	for i := 0; tg.running(); i++ { // not reaped: it stays a zombie
+		if i == 2000 {
+			t.Fatal("still running 2 s after SIGKILL")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok := openTarget(1<<30, func() bool { return true }); ok {
+		t.Error("held a pid that does not exist")
 	}
 }

@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,18 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 )
+
+// prepareStart encodes the spec for the child and makes the readiness
+// pipe; the caller closes r, and w once the child has it.
+func prepareStart(spec Spec) (specJSON []byte, r, w *os.File, err error) {
+	if specJSON, err = json.Marshal(spec); err != nil {
+		return nil, nil, nil, fmt.Errorf("start responder: %w", err)
+	}
+	if r, w, err = os.Pipe(); err != nil {
+		return nil, nil, nil, fmt.Errorf("start responder: readiness pipe: %w", err)
+	}
+	return specJSON, r, w, nil
+}
 
 // awaitReady reads the started child's readiness report. On "bound" it
 // returns the pid file the child wrote; otherwise it kills and reaps the

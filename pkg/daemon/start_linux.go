@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,29 +11,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ilbvip/ilbvip/pkg/statedir"
+	"golang.org/x/sys/unix"
 )
-
-// StartError is a responder that could not start; Kind says why, so the
-// caller can choose the exit code ("inuse", "perm" or "other").
-type StartError struct {
-	Kind string
-	Msg  string
-}
-
-func (e *StartError) Error() string { return e.Msg }
 
 // Start runs exe's serve command as a detached responder for spec and
 // returns once it has bound the port (with its pid file written), or with
 // the child's exact error. A child that fails is killed and reaped.
 func Start(ctx context.Context, exe string, spec Spec) (*Record, error) {
-	specJSON, err := json.Marshal(spec)
+	specJSON, r, w, err := prepareStart(spec)
 	if err != nil {
-		return nil, fmt.Errorf("start responder: %w", err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("start responder: readiness pipe: %w", err)
+		return nil, err
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -74,66 +60,109 @@ func readReady(ctx context.Context, r *os.File) (string, error) {
 // Stop stops the tag's responders: the recorded one if it is still ours,
 // and any other found by its command line (pid file lost). TERM first, then
 // KILL before ctx ends. It removes the pid and stats files, and never
-// signals a process whose identity does not match.
+// signals a process whose identity does not match: each target is held by a
+// pidfd opened before its identity is checked, so a pid reused meanwhile
+// cannot be hit.
 func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
-	type target struct {
-		pid   int
-		start uint64
-	}
 	var targets []target
+	defer func() {
+		for _, t := range targets {
+			t.close()
+		}
+	}()
 	rec, err := ReadRecord(stateDir, tag)
-	if err == nil && Inspect(rec) == Running {
-		targets = append(targets, target{rec.Pid, rec.Start})
+	if err == nil {
+		if t, ok := openTarget(rec.Pid, func() bool { return Inspect(rec) == Running }); ok {
+			targets = append(targets, t)
+		}
 	}
+	want, ns := Args(tag, stateDir), netns("thread-self")
 	for _, pid := range FindResponders(tag, stateDir) {
 		if rec != nil && pid == rec.Pid {
 			continue
 		}
-		if _, start, err := procStat(pid); err == nil {
-			targets = append(targets, target{pid, start})
+		if t, ok := openTarget(pid, func() bool { _, ok := responderStart(pid, want, ns); return ok }); ok {
+			targets = append(targets, t)
 		}
 	}
 	var pids []int
 	for _, t := range targets {
 		pids = append(pids, t.pid)
-		_ = syscall.Kill(t.pid, syscall.SIGTERM)
+		t.signal(unix.SIGTERM)
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Second)
-	}
-	// Keep the last tenth of the budget (at least 300 ms) for KILL.
-	margin := max(time.Until(deadline)/10, 300*time.Millisecond)
-	killAt := deadline.Add(-margin)
+	killAt, deadline := stopTimes(ctx)
 	killed := false
 	for delay := time.Millisecond; ; delay = min(delay*2, 20*time.Millisecond) {
 		live := 0
 		for _, t := range targets {
-			if alive(t.pid, t.start) {
+			if t.running() {
 				live++
-				if killed {
-					continue
-				}
-				if time.Now().After(killAt) {
-					_ = syscall.Kill(t.pid, syscall.SIGKILL)
-				}
 			}
 		}
 		if live == 0 {
 			break
 		}
-		if time.Now().After(killAt) {
-			killed = true
-		}
-		if time.Now().After(deadline) {
+		if now := time.Now(); now.After(deadline) {
 			return pids, fmt.Errorf("stop responder: %d process(es) still alive after TERM and KILL", live)
+		} else if !killed && now.After(killAt) {
+			for _, t := range targets {
+				t.signal(unix.SIGKILL)
+			}
+			killed = true
 		}
 		time.Sleep(delay)
 	}
-	for _, ext := range []string{statedir.PidExt, statedir.StatsExt} {
-		if err := statedir.Remove(statedir.Path(stateDir, tag, ext)); err != nil {
-			return pids, err
-		}
+	return pids, removeStateFiles(stateDir, tag)
+}
+
+// target is a process Stop may signal.
+type target struct {
+	pid   int
+	start uint64
+	fd    int // pidfd, -1 on kernels without pidfd_open (before 5.3)
+}
+
+// openTarget opens pid with a pidfd and then checks ours(): from then on
+// the pidfd names that very process even if it dies and its pid is reused.
+func openTarget(pid int, ours func() bool) (target, bool) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil && !errors.Is(err, unix.ENOSYS) {
+		return target{}, false // gone already
 	}
-	return pids, nil
+	if err != nil {
+		fd = -1
+	}
+	_, start, serr := procStat(pid)
+	if serr != nil || !ours() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return target{}, false
+	}
+	return target{pid: pid, start: start, fd: fd}, true
+}
+
+func (t target) signal(sig unix.Signal) {
+	if t.fd >= 0 {
+		_ = unix.PidfdSendSignal(t.fd, sig, nil, 0)
+	} else if alive(t.pid, t.start) {
+		_ = unix.Kill(t.pid, sig)
+	}
+}
+
+// running reports whether the process has not exited; a zombie has.
+func (t target) running() bool {
+	if t.fd < 0 {
+		return alive(t.pid, t.start)
+	}
+	// A pidfd becomes readable when its process exits.
+	fds := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n == 0
+}
+
+func (t target) close() {
+	if t.fd >= 0 {
+		unix.Close(t.fd)
+	}
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,18 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows"
-
-	"github.com/ilbvip/ilbvip/pkg/statedir"
 )
-
-// StartError is a responder that could not start; Kind says why, so the
-// caller can choose the exit code ("inuse", "perm" or "other").
-type StartError struct {
-	Kind string
-	Msg  string
-}
-
-func (e *StartError) Error() string { return e.Msg }
 
 // detachFlags start the responder with no console (DETACHED_PROCESS) in its
 // own process group, so no console event of the caller reaches it.
@@ -43,13 +31,9 @@ const detachFlags = windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP
 // responder with it; a job that forbids breakaway makes CreateProcess fail
 // with access denied, and the child is then started inside it.
 func Start(ctx context.Context, exe string, spec Spec) (*Record, error) {
-	specJSON, err := json.Marshal(spec)
+	specJSON, r, w, err := prepareStart(spec)
 	if err != nil {
-		return nil, fmt.Errorf("start responder: %w", err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("start responder: readiness pipe: %w", err)
+		return nil, err
 	}
 	defer r.Close()
 	wh := windows.Handle(w.Fd())
@@ -190,12 +174,7 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 			_ = windows.TerminateProcess(t.h, 1)
 		}
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(10 * time.Second)
-	}
-	margin := max(time.Until(deadline)/10, 300*time.Millisecond)
-	killAt := deadline.Add(-margin)
+	killAt, deadline := stopTimes(ctx)
 	live := 0
 	for _, t := range targets {
 		if waitExit(t.h, killAt) {
@@ -209,12 +188,7 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 	if live > 0 {
 		return pids, fmt.Errorf("stop responder: %d process(es) still alive after the stop event and TerminateProcess", live)
 	}
-	for _, ext := range []string{statedir.PidExt, statedir.StatsExt} {
-		if err := statedir.Remove(statedir.Path(stateDir, tag, ext)); err != nil {
-			return pids, err
-		}
-	}
-	return pids, nil
+	return pids, removeStateFiles(stateDir, tag)
 }
 
 // waitExit waits until the process ends or until; true when it ended.
