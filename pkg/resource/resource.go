@@ -189,7 +189,7 @@ func lock(ctx context.Context, c *config.Config) (*statedir.Lock, error) {
 	}
 	l, err := statedir.Acquire(ctx, c.StateDir, c.Tag)
 	if err != nil {
-		return nil, fmt.Errorf("%w (waited %s)", err, "the action's budget")
+		return nil, fmt.Errorf("%w (waited the action's budget)", err)
 	}
 	return l, nil
 }
@@ -233,9 +233,15 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	t0 := time.Now()
 	sp := spec(c)
 	rec, rerr := daemon.ReadRecord(c.StateDir, c.Tag)
-	running := rerr == nil && daemon.Inspect(rec) == daemon.Running
-	vipOK := !c.HasVIP() || vip.Check(vipSpec(c)) == nil
-	if running && rec.Config == sp.Hash() && vipOK && selfProbe(c, min(time.Second, remaining(ctx))) == nil {
+	// One look at each part: the responder is healthy when it is ours, has
+	// today's settings and answers; the VIP when Check finds it in place.
+	healthy := rerr == nil && daemon.Inspect(rec) == daemon.Running && rec.Config == sp.Hash() &&
+		selfProbe(c, min(time.Second, remaining(ctx))) == nil
+	var vipErr error
+	if c.HasVIP() {
+		vipErr = vip.Check(vipSpec(c))
+	}
+	if healthy && vipErr == nil {
 		log.Debug("already up: nothing to do")
 		return nil
 	}
@@ -243,9 +249,9 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	// Only a missing VIP is added (and only an added one is rolled back); a
 	// down or missing interface or a VIP held elsewhere is not ours to fix.
 	added := false
-	if c.HasVIP() && !vipOK {
-		if err := vip.Check(vipSpec(c)); !errors.Is(err, vip.ErrMissing) {
-			return err
+	if vipErr != nil {
+		if !errors.Is(vipErr, vip.ErrMissing) {
+			return vipErr
 		}
 		if err := vip.Add(vipSpec(c)); err != nil {
 			return err
@@ -265,7 +271,7 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	}
 
 	started := false
-	if !running || rec.Config != sp.Hash() || selfProbe(c, min(time.Second, remaining(ctx))) != nil {
+	if !healthy {
 		// Whatever runs is stale, changed or hung: stop it (ours only),
 		// and any responder whose pid file was lost.
 		if _, err := daemon.Stop(ctx, c.StateDir, c.Tag); err != nil {
