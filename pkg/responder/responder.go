@@ -57,8 +57,10 @@ type Options struct {
 	MaxRead  int            // bytes read per connection at most, default 4096
 	MaxConns int            // concurrent connections at most, default 4096; beyond it new connections are closed at once (Overload)
 	Log      logrus.FieldLogger
-	// Changed, when set, gets a value (never blocking) whenever a counter
-	// changes, so a stats writer can sleep until there is news.
+	// Changed, when set, gets a value (never blocking) when a counter
+	// changes, so a stats writer can sleep until there is news: one value
+	// until the next Stats call, so a busy port costs an atomic load per
+	// probe, not a channel send.
 	Changed chan<- struct{}
 
 	// noKernelFilter skips the socket filter so tests can reach the
@@ -103,14 +105,15 @@ func (e *BindError) InUse() bool { return isAddrInUse(e.Err) }
 
 // Server answers health probes on one listening socket.
 type Server struct {
-	opts  Options
-	log   logrus.FieldLogger
-	debug bool // log each probe: checked once, as WithField allocates even when the level is off
-	ln    net.Listener
-	addr  netip.AddrPort
-	bind  netip.Addr     // specific bind address, invalid when listening on all
-	allow []netip.Prefix // normalised; empty = any source
-	since time.Time
+	opts     Options
+	log      logrus.FieldLogger
+	notified atomic.Bool // a value was sent on Options.Changed since the last Stats
+	debug    bool        // log each probe: checked once, as WithField allocates even when the level is off
+	ln       net.Listener
+	addr     netip.AddrPort
+	bind     netip.Addr     // specific bind address, invalid when listening on all
+	allow    []netip.Prefix // normalised; empty = any source
+	since    time.Time
 
 	draining atomic.Bool
 	active   atomic.Int64
@@ -261,6 +264,7 @@ func (s *Server) SetDraining(on bool) { s.draining.Store(on) }
 
 // Stats returns a snapshot of the counters; safe for concurrent use.
 func (s *Server) Stats() Stats {
+	s.notified.Store(false) // before the reads: a change after them notifies again
 	st := Stats{
 		Answered: s.answered.Load(),
 		Local:    s.local.Load(),
@@ -398,12 +402,13 @@ func (s *Server) allowed(src netip.Addr) bool {
 
 // count records an answered probe, telling self-probes from the load balancer.
 func (s *Server) count(c net.Conn, src netip.Addr) {
-	defer s.changed()
 	if isLocal(src, c.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()) {
 		s.local.Add(1)
+		s.changed()
 		return
 	}
 	s.answered.Add(1)
+	s.changed()
 	s.last.Store(&lastProbe{at: time.Now(), src: src})
 	if s.debug {
 		s.log.WithField("source", src.String()).Debug("responder: probe answered")
@@ -423,11 +428,12 @@ func debugEnabled(l logrus.FieldLogger) bool {
 
 // changed tells Options.Changed, without blocking, that a counter moved.
 func (s *Server) changed() {
-	if s.opts.Changed != nil {
-		select {
-		case s.opts.Changed <- struct{}{}:
-		default:
-		}
+	if s.opts.Changed == nil || s.notified.Load() || !s.notified.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case s.opts.Changed <- struct{}{}:
+	default:
 	}
 }
 
