@@ -369,26 +369,36 @@ func TestConcurrentRestores(t *testing.T) {
 func TestConcurrentRestoreAndRemove(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	for i := 0; i < 5; i++ {
-		var wg sync.WaitGroup
-		var r1, r2 result
-		wg.Add(2)
-		go func() { defer wg.Done(); r1 = n.run("restore", nil, a...) }()
-		go func() { defer wg.Done(); r2 = n.run("remove", nil, a...) }()
-		wg.Wait()
-		if r1.code != 0 || r2.code != 0 {
-			t.Fatalf("restore %v, remove %v", r1, r2)
-		}
-		// Serialised, so the state is whole: up (0) or down (7), never half.
-		switch r := n.run("quickCheck", nil, a...); r.code {
-		case 0, 7:
-		default:
-			t.Fatalf("after concurrent restore and remove: %v", r)
-		}
-	}
+	n.raceRemove("restore", a, nil)
 	n.want("remove", 0, a...)
 	if f := n.stateFiles(); len(f) != 0 {
 		t.Errorf("files left: %v", f)
+	}
+}
+
+// raceRemove runs action and remove at once, five times, each round after
+// prepare (may be nil): both must succeed, and the tag's lock serialises
+// them, so the state afterwards is whole: up (0) or down (7), never half.
+func (n *node) raceRemove(action string, a []string, prepare func()) {
+	n.t.Helper()
+	for i := 0; i < 5; i++ {
+		if prepare != nil {
+			prepare()
+		}
+		var wg sync.WaitGroup
+		var r1, r2 result
+		wg.Add(2)
+		go func() { defer wg.Done(); r1 = n.run(action, nil, a...) }()
+		go func() { defer wg.Done(); r2 = n.run("remove", nil, a...) }()
+		wg.Wait()
+		if r1.code != 0 || r2.code != 0 {
+			n.t.Fatalf("%s %v, remove %v", action, r1, r2)
+		}
+		switch r := n.run("quickCheck", nil, a...); r.code {
+		case 0, 7:
+		default:
+			n.t.Fatalf("after concurrent %s and remove: %v", action, r)
+		}
 	}
 }
 

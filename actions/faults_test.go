@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 )
@@ -162,25 +161,12 @@ func TestStateDirSymlinkRefused(t *testing.T) {
 func TestConcurrentRecoverAndRemove(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	for i := 0; i < 5; i++ {
+	n.raceRemove("recover", a, func() {
+		n.want("remove", 0, a...)
 		n.want("restore", 0, a...)
 		_ = syscall.Kill(n.pidOf("t1"), syscall.SIGKILL)
-		var wg sync.WaitGroup
-		var rec, rem result
-		wg.Add(2)
-		go func() { defer wg.Done(); rec = n.run("recover", nil, a...) }()
-		go func() { defer wg.Done(); rem = n.run("remove", nil, a...) }()
-		wg.Wait()
-		if rec.code != 0 || rem.code != 0 {
-			t.Fatalf("recover %v, remove %v", rec, rem)
-		}
-		switch r := n.run("quickCheck", nil, a...); r.code {
-		case 0, 7:
-		default:
-			t.Fatalf("after concurrent recover and remove: %v", r)
-		}
-		n.want("remove", 0, a...)
-	}
+	})
+	n.want("remove", 0, a...)
 }
 
 // TestManyCycles runs 50 restore/remove cycles and checks that nothing

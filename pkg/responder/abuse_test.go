@@ -3,6 +3,7 @@ package responder
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -13,38 +14,43 @@ import (
 
 // Abuse of the probe port (issue 8): the numbers are the issue's.
 
-func TestThousandIdleConnections(t *testing.T) {
-	for _, proto := range []string{"tcp", "http"} {
-		t.Run(proto, func(t *testing.T) {
-			s := start(t, Options{Protocol: proto, Deadline: 30 * time.Second})
-			var idle []net.Conn
-			defer func() {
-				for _, c := range idle {
-					c.Close()
+// TestIdleConnectionsDoNotBlockProbes: idle connections held open (the
+// issue's 1,000, and a small case) do not stop concurrent probes from being
+// answered, in both modes.
+func TestIdleConnectionsDoNotBlockProbes(t *testing.T) {
+	for _, size := range []struct{ idle, probes int }{{50, 100}, {1000, 200}} {
+		for _, proto := range []string{"tcp", "http"} {
+			t.Run(fmt.Sprintf("%s/%d idle", proto, size.idle), func(t *testing.T) {
+				s := start(t, Options{Protocol: proto, Deadline: 30 * time.Second})
+				var idle []net.Conn
+				defer func() {
+					for _, c := range idle {
+						c.Close()
+					}
+				}()
+				for i := 0; i < size.idle; i++ {
+					c, err := dialFrom(t, netip.Addr{}, s.Addr(), probeTimeout)
+					if err != nil {
+						t.Fatalf("idle connection %d: %v", i, err)
+					}
+					idle = append(idle, c)
 				}
-			}()
-			for i := 0; i < 1000; i++ {
-				c, err := dialFrom(t, netip.Addr{}, s.Addr(), probeTimeout)
-				if err != nil {
-					t.Fatalf("idle connection %d: %v", i, err)
+				errs := make(chan error, size.probes)
+				for i := 0; i < size.probes; i++ {
+					go func() { errs <- Probe(proto, s.Addr(), "/", nil, probeTimeout) }()
 				}
-				idle = append(idle, c)
-			}
-			errs := make(chan error, 200)
-			for i := 0; i < 200; i++ {
-				go func() { errs <- Probe(proto, s.Addr(), "/", nil, probeTimeout) }()
-			}
-			failed := 0
-			for i := 0; i < 200; i++ {
-				if err := <-errs; err != nil {
-					failed++
-					t.Log(err)
+				failed := 0
+				for i := 0; i < size.probes; i++ {
+					if err := <-errs; err != nil {
+						failed++
+						t.Log(err)
+					}
 				}
-			}
-			if failed > 0 {
-				t.Errorf("%d of 200 probes failed with 1000 idle connections open", failed)
-			}
-		})
+				if failed > 0 {
+					t.Errorf("%d of %d probes failed with %d idle connections open", failed, size.probes, size.idle)
+				}
+			})
+		}
 	}
 }
 

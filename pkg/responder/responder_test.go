@@ -336,36 +336,6 @@ func TestOversizeRequest(t *testing.T) {
 	}
 }
 
-func TestIdleConnectionsDoNotBlockProbes(t *testing.T) {
-	for _, proto := range []string{"tcp", "http"} {
-		t.Run(proto, func(t *testing.T) {
-			s := start(t, Options{Protocol: proto, Deadline: 30 * time.Second})
-			var idle []net.Conn
-			defer func() {
-				for _, c := range idle {
-					c.Close()
-				}
-			}()
-			for i := 0; i < 50; i++ {
-				c, err := dialFrom(t, netip.Addr{}, s.Addr(), probeTimeout)
-				if err != nil {
-					t.Fatalf("idle conn %d: %v", i, err)
-				}
-				idle = append(idle, c)
-			}
-			errs := make(chan error, 100)
-			for i := 0; i < 100; i++ {
-				go func() { errs <- Probe(proto, s.Addr(), "/", nil, probeTimeout) }()
-			}
-			for i := 0; i < 100; i++ {
-				if err := <-errs; err != nil {
-					t.Errorf("probe with 50 idle connections open: %v", err)
-				}
-			}
-		})
-	}
-}
-
 func TestOverload(t *testing.T) {
 	s := start(t, Options{Protocol: "http", MaxConns: 2, Deadline: 30 * time.Second})
 	var idle []net.Conn
