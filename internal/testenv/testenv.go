@@ -4,7 +4,9 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -15,11 +17,29 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // RequireRoot skips the test when not running as root, and fails it in CI.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
+	if os.Geteuid() != 0 {
+		SkipOrFail(t, "needs root (network namespaces, addresses): run the tests as root")
 	}
+}
+
+// RequireTools skips the test when a program is not on PATH, and fails it
+// in CI, where scripts/install-test-deps.sh installs every one.
+func RequireTools(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			SkipOrFail(t, "%s is missing: run scripts/install-test-deps.sh", n)
+		}
+	}
+}
+
+// SkipOrFail skips the test where this host cannot run it, and fails it in
+// CI (CI=true), where a skipped test would hide a missing check.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
 	if InCI() {
-		t.Fatal("this test needs root and CI=true: run the tests as root")
+		t.Fatal(msg + " (CI=true: a test that cannot run here fails)")
 	}
-	t.Skip("needs root (network namespaces, addresses)")
+	t.Skip(msg)
 }

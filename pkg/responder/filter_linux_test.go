@@ -182,7 +182,7 @@ func TestFilterProgram(t *testing.T) {
 		}
 		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
 		if err != nil {
-			skipOrFail(t, fmt.Sprintf("no IPv6 socket: %v", err))
+			testenv.SkipOrFail(t, "no IPv6 socket: %v", err)
 		}
 		defer unix.Close(fd)
 		if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
@@ -225,7 +225,7 @@ func TestKernelFilter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t, Options{Protocol: "tcp", Addr: tc.bind, Message: []byte("hello"), Allow: tc.allow})
 			if tc.bind.Addr().IsUnspecified() && !s.Addr().Addr().Is6() {
-				skipOrFail(t, "host has no IPv6: the listener is not dual-stack")
+				testenv.SkipOrFail(t, "host has no IPv6: the listener is not dual-stack")
 			}
 			for _, tr := range tc.tries {
 				dst := netip.AddrPortFrom(tr.dst, s.Addr().Port())

@@ -60,7 +60,7 @@ func dialFrom(t testing.TB, src netip.Addr, dst netip.AddrPort, timeout time.Dur
 	}
 	c, err := d.Dial("tcp", dst.String())
 	if err != nil && errors.Is(err, syscall.EADDRNOTAVAIL) {
-		skipOrFail(t, fmt.Sprintf("cannot bind source %v here: %v", src, err))
+		testenv.SkipOrFail(t, "cannot bind source %v here: %v", src, err)
 	}
 	return c, err
 }
@@ -71,7 +71,7 @@ func needSource(t testing.TB, src netip.Addr) {
 	t.Helper()
 	l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
 	if err != nil {
-		skipOrFail(t, fmt.Sprintf("source %v is not local here: %v", src, err))
+		testenv.SkipOrFail(t, "source %v is not local here: %v", src, err)
 	}
 	l.Close()
 }
@@ -634,16 +634,6 @@ func TestProbeErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// skipOrFail skips where the host cannot run a check, and fails in CI,
-// where every test must run.
-func skipOrFail(t testing.TB, why string) {
-	t.Helper()
-	if testenv.InCI() {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 // TestChangedSignals: a stats writer sleeping on Options.Changed hears of
