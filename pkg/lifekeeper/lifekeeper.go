@@ -47,7 +47,6 @@ func InfoField(ctx context.Context, insList, tag, hostname string) (string, erro
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, insList, "-t", tag, "-f:")
-	cmd.Env = os.Environ()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
