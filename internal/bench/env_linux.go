@@ -82,15 +82,15 @@ func newEnv(p *procs, logf func(string, ...any)) (*env, error) {
 // started by this run), deletes the namespaces and the run's files. It is
 // safe to call more than once and after a partial set-up.
 func (e *env) close() {
+	var left []int
 	for _, h := range []netns.NsHandle{e.nodeNS, e.clientNS} {
-		if h.IsOpen() {
-			for _, pid := range pidsInNS(h) {
-				e.logf("cleanup: killing pid %d left in the run's namespace", pid)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
+		for _, pid := range pidsInNS(h) {
+			e.logf("cleanup: killing pid %d left in the run's namespace", pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			left = append(left, pid)
 		}
 	}
-	waitGone(pidsInNS(e.nodeNS), 2*time.Second)
+	waitGone(left, 2*time.Second)
 	for _, h := range []*netns.NsHandle{&e.nodeNS, &e.clientNS} {
 		if h.IsOpen() {
 			h.Close()

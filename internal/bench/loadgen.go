@@ -46,7 +46,6 @@ type LoadResult struct {
 	Elapsed    time.Duration `json:"elapsed"`
 	P50        time.Duration `json:"p50"`
 	P99        time.Duration `json:"p99"`
-	Max        time.Duration `json:"max"`
 	IdleOpen   int           `json:"idle_open"`   // idle connections established before the probes started
 	IdleClosed int           `json:"idle_closed"` // of those, closed by the server during the run
 	Settled    bool          `json:"settled"`     // a probe succeeded before the run
@@ -155,7 +154,7 @@ func RunLoad(spec LoadSpec) (*LoadResult, error) {
 		res.Within1s += within[w]
 	}
 	s := Summarize(all)
-	res.Probes, res.P50, res.P99, res.Max = s.N, s.Median, s.P99, s.Max
+	res.Probes, res.P50, res.P99 = s.N, s.Median, s.P99
 	if e, ok := firstErr.Load().(string); ok {
 		res.FirstError = e
 	}

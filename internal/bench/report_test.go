@@ -96,6 +96,27 @@ func TestTargets(t *testing.T) {
 	}
 }
 
+// A missed probe rate is explained by the CPU per probe of the rows the
+// rate comes from (no idle connections), not by rows that also paid for
+// opening idle connections.
+func TestTargetsProbeCPU(t *testing.T) {
+	r := results(10*time.Millisecond, 8<<20)
+	r.Probes[0].Result.OK = 10000 // 10,000/s: missed
+	r.Probes[1].ListenerCPU, r.Probes[1].GenCPU = time.Millisecond, time.Millisecond
+	for _, x := range r.Targets() {
+		if strings.HasPrefix(x.What, "≥ 20,000 TCP probes/s") {
+			if x.Met {
+				t.Fatalf("%s: met at 10,000/s", x.What)
+			}
+			if want := "costs the responder 20 µs and the load generator 30 µs"; !strings.Contains(x.Why, want) {
+				t.Errorf("why %q, want it to contain %q", x.Why, want)
+			}
+			return
+		}
+	}
+	t.Error("no probe rate target")
+}
+
 func TestFormat(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{fmtDur(0), "0"},

@@ -263,23 +263,6 @@ func (r *runner) memory() error {
 	return err
 }
 
-// floorProgs are the programs whose start is timed alongside the actions:
-// /bin/true, and one of ilbvip's executables doing nothing (--version: the
-// Go runtime and the package initialisation every action pays first).
-func (r *runner) floorProgs() []FloorRow {
-	return []FloorRow{
-		{What: "exec of /bin/true"},
-		{What: "exec of quickCheck --version (Go runtime and package init, nothing else)"},
-	}
-}
-
-func (r *runner) floorArgv(i int) []string {
-	if i == 0 {
-		return []string{"/bin/true"}
-	}
-	return []string{filepath.Join(r.pth.bin, "quickCheck"), "--version"}
-}
-
 // sizes records the executables' sizes, and the listeners' for contrast.
 func (r *runner) sizes() error {
 	for _, f := range []struct{ path, name, note string }{

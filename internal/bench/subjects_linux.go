@@ -44,14 +44,14 @@ type paths struct {
 	socat     string
 }
 
-// step runs one action in the node namespace and wants exit code want.
-func (e *env) step(what string, argv, env []string, want int) (sample, error) {
+// step runs one action in the node namespace and wants it to succeed.
+func (e *env) step(what string, argv, env []string) (sample, error) {
 	r, err := e.p.run(e.nodeNS, actionLimit, argv, env)
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %w", what, err)
 	}
-	if r.code != want {
-		return sample{}, fmt.Errorf("%s: %s exited %d, want %d: %s", what, filepath.Base(argv[0]), r.code, want, clip(r.out()))
+	if r.code != 0 {
+		return sample{}, fmt.Errorf("%s: %s exited %d, want 0: %s", what, filepath.Base(argv[0]), r.code, clip(r.out()))
 	}
 	return sample{r.wall, r.cpu}, nil
 }
@@ -132,25 +132,28 @@ func (s *ilbvipExe) argv(action string) []string {
 }
 
 func (s *ilbvipExe) start() (sample, error) {
-	r, err := s.e.step("restore", s.argv("restore"), baseEnv(), 0)
+	r, err := s.e.step("restore", s.argv("restore"), baseEnv())
 	return withListener(s, r), err
 }
 
 func (s *ilbvipExe) monitor() (sample, error) {
-	return s.e.step("quickCheck", s.argv("quickCheck"), baseEnv(), 0)
+	return s.e.step("quickCheck", s.argv("quickCheck"), baseEnv())
 }
 
 func (s *ilbvipExe) recover() (sample, error) {
-	r, err := s.e.step("recover", s.argv("recover"), baseEnv(), 0)
+	r, err := s.e.step("recover", s.argv("recover"), baseEnv())
 	return withListener(s, r), err
 }
 
 func (s *ilbvipExe) stop() (sample, error) {
-	return s.e.step("remove", s.argv("remove"), baseEnv(), 0)
+	return s.e.step("remove", s.argv("remove"), baseEnv())
 }
 
-func (s *ilbvipExe) listener() (int, error) {
-	rec, err := daemon.ReadRecord(s.e.stateDir, s.tag)
+func (s *ilbvipExe) listener() (int, error) { return responderPid(s.e.stateDir, s.tag) }
+
+// responderPid is the pid in the responder's pid file.
+func responderPid(stateDir, tag string) (int, error) {
+	rec, err := daemon.ReadRecord(stateDir, tag)
 	if err != nil {
 		return 0, err
 	}
@@ -182,7 +185,7 @@ func (s *ilbvipOCF) env(action string) []string {
 }
 
 func (s *ilbvipOCF) run(action string) (sample, error) {
-	return s.e.step("ilbvip "+action, []string{s.p.agent, action}, s.env(action), 0)
+	return s.e.step("ilbvip "+action, []string{s.p.agent, action}, s.env(action))
 }
 
 func (s *ilbvipOCF) start() (sample, error) {
@@ -194,14 +197,8 @@ func (s *ilbvipOCF) recover() (sample, error) {
 	r, err := s.run("recover")
 	return withListener(s, r), err
 }
-func (s *ilbvipOCF) stop() (sample, error) { return s.run("stop") }
-func (s *ilbvipOCF) listener() (int, error) {
-	rec, err := daemon.ReadRecord(s.e.stateDir, s.tag)
-	if err != nil {
-		return 0, err
-	}
-	return rec.Pid, nil
-}
+func (s *ilbvipOCF) stop() (sample, error)  { return s.run("stop") }
+func (s *ilbvipOCF) listener() (int, error) { return responderPid(s.e.stateDir, s.tag) }
 
 // ocfEnv is the environment Pacemaker's executor gives an agent (without
 // HA_LOGFACILITY: the reference agents log to stderr, not through logger,
@@ -246,16 +243,16 @@ func (s *pair) name() string    { return s.label }
 func (s *pair) port() int       { return s.prt }
 func (s *pair) pidFile() string { return "/var/run/" + s.lbInst + ".pid" } // azure-lb's choice
 
-func (s *pair) ipaddr2(action string, want int) (sample, error) {
+func (s *pair) ipaddr2(action string) (sample, error) {
 	env := append(baseEnv(), ocfEnv(s.p, s.ipInst, "IPaddr2", "heartbeat", action)...)
 	env = append(env, "OCF_RESKEY_ip="+s.vip, "OCF_RESKEY_cidr_netmask=32", "OCF_RESKEY_nic="+vipNIC)
-	return s.e.step("IPaddr2 "+action, []string{filepath.Join(s.p.heartbeat, "IPaddr2"), action}, env, want)
+	return s.e.step("IPaddr2 "+action, []string{filepath.Join(s.p.heartbeat, "IPaddr2"), action}, env)
 }
 
-func (s *pair) azurelb(action string, want int) (sample, error) {
+func (s *pair) azurelb(action string) (sample, error) {
 	env := append(baseEnv(), ocfEnv(s.p, s.lbInst, "azure-lb", "heartbeat", action)...)
 	env = append(env, "OCF_RESKEY_port="+strconv.Itoa(s.prt), "OCF_RESKEY_nc="+s.listenBy)
-	return s.e.step("azure-lb "+action, []string{filepath.Join(s.p.heartbeat, "azure-lb"), action}, env, want)
+	return s.e.step("azure-lb "+action, []string{filepath.Join(s.p.heartbeat, "azure-lb"), action}, env)
 }
 
 // both runs two steps in order and adds them up.
@@ -269,27 +266,27 @@ func both(a func() (sample, error), b func() (sample, error)) (sample, error) {
 }
 
 func (s *pair) start() (sample, error) {
-	r, err := both(func() (sample, error) { return s.ipaddr2("start", 0) },
-		func() (sample, error) { return s.azurelb("start", 0) })
+	r, err := both(func() (sample, error) { return s.ipaddr2("start") },
+		func() (sample, error) { return s.azurelb("start") })
 	return withListener(s, r), err
 }
 
 func (s *pair) monitor() (sample, error) {
-	return both(func() (sample, error) { return s.ipaddr2("monitor", 0) },
-		func() (sample, error) { return s.azurelb("monitor", 0) })
+	return both(func() (sample, error) { return s.ipaddr2("monitor") },
+		func() (sample, error) { return s.azurelb("monitor") })
 }
 
 // recover is what Pacemaker does after azure-lb's monitor failed: stop it,
 // start it again (the agents have no recover action).
 func (s *pair) recover() (sample, error) {
-	r, err := both(func() (sample, error) { return s.azurelb("stop", 0) },
-		func() (sample, error) { return s.azurelb("start", 0) })
+	r, err := both(func() (sample, error) { return s.azurelb("stop") },
+		func() (sample, error) { return s.azurelb("start") })
 	return withListener(s, r), err
 }
 
 func (s *pair) stop() (sample, error) {
-	return both(func() (sample, error) { return s.azurelb("stop", 0) },
-		func() (sample, error) { return s.ipaddr2("stop", 0) })
+	return both(func() (sample, error) { return s.azurelb("stop") },
+		func() (sample, error) { return s.ipaddr2("stop") })
 }
 
 func (s *pair) listener() (int, error) { return pidFromFile(s.pidFile()) }

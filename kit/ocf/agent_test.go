@@ -48,20 +48,6 @@ func buildAndRun(m *testing.M) int {
 	return m.Run()
 }
 
-// requireTools skips the test when a program is missing, and fails it in CI
-// (scripts/install-test-deps.sh installs them).
-func requireTools(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if testenv.InCI() {
-				t.Fatalf("%s is missing: run scripts/install-test-deps.sh", n)
-			}
-			t.Skipf("%s is missing: run scripts/install-test-deps.sh", n)
-		}
-	}
-}
-
 // installedAgent copies the agent, keeping its mode, into a directory that
 // user nobody can enter (ocf-tester runs meta-data as nobody, and the
 // checkout may sit in a private home).
@@ -114,7 +100,7 @@ func TestAgentFile(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
-	requireTools(t, "xmllint", "dash")
+	testenv.RequireTools(t, "xmllint", "dash")
 	agent := installedAgent(t)
 	// dash: the agent is POSIX sh, whatever /bin/sh is here.
 	cmd := exec.Command("dash", agent, "meta-data")
@@ -301,21 +287,9 @@ func (h *ocfHost) nothingLeft(tag string) {
 	}
 }
 
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	for range 500 {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil || strings.Contains(string(b), ") Z ") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("pid %d still alive", pid)
-}
-
 func TestOCFTester(t *testing.T) {
 	testenv.RequireRoot(t)
-	requireTools(t, "ocf-tester", "xmllint")
+	testenv.RequireTools(t, "ocf-tester", "xmllint")
 	for _, tc := range []struct {
 		name   string
 		params []string
@@ -436,7 +410,7 @@ func TestFailurePaths(t *testing.T) {
 			h.want("start", nil, 0, "")
 			pid := h.pid("vip")
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			waitDead(t, pid)
+			testenv.WaitDead(t, pid)
 			h.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 			path := filepath.Join(h.sd, "vip.pid")
 			b, err := os.ReadFile(path)

@@ -3,7 +3,6 @@
 package ocf_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
 )
 
 // node is a one-node Pacemaker cluster started by kit/ocf/testdata/node.sh
@@ -167,7 +167,7 @@ func pidsInNetns(t *testing.T, ns *testenv.NS) []int {
 
 func TestPacemakerCluster(t *testing.T) {
 	testenv.RequireRoot(t)
-	requireTools(t, "corosync", "corosync-quorumtool", "pacemakerd", "crm_mon", "cibadmin", "crm_resource",
+	testenv.RequireTools(t, "corosync", "corosync-quorumtool", "pacemakerd", "crm_mon", "cibadmin", "crm_resource",
 		"crm_failcount", "crm_attribute", "unshare", "nsenter")
 	const installed = "/usr/lib/ocf/resource.d/ilbvip"
 	testenv.LockOCFProviders(t, false) // kit/packaging's deb test installs it meanwhile otherwise
@@ -210,8 +210,8 @@ func TestPacemakerCluster(t *testing.T) {
 	}
 	detect := n.until("the monitor to notice the killed responder (fail-count 1)", 60*time.Second, func() bool { return failcount() == "1" })
 	recovered := detect + n.until("recovery: a new responder answering", 60*time.Second, func() bool {
-		rec, err := readPid(h, "vip")
-		return err == nil && rec != pid && up()
+		rec, err := daemon.ReadRecord(h.sd, "vip")
+		return err == nil && rec.Pid != pid && up()
 	})
 	t.Logf("kill -9 of the responder: detected in %s, recovered (new responder answering) in %s", detect.Round(time.Millisecond), recovered.Round(time.Millisecond))
 	if fc := failcount(); fc != "1" {
@@ -251,17 +251,4 @@ func TestPacemakerCluster(t *testing.T) {
 	if _, err := os.Stat(installed); err == nil && !preinstalled {
 		t.Errorf("%s exists outside the test's mount namespace", installed)
 	}
-}
-
-func readPid(h *ocfHost, tag string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(h.sd, tag+".pid"))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "pid="); ok {
-			return strconv.Atoi(v)
-		}
-	}
-	return 0, errors.New("no pid= line")
 }

@@ -56,12 +56,7 @@ func TestPages(t *testing.T) {
 // groff checks that the page renders without a warning.
 func groff(t *testing.T, page string) {
 	t.Helper()
-	if _, err := exec.LookPath("groff"); err != nil {
-		if testenv.InCI() {
-			t.Fatal("groff is missing")
-		}
-		t.Skip("groff is missing")
-	}
+	testenv.RequireTools(t, "groff")
 	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
 	cmd.Stdin = strings.NewReader(page)
 	out, err := cmd.CombinedOutput()
