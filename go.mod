@@ -8,6 +8,7 @@ require (
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/sys v0.50.0
+	golang.zx2c4.com/wireguard/windows v1.1.1
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -251,7 +251,12 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		if c.HasVIP() {
 			what += ", no vip"
 		}
-		fmt.Fprintf(stderr, "%s %s: stopped: %s\n", a.Name, c.Tag, what)
+		if err != resource.ErrNotRunning { // recover's "not started on this node: run restore"
+			what = err.Error()
+		} else {
+			what = "stopped: " + what
+		}
+		fmt.Fprintf(stderr, "%s %s: %s\n", a.Name, c.Tag, what)
 	default:
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: ran out of the action's %s budget", err, budget)

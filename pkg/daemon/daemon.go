@@ -184,7 +184,13 @@ type Stats struct {
 	Overload   uint64    `json:"overload"`
 	LastProbe  time.Time `json:"last_probe,omitzero"`
 	LastSource string    `json:"last_source,omitempty"`
-	Written    time.Time `json:"written"`
+	// Silent: the responder does not answer the probe because this node
+	// cannot take the VIP's traffic (tcp: refused; http: 503), since
+	// SilentSince, for SilentReason ("check vip ...: interface eth1 is down").
+	Silent       bool      `json:"silent,omitempty"`
+	SilentSince  time.Time `json:"silent_since,omitzero"`
+	SilentReason string    `json:"silent_reason,omitempty"`
+	Written      time.Time `json:"written"`
 }
 
 // ReadStats reads tag's stats file.

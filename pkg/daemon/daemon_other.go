@@ -21,6 +21,12 @@ func Stop(context.Context, string, string) ([]int, error) { return nil, ErrUnsup
 // Inspect cannot tell on this OS: it says dead.
 func Inspect(*Record) State { return Dead }
 
+// BootToken is unknown on this OS.
+func BootToken() string { return "" }
+
+// SameBoot cannot tell on this OS: the same boot.
+func SameBoot(string) bool { return true }
+
 // FindResponders finds nothing on this OS.
 func FindResponders(string, string) []int { return nil }
 

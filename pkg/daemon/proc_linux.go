@@ -33,6 +33,17 @@ func procStat(pid int) (state byte, start uint64, err error) {
 	return f[0][0], start, nil
 }
 
+// BootToken names this boot: the kernel's boot id. A file that records it
+// can tell whether it was written before the last reboot (SameBoot).
+func BootToken() string { return bootID() }
+
+// SameBoot reports whether token (from BootToken) names this boot; an
+// unknown boot on either side counts as the same.
+func SameBoot(token string) bool {
+	b := bootID()
+	return token == "" || b == "" || token == b
+}
+
 func bootID() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -91,6 +92,24 @@ func bootFiletime() uint64 {
 	var now windows.Filetime
 	windows.GetSystemTimeAsFileTime(&now)
 	return filetime(now) - ms*10_000
+}
+
+// BootToken names this boot by the moment it is taken (FILETIME, decimal):
+// Windows has no boot id, but anything written after the boot began
+// belongs to it (SameBoot).
+func BootToken() string {
+	var now windows.Filetime
+	windows.GetSystemTimeAsFileTime(&now)
+	return strconv.FormatUint(filetime(now), 10)
+}
+
+// SameBoot reports whether token (from BootToken) was taken during this
+// boot, with judge's second of slack; an unknown boot or an unreadable
+// token counts as the same.
+func SameBoot(token string) bool {
+	t, err := strconv.ParseUint(token, 10, 64)
+	b := bootFiletime()
+	return err != nil || b == 0 || t+10_000_000 >= b
 }
 
 // Inspect tells whether the recorded responder is still that process and

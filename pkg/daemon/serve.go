@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 // Serve is the responder process: the internal serve command. It writes
 // its pid file, binds, reports "bound" (or the error) on ready, serves
 // until TERM, then closes the listener first and exits. In http mode with
-// a drain time it answers 503 for that long before closing.
+// a drain time it answers 503 for that long before closing. With a VIP it
+// answers only while the VIP is usable (see gate).
 func Serve(ready *os.File) int {
 	report := func(msg string) {
 		if ready != nil {
@@ -79,49 +81,42 @@ func Serve(ready *os.File) int {
 		report("error:" + kind + ":" + err.Error())
 		return 1
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := watchVIP(ctx, srv, spec, log, changed)
+	if err != nil {
+		_ = srv.Close()
+		_ = statedir.Remove(pidPath)
+		log.WithError(err).Error("cannot watch the vip")
+		report("error:other:" + err.Error())
+		return 1
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 	log.Infof("listening on %s (%s), pid %d", srv.Addr(), spec.Protocol, os.Getpid())
 	report(readyMsg)
+	return serveUntilStop(srv, spec, g, log, changed, sigs, done)
+}
 
-	statsPath := statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt)
-	var last responder.Stats
-	var lastWrite time.Time
-	// writeStats refreshes the stats file when the counters changed: at most
-	// once per statsInterval, but at once for the first load-balancer probe,
-	// which a restore with probe_timeout is waiting for.
-	writeStats := func(force bool) {
-		s := srv.Stats()
-		if s == last || !force && time.Since(lastWrite) < statsInterval && !(last.LastProbe.IsZero() && !s.LastProbe.IsZero()) {
-			return
-		}
-		last, lastWrite = s, time.Now()
-		out := Stats{Pid: os.Getpid(), Since: s.Since, Answered: s.Answered, Local: s.Local, Rejected: s.Rejected,
-			Overload: s.Overload, LastProbe: s.LastProbe, Written: lastWrite}
-		if s.LastSource.IsValid() {
-			out.LastSource = s.LastSource.String()
-		}
-		b, _ := json.Marshal(out)
-		if err := statedir.WriteAtomic(statsPath, b); err != nil {
-			log.WithError(err).Debug("write stats")
-		}
-	}
-	writeStats(true)
+// serveUntilStop keeps the stats file fresh until a stop signal, then
+// closes the listener (after the drain in http mode) and returns the exit
+// code.
+func serveUntilStop(srv *responder.Server, spec Spec, g *gate, log logrus.FieldLogger,
+	changed <-chan struct{}, sigs <-chan os.Signal, done <-chan error) int {
+	w := &statsWriter{path: statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt), srv: srv, g: g, log: log}
+	w.write(true)
 	// No periodic wake-up: an idle responder sleeps until a counter moves,
 	// then writes at once or arms one timer for the rest of statsInterval.
 	var pending <-chan time.Time
 	for {
 		select {
 		case <-changed:
-			if pending == nil {
-				writeStats(false)
-				if srv.Stats() != last {
-					pending = time.After(statsInterval - time.Since(lastWrite))
-				}
+			if !w.write(false) && pending == nil {
+				pending = time.After(statsInterval - time.Since(w.at))
 			}
 		case <-pending:
 			pending = nil
-			writeStats(true)
+			w.write(true)
 		case err := <-done:
 			log.WithError(err).Error("responder stopped serving")
 			return 1
@@ -135,11 +130,51 @@ func Serve(ready *os.File) int {
 				}
 			}
 			_ = srv.Close()
-			writeStats(true)
+			w.write(true)
 			log.Infof("%v: listener closed, exiting", sig)
 			return 0
 		}
 	}
+}
+
+// statsWriter writes the stats file when something changed: at most once
+// per statsInterval, but at once for the first load-balancer probe (a
+// restore with probe_timeout waits for it) and for every change of the
+// silent state (quickCheck reports it).
+type statsWriter struct {
+	path string
+	srv  *responder.Server
+	g    *gate
+	log  logrus.FieldLogger
+	last Stats
+	at   time.Time
+}
+
+// write writes now when forced or due; false when a change is left for
+// later.
+func (w *statsWriter) write(force bool) bool {
+	s := w.srv.Stats()
+	out := Stats{Pid: os.Getpid(), Since: s.Since, Answered: s.Answered, Local: s.Local, Rejected: s.Rejected,
+		Overload: s.Overload, LastProbe: s.LastProbe}
+	if s.LastSource.IsValid() {
+		out.LastSource = s.LastSource.String()
+	}
+	out.Silent, out.SilentSince, out.SilentReason = w.g.state()
+	prev := w.last
+	switch {
+	case out == prev:
+		return true
+	case !force && time.Since(w.at) < statsInterval && out.Silent == prev.Silent &&
+		out.SilentReason == prev.SilentReason && !(prev.LastProbe.IsZero() && !out.LastProbe.IsZero()):
+		return false
+	}
+	w.last, w.at = out, time.Now()
+	out.Written = w.at
+	b, _ := json.Marshal(out)
+	if err := statedir.WriteAtomic(w.path, b); err != nil {
+		w.log.WithError(err).Debug("write stats")
+	}
+	return true
 }
 
 func (s Spec) options() (responder.Options, error) {

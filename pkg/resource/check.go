@@ -16,7 +16,7 @@ import (
 // Status is what QuickCheck found, for --verbose and --json.
 type Status struct {
 	Tag       string        `json:"tag"`
-	State     string        `json:"state"` // running, stopped, failed
+	State     string        `json:"state"` // running, stopped, failed, silent (failed, and the probe is not answered: see Stats)
 	Problem   string        `json:"problem,omitempty"`
 	Problems  []string      `json:"problems,omitempty"`
 	Pid       int           `json:"pid,omitempty"`
@@ -67,33 +67,26 @@ func Inspect(c *config.Config, o Options) *Status {
 		}
 	}
 
-	vipPresent := false
-	if c.HasVIP() {
-		vs := vipSpec(c)
-		st.VIP, st.Interface = netip.PrefixFrom(c.VIP, c.Prefix).String(), c.Interface
-		err := vip.Check(vs)
-		switch {
-		case err == nil:
-			vipPresent, st.VIPState = true, "present"
-		case errors.Is(err, vip.ErrMissing), errors.Is(err, vip.ErrNoInterface) && !responderUp:
-			st.VIPState = "absent"
-			if responderUp {
-				problems = append(problems, fmt.Sprintf("vip %s is missing while the responder answers: run recover", vs))
-			}
-		default:
-			st.VIPState = err.Error()
-			problems = append(problems, err.Error())
-		}
-	}
 	if responderUp {
-		if o.Level >= 10 {
-			if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
-				problems = append(problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
-			}
-		}
 		if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == rec.Pid {
 			st.Stats = s
 			st.Uptime = time.Since(s.Since).Truncate(time.Second)
+		}
+	}
+	silent := st.Stats != nil && st.Stats.Silent
+	vipPresent, vipOK := false, true
+	if c.HasVIP() {
+		vipPresent, vipOK = inspectVIP(c, st, responderUp, silent, &problems)
+	}
+	if responderUp {
+		switch {
+		case silent && vipOK:
+			problems = append(problems, fmt.Sprintf("responder pid %d is silent (for %s): %s: run recover",
+				rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
+		case !silent && o.Level >= 10:
+			if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
+				problems = append(problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
+			}
 		}
 		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
 			problems = append(problems, p)
@@ -106,6 +99,9 @@ func Inspect(c *config.Config, o Options) *Status {
 	case len(problems) > 0:
 		// The first problem is the cause; the rest usually follow from it.
 		st.State, st.Problem, st.Problems = "failed", problems[0], problems
+		if silent {
+			st.State = "silent"
+		}
 		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
 	case !responderUp:
 		st.State, st.Err = "stopped", ErrNotRunning
@@ -113,6 +109,32 @@ func Inspect(c *config.Config, o Options) *Status {
 		st.State = "running"
 	}
 	return st
+}
+
+// inspectVIP checks the VIP for Inspect: present, and whether it is
+// usable (false also when a problem was recorded).
+func inspectVIP(c *config.Config, st *Status, responderUp, silent bool, problems *[]string) (present, ok bool) {
+	vs := vipSpec(c)
+	st.VIP, st.Interface = netip.PrefixFrom(c.VIP, c.Prefix).String(), c.Interface
+	err := vip.Check(vs)
+	switch {
+	case err == nil:
+		st.VIPState = "present"
+		return true, true
+	case errors.Is(err, vip.ErrMissing), errors.Is(err, vip.ErrNoInterface) && !responderUp:
+		st.VIPState = "absent"
+		switch {
+		case responderUp && silent:
+			*problems = append(*problems, fmt.Sprintf("vip %s is missing, so the responder has been silent for %s: run recover",
+				vs, ago(time.Since(st.Stats.SilentSince))))
+		case responderUp:
+			*problems = append(*problems, fmt.Sprintf("vip %s is missing while the responder answers: run recover", vs))
+		}
+		return false, !responderUp
+	}
+	st.VIPState = err.Error()
+	*problems = append(*problems, err.Error())
+	return false, false
 }
 
 // lbProbeProblem says what is wrong when probe_timeout is set and the load
@@ -160,6 +182,9 @@ func (st *Status) Human(now time.Time) string {
 	} else {
 		fmt.Fprintf(&b, "  responder  not running (%s port %d)\n", st.Protocol, st.Port)
 	}
+	if s := st.Stats; s != nil && s.Silent {
+		fmt.Fprintf(&b, "  probe      silent for %s: %s\n", ago(now.Sub(s.SilentSince)), s.SilentReason)
+	}
 	if s := st.Stats; s != nil {
 		last := "no load-balancer probe yet"
 		if !s.LastProbe.IsZero() {
@@ -168,4 +193,13 @@ func (st *Status) Human(now time.Time) string {
 		fmt.Fprintf(&b, "  probes     %d answered, %s, %d rejected, %d self-probes\n", s.Answered, last, s.Rejected, s.Local)
 	}
 	return b.String()
+}
+
+// ago rounds a duration for a message: tenths of a second while short,
+// whole seconds after that.
+func ago(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Truncate(time.Second)
 }

@@ -29,9 +29,11 @@ func newResponse(status, body, extra string) response {
 var (
 	resp200 = newResponse("200 OK", "OK\n", "")
 	resp503 = newResponse("503 Service Unavailable", "draining\n", "")
-	resp400 = newResponse("400 Bad Request", "bad request\n", "")
-	resp404 = newResponse("404 Not Found", "not found\n", "")
-	resp405 = newResponse("405 Method Not Allowed", "method not allowed\n", "Allow: GET, HEAD\r\n")
+	// resp503Unable: the node cannot take the VIP's traffic (SetAble).
+	resp503Unable = newResponse("503 Service Unavailable", "vip not usable here\n", "")
+	resp400       = newResponse("400 Bad Request", "bad request\n", "")
+	resp404       = newResponse("404 Not Found", "not found\n", "")
+	resp405       = newResponse("405 Method Not Allowed", "method not allowed\n", "Allow: GET, HEAD\r\n")
 )
 
 var (
@@ -164,7 +166,10 @@ func (s *Server) serveHTTP(c net.Conn, src netip.Addr) {
 	default:
 		s.count(c, src)
 		r := resp200
-		if s.draining.Load() {
+		switch {
+		case s.unable.Load():
+			r = resp503Unable
+		case s.draining.Load():
 			r = resp503
 		}
 		s.write(c, src, r, head)

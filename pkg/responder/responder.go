@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,21 +108,25 @@ func (e *BindError) InUse() bool { return isAddrInUse(e.Err) }
 type Server struct {
 	opts     Options
 	log      logrus.FieldLogger
-	notified atomic.Bool // a value was sent on Options.Changed since the last Stats
-	debug    bool        // log each probe: checked once, as WithField allocates even when the level is off
-	ln       net.Listener
+	notified atomic.Bool      // a value was sent on Options.Changed since the last Stats
+	debug    bool             // log each probe: checked once, as WithField allocates even when the level is off
+	lc       net.ListenConfig // how to listen again after a pause (the filter attached before bind)
+	hostport string
 	addr     netip.AddrPort
 	bind     netip.Addr     // specific bind address, invalid when listening on all
 	allow    []netip.Prefix // normalised; empty = any source
 	since    time.Time
 
 	draining atomic.Bool
+	unable   atomic.Bool // SetAble(false): tcp listener closed, http answers 503
 	active   atomic.Int64
 
 	answered, local, rejected, overload atomic.Uint64
 	last                                atomic.Pointer[lastProbe]
 
 	mu        sync.Mutex
+	ln        net.Listener  // nil while paused (tcp mode, unable)
+	wake      chan struct{} // Serve waits here while paused
 	closed    bool
 	serving   bool
 	serveDone chan struct{}
@@ -142,7 +147,7 @@ func Listen(opts Options) (*Server, error) {
 	if err := normalise(&opts); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: opts.Log, debug: debugEnabled(opts.Log), serveDone: make(chan struct{})}
+	s := &Server{opts: opts, log: opts.Log, debug: debugEnabled(opts.Log), serveDone: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s.bufs.New = func() any { b := make([]byte, opts.MaxRead); return &b }
 
 	bindAddr := opts.Addr.Addr().Unmap()
@@ -157,37 +162,48 @@ func Listen(opts Options) (*Server, error) {
 		}
 	}
 
-	var lc net.ListenConfig
 	if len(s.allow) > 0 && !opts.noKernelFilter {
 		ctl, err := filterControl(s.allow)
 		if err != nil {
 			return nil, fmt.Errorf("responder: allow filter: %w", err)
 		}
-		lc.Control = ctl
+		s.lc.Control = ctl
 	}
 
 	// ":port" lets the net package pick [::] with v4-mapped addresses when
 	// the host has IPv6, and 0.0.0.0 otherwise.
-	hostport := fmt.Sprintf(":%d", opts.Addr.Port())
+	s.hostport = fmt.Sprintf(":%d", opts.Addr.Port())
 	if s.bind.IsValid() {
-		hostport = opts.Addr.String()
+		s.hostport = opts.Addr.String()
 	}
-	ln, err := lc.Listen(context.Background(), "tcp", hostport)
+	ln, err := s.listen(opts.Addr)
 	if err != nil {
-		be := &BindError{Addr: opts.Addr, Err: err}
-		if !be.Addr.Addr().IsValid() {
-			be.Addr = netip.AddrPortFrom(netip.IPv4Unspecified(), opts.Addr.Port())
-		}
-		if be.InUse() {
-			be.Holder = PortHolder(opts.Addr.Port())
-		}
-		return nil, be
+		return nil, err
 	}
 	s.ln = ln
 	s.addr = ln.Addr().(*net.TCPAddr).AddrPort()
+	if opts.Addr.Port() == 0 { // listen again on the port we got
+		s.hostport = s.hostport[:strings.LastIndexByte(s.hostport, ':')+1] + strconv.Itoa(int(s.addr.Port()))
+	}
 	s.since = time.Now()
 	s.log.WithFields(logrus.Fields{"addr": s.addr.String(), "protocol": opts.Protocol}).Debug("responder listening")
 	return s, nil
+}
+
+// listen binds the port; a failure is a *BindError naming the holder.
+func (s *Server) listen(want netip.AddrPort) (net.Listener, error) {
+	ln, err := s.lc.Listen(context.Background(), "tcp", s.hostport)
+	if err == nil {
+		return ln, nil
+	}
+	be := &BindError{Addr: want, Err: err}
+	if !be.Addr.Addr().IsValid() {
+		be.Addr = netip.AddrPortFrom(netip.IPv4Unspecified(), want.Port())
+	}
+	if be.InUse() {
+		be.Holder = PortHolder(want.Port())
+	}
+	return nil, be
 }
 
 // normalise fills defaults and rejects options that cannot work.
@@ -295,10 +311,18 @@ func (s *Server) Serve() error {
 
 	var backoff time.Duration
 	for {
-		c, err := s.ln.Accept()
+		ln, stop := s.listener()
+		if stop {
+			return nil
+		}
+		if ln == nil {
+			<-s.wake // paused: SetAble(true) or Close ends the wait
+			continue
+		}
+		c, err := ln.Accept()
 		if err != nil {
-			if s.isClosed() {
-				return nil
+			if l, stop := s.listener(); stop || l != ln {
+				continue // closed, or paused by SetAble(false)
 			}
 			// Resource exhaustion (EMFILE and the like) passes; back off
 			// instead of spinning, as net/http does.
@@ -324,10 +348,51 @@ func (s *Server) Serve() error {
 	}
 }
 
-func (s *Server) isClosed() bool {
+// listener is the socket to accept on: nil while paused; stop once closed.
+func (s *Server) listener() (ln net.Listener, stop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closed
+	return s.ln, s.closed
+}
+
+// SetAble says whether this node can take the VIP's traffic now. While it
+// cannot, the probe fails at once: in tcp mode the listener is closed, so
+// the kernel refuses every new connection with a reset (a refusal fails a
+// TCP probe on its first try on every cloud, where dropped SYNs would only
+// count once the probe timed out, and the node's own checks see the
+// refusal at once too); in http mode the probe path gets 503, which Azure
+// and GCP take as unhealthy at once. SetAble(true) listens again on the
+// same address with the same filter; the error is a *BindError when
+// another program took the port meanwhile (the caller retries on the next
+// change). Connections already accepted finish as they would.
+func (s *Server) SetAble(able bool) error {
+	s.unable.Store(!able)
+	if s.opts.Protocol != "tcp" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return nil
+	case !able && s.ln != nil:
+		err := s.ln.Close()
+		s.ln = nil
+		if err != nil {
+			return fmt.Errorf("responder: close listener %s: %w", s.addr, err)
+		}
+	case able && s.ln == nil:
+		ln, err := s.listen(s.addr)
+		if err != nil {
+			return err
+		}
+		s.ln = ln
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 // Close closes the listener first, so no new connection is accepted once it
@@ -340,9 +405,16 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	serving := s.serving
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
 	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}: // a paused Serve returns
+	default:
+	}
 
-	err := s.ln.Close()
 	if serving {
 		<-s.serveDone // after this no more conns.Add
 	}

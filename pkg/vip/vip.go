@@ -51,6 +51,7 @@
 package vip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -73,6 +74,12 @@ type Spec struct {
 // is on another interface, *PrefixError when it is on this one with another
 // prefix, and an error wrapping ErrNoInterface when the interface does not
 // exist.
+//
+// On Linux every address Add creates, re-creates or rewrites carries the
+// mark that Lookup reports as Found.Marked, so it is known as ilbvip's even
+// without the state directory. Rewriting marks an address Add did not
+// create as well: a caller that must not adopt someone else's address
+// calls Lookup first.
 func Add(s Spec) error { return do("add vip", s, add) }
 
 // Delete removes the VIP from its interface. An absent address or a missing
@@ -88,6 +95,43 @@ func Delete(s Spec) error { return do("delete vip", s, del) }
 // before a missing address, because it is the cause (IPv6 addresses vanish
 // when their interface goes down) and re-adding the address will not help.
 func Check(s Spec) error { return do("check vip", s, check) }
+
+// Found is what the node has at a Spec's address: the facts restore and
+// remove decide ownership on ("own only what you added").
+type Found struct {
+	Present   bool   // the address is on s.Interface (with any prefix)
+	Prefix    int    // its prefix length there, when Present
+	Marked    bool   // the OS records that ilbvip added it (Linux 5.18 and later: the address protocol, IFA_PROTO, is ProtoILBVIP); false where the OS keeps no such mark
+	Finite    bool   // its valid lifetime is finite (DHCP, SLAAC, a cloud agent): someone else renews or removes it
+	Elsewhere string // another interface that carries the address, "" if none
+}
+
+// Lookup reports what the node has at s.Addr on s.Interface (and whether
+// another interface has it), changing nothing. Where the interface carries
+// the address twice (IPv4 allows one address with several prefixes), the
+// assignment with s.Prefix is the one described. A missing interface is an
+// error wrapping ErrNoInterface.
+func Lookup(s Spec) (Found, error) {
+	var f Found
+	err := do("look up vip", s, func(s Spec) (err error) { f, err = lookup(s); return err })
+	return f, err
+}
+
+// Watch calls fn with Check(s)'s result at once, before it returns, and
+// again after every address or interface change of this node that may
+// alter it (Linux: netlink address and link notifications; Windows: the IP
+// Helper API's change notifications), until ctx ends. Calls to fn never
+// overlap. An error means it could not subscribe; nothing is left running
+// then.
+func Watch(ctx context.Context, s Spec, fn func(error)) error {
+	if err := s.validate(); err != nil {
+		return fmt.Errorf("watch vip %s: %w", s, err)
+	}
+	if err := watch(ctx, s, fn); err != nil {
+		return fmt.Errorf("watch vip %s: %w", s, err)
+	}
+	return nil
+}
 
 // Announce tells the neighbours the VIP's new place, so ARP/ND caches
 // update at once (on-premises failover; cloud VNets ignore it): count
@@ -174,7 +218,9 @@ func (e *ElsewhereError) Error() string {
 
 // PrefixError says the address is on the right interface but with another
 // prefix length: someone other than this kit put it there (or the prefix was
-// reconfigured), so it is reported rather than changed.
+// reconfigured), so it is reported rather than changed. Most often vip names
+// the node's own address, which must stay: the message therefore points at
+// the configuration, never at deleting the address.
 type PrefixError struct {
 	Addr      netip.Addr
 	Interface string
@@ -183,7 +229,8 @@ type PrefixError struct {
 }
 
 func (e *PrefixError) Error() string {
-	return fmt.Sprintf("%s is on %s as /%d, not /%d: remove it there or fix prefix", e.Addr, e.Interface, e.Have, e.Want)
+	return fmt.Sprintf("%s is an address of this node (%s/%d on %s), not a VIP: set vip to the load balancer's frontend IP",
+		e.Addr, e.Addr, e.Have, e.Interface)
 }
 
 // noInterfaceError names the missing interface and the ones that exist, so

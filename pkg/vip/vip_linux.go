@@ -80,31 +80,25 @@ func family(a netip.Addr) int {
 }
 
 // findAddr returns every assignment of a on any interface.
-func findAddr(a netip.Addr) ([]netlink.Addr, error) {
-	all, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, family(a)) })
+func findAddr(a netip.Addr) ([]kaddr, error) {
+	all, err := dumpAddrs(family(a))
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}
-	ip := net.IP(a.AsSlice())
-	var out []netlink.Addr
+	var out []kaddr
 	for _, x := range all {
-		if x.IPNet != nil && x.IP.Equal(ip) {
+		if x.ip == a {
 			out = append(out, x)
 		}
 	}
 	return out, nil
 }
 
-func prefixLen(x netlink.Addr) int {
-	ones, _ := x.Mask.Size()
-	return ones
-}
-
 // where is what the kernel has for s: the interface and the address on it
 // (nil when absent), or the first other interface carrying it.
 type where struct {
 	link      netlink.Link
-	here      *netlink.Addr
+	here      *kaddr
 	elsewhere *ElsewhereError
 }
 
@@ -121,34 +115,34 @@ func locateFor(s Spec) (where, error) {
 	}
 	for i := range found {
 		x := found[i]
-		if x.LinkIndex == link.Attrs().Index {
-			w.here = &x
+		// IPv4 allows the same address twice on one interface with
+		// different prefixes (the node's /24 and a /32): s's own one wins.
+		if x.index == link.Attrs().Index {
+			if w.here == nil || x.prefix == s.Prefix {
+				w.here = &x
+			}
 		} else if w.elsewhere == nil {
-			w.elsewhere = &ElsewhereError{Addr: s.Addr, Interface: linkName(x.LinkIndex), Want: s.Interface}
+			w.elsewhere = &ElsewhereError{Addr: s.Addr, Interface: linkName(x.index), Want: s.Interface}
 		}
 	}
 	return w, nil
 }
 
-// desired is the address as Add puts it; see the package comment for why
-// scope and lifetimes depend on Source.
-func desired(s Spec) *netlink.Addr {
-	a := &netlink.Addr{
-		IPNet:       &net.IPNet{IP: net.IP(s.Addr.AsSlice()), Mask: net.CIDRMask(s.Prefix, s.Addr.BitLen())},
-		ValidLft:    foreverLft,
-		PreferedLft: foreverLft,
-	}
+// desired is the address as Add puts it, marked as ilbvip's; see the
+// package comment for why scope and lifetimes depend on Source.
+func desired(s Spec) kaddr {
+	a := kaddr{ip: s.Addr, prefix: s.Prefix, valid: foreverLft, preferred: foreverLft, proto: ProtoILBVIP}
 	switch {
 	case s.Addr.Is4() && !s.Source:
-		a.Scope = unix.RT_SCOPE_HOST
+		a.scope = unix.RT_SCOPE_HOST
 	case s.Addr.Is4():
-		a.Scope = unix.RT_SCOPE_UNIVERSE
+		a.scope = unix.RT_SCOPE_UNIVERSE
 	default:
 		// The kernel derives IPv6 scope from the address and ignores this.
-		a.Scope = unix.RT_SCOPE_UNIVERSE
-		a.Flags = unix.IFA_F_NODAD
+		a.scope = unix.RT_SCOPE_UNIVERSE
+		a.flags = unix.IFA_F_NODAD
 		if !s.Source {
-			a.PreferedLft = 0 // deprecated
+			a.preferred = 0 // deprecated
 		}
 	}
 	return a
@@ -156,8 +150,8 @@ func desired(s Spec) *netlink.Addr {
 
 // conforms reports whether an address already on the interface has the
 // shape Add would give it, so Add can leave it alone.
-func conforms(x netlink.Addr, s Spec) bool {
-	if uint32(x.ValidLft) != foreverLft {
+func conforms(x kaddr, s Spec) bool {
+	if x.valid != foreverLft {
 		return false // would expire
 	}
 	if s.Addr.Is4() {
@@ -165,18 +159,19 @@ func conforms(x netlink.Addr, s Spec) bool {
 		if !s.Source {
 			want = unix.RT_SCOPE_HOST
 		}
-		return x.Scope == want
+		return x.scope == want
 	}
-	if x.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+	if x.flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
 		return false // not usable yet, or never
 	}
 	if s.Source {
-		return uint32(x.PreferedLft) == foreverLft && x.Flags&unix.IFA_F_DEPRECATED == 0
+		return x.preferred == foreverLft && x.flags&unix.IFA_F_DEPRECATED == 0
 	}
-	return x.PreferedLft == 0 && x.Flags&unix.IFA_F_DEPRECATED != 0
+	return x.preferred == 0 && x.flags&unix.IFA_F_DEPRECATED != 0
 }
 
-// add puts the VIP on its interface (see Add); netlink on Linux.
+// add puts the VIP on its interface (see Add); every address it creates,
+// re-creates or replaces carries the mark ProtoILBVIP.
 func add(s Spec) error {
 	w, err := locateFor(s)
 	if err != nil {
@@ -185,15 +180,15 @@ func add(s Spec) error {
 	if w.elsewhere != nil {
 		return w.elsewhere
 	}
-	want := desired(s)
+	want, index := desired(s), w.link.Attrs().Index
 	if w.here == nil {
-		if err := netlink.AddrAdd(w.link, want); err != nil {
+		if err := writeAddr(index, want, unix.NLM_F_CREATE|unix.NLM_F_EXCL); err != nil {
 			return fmt.Errorf("netlink add address: %w", err)
 		}
 		return nil
 	}
-	if have := prefixLen(*w.here); have != s.Prefix {
-		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: have, Want: s.Prefix}
+	if w.here.prefix != s.Prefix {
+		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: w.here.prefix, Want: s.Prefix}
 	}
 	if conforms(*w.here, s) {
 		return nil
@@ -202,20 +197,20 @@ func add(s Spec) error {
 	// keeps an IPv4 address's scope on replace, and a tentative or failed
 	// IPv6 address only becomes usable when added again with NODAD: those
 	// are deleted and added, a moment without the address.
-	replaceable := s.Addr.Is6() && w.here.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0
-	if s.Addr.Is4() && w.here.Scope == want.Scope {
+	replaceable := s.Addr.Is6() && w.here.flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0
+	if s.Addr.Is4() && w.here.scope == want.scope {
 		replaceable = true // only the lifetime differs
 	}
 	if replaceable {
-		if err := netlink.AddrReplace(w.link, want); err != nil {
+		if err := writeAddr(index, want, unix.NLM_F_CREATE|unix.NLM_F_REPLACE); err != nil {
 			return fmt.Errorf("netlink replace address (to match source=%t): %w", s.Source, err)
 		}
 		return nil
 	}
-	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.ipNet()}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 		return fmt.Errorf("netlink delete address to re-add it with source=%t: %w", s.Source, err)
 	}
-	if err := netlink.AddrAdd(w.link, want); err != nil {
+	if err := writeAddr(index, want, unix.NLM_F_CREATE|unix.NLM_F_EXCL); err != nil {
 		return fmt.Errorf("netlink re-add address with source=%t: %w", s.Source, err)
 	}
 	return nil
@@ -230,11 +225,11 @@ func del(s Spec) error {
 	if err != nil {
 		return err
 	}
-	if w.here == nil || prefixLen(*w.here) != s.Prefix {
+	if w.here == nil || w.here.prefix != s.Prefix {
 		return nil
 	}
 	// EADDRNOTAVAIL: someone removed it since we looked; that is the goal.
-	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+	if err := netlink.AddrDel(w.link, &netlink.Addr{IPNet: w.here.ipNet()}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 		return fmt.Errorf("netlink delete address: %w", err)
 	}
 	return nil
@@ -255,13 +250,13 @@ func check(s Spec) error {
 	if w.here == nil {
 		return ErrMissing
 	}
-	if have := prefixLen(*w.here); have != s.Prefix {
-		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: have, Want: s.Prefix}
+	if w.here.prefix != s.Prefix {
+		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: w.here.prefix, Want: s.Prefix}
 	}
 	switch {
-	case w.here.Flags&unix.IFA_F_DADFAILED != 0:
+	case w.here.flags&unix.IFA_F_DADFAILED != 0:
 		return fmt.Errorf("%w: it failed duplicate address detection (another node on the link has it)", ErrMissing)
-	case w.here.Flags&unix.IFA_F_TENTATIVE != 0:
+	case w.here.flags&unix.IFA_F_TENTATIVE != 0:
 		return fmt.Errorf("%w: it is still tentative (duplicate address detection running)", ErrMissing)
 	}
 	return nil
@@ -296,5 +291,34 @@ func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {
 	if len(xs) == 0 {
 		return "", 0, false, nil
 	}
-	return linkName(xs[0].LinkIndex), prefixLen(xs[0]), true, nil
+	return linkName(xs[0].index), xs[0].prefix, true, nil
+}
+
+// ProtoILBVIP is the address protocol (IFA_PROTO, Linux 5.18 and later)
+// that marks an address as added by ilbvip, so that after a lost state
+// directory remove still tells the VIP it added from an address someone
+// else put there (`ip addr add` leaves the protocol 0). The kernel reserves
+// 0..3 (IFAPROT_UNSPEC, KERNEL_LO, KERNEL_RA, KERNEL_LL) and iproute2 names
+// no other value; 0x69 (105, ASCII 'i') is also absent from iproute2's
+// route protocol table (rt_protos), whose numbers tools like keepalived or
+// bird might reuse for their addresses. iproute2 6.3 and later print it as
+// the address's "proto"; a line "105 ilbvip" in
+// /etc/iproute2/rt_addrprotos.d/ilbvip.conf names it there.
+const ProtoILBVIP = 0x69
+
+// lookup reports the address's facts (see Lookup) from the same dump that
+// add, del and check decide on.
+func lookup(s Spec) (Found, error) {
+	w, err := locateFor(s)
+	if err != nil {
+		return Found{}, err
+	}
+	var f Found
+	if x := w.here; x != nil {
+		f = Found{Present: true, Prefix: x.prefix, Marked: x.proto == ProtoILBVIP, Finite: x.valid != foreverLft}
+	}
+	if w.elsewhere != nil {
+		f.Elsewhere = w.elsewhere.Interface
+	}
+	return f, nil
 }

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -248,12 +252,24 @@ func TestPrefixMismatch(t *testing.T) {
 					fn   func(Spec) error
 				}{{"Add", Add}, {"Check", Check}} {
 					var pe *PrefixError
-					if err := op.fn(s); !errors.As(err, &pe) || pe.Have != other || pe.Want != f.host {
+					err := op.fn(s)
+					if !errors.As(err, &pe) || pe.Have != other || pe.Want != f.host {
 						t.Fatalf("%s = %v, want *PrefixError /%d vs /%d", op.name, err, other, f.host)
+					}
+					// Most likely the node's own address: the advice is to fix
+					// the configuration, never to delete it.
+					want := fmt.Sprintf("%s is an address of this node (%s/%d on vip0), not a VIP: "+
+						"set vip to the load balancer's frontend IP", f.vip, f.vip, other)
+					if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "remove") {
+						t.Errorf("%s message %q, want it to contain %q and no advice to remove", op.name, err, want)
 					}
 				}
 				if err := Delete(s); err != nil {
 					t.Fatalf("Delete = %v", err)
+				}
+				got, err := Lookup(s)
+				if want := (Found{Present: true, Prefix: other}); err != nil || got != want {
+					t.Fatalf("Lookup = %+v, %v; want %+v", got, err, want)
 				}
 			})
 			if after := ipAddrs(t, ns); after != before {
@@ -766,5 +782,249 @@ func TestAnnounceBadArgs(t *testing.T) {
 	}
 	if err := Announce(Spec{Addr: vip4, Prefix: 40, Interface: "lo"}, 1, 0); err == nil {
 		t.Error("bad prefix accepted")
+	}
+}
+
+// lookupIn is Lookup inside the namespace that fails the test on error.
+func lookupIn(t *testing.T, ns *testenv.NS, s Spec) Found {
+	t.Helper()
+	var f Found
+	var err error
+	ns.Do(t, func() { f, err = Lookup(s) })
+	if err != nil {
+		t.Fatalf("Lookup(%s): %v", s, err)
+	}
+	return f
+}
+
+// protoOf reads the IFA_PROTO of ip on interface name with the standard
+// library's netlink reader, apart from the code under test; -1 when the
+// interface does not carry ip. Call it inside the namespace.
+func protoOf(t *testing.T, name string, ip netip.Addr) int {
+	t.Helper()
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam := syscall.AF_INET6
+	if ip.Is4() {
+		fam = syscall.AF_INET
+	}
+	rib, err := syscall.NetlinkRIB(syscall.RTM_GETADDR, fam)
+	if err != nil {
+		t.Fatalf("address dump: %v", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		t.Fatalf("parse address dump: %v", err)
+	}
+	for _, m := range msgs {
+		if m.Header.Type != syscall.RTM_NEWADDR || binary.NativeEndian.Uint32(m.Data[4:8]) != uint32(ifi.Index) {
+			continue
+		}
+		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
+		if err != nil {
+			t.Fatalf("parse address attributes: %v", err)
+		}
+		proto, match := 0, false
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case syscall.IFA_ADDRESS, syscall.IFA_LOCAL:
+				if got, _ := netip.AddrFromSlice(a.Value); got == ip {
+					match = true
+				}
+			case ifaProto:
+				proto = int(a.Value[0])
+			}
+		}
+		if match {
+			return proto
+		}
+	}
+	return -1
+}
+
+// ipShowsProto reports whether this iproute2 knows address protocols
+// (6.3 and later: `ip address add ... proto`, shown in `ip address show`).
+func ipShowsProto(t *testing.T) bool {
+	out, _ := exec.Command("ip", "address", "help").CombinedOutput()
+	return bytes.Contains(out, []byte("proto"))
+}
+
+// TestMark: every address Add creates, re-creates or replaces carries
+// ProtoILBVIP, read back with Lookup, with a reader of its own and, where
+// iproute2 prints it, in `ip address show`.
+func TestMark(t *testing.T) {
+	for _, f := range fams {
+		t.Run(f.name, func(t *testing.T) {
+			ns := testenv.NewNS(t)
+			ns.VethSelf(t, "vip0", "vip0p")
+			marked := Found{Present: true, Prefix: f.host, Marked: true}
+			// true→false: IPv6 replaces in place, IPv4 deletes and re-adds
+			// (the kernel keeps a scope on replace); back to true likewise.
+			for _, source := range []bool{true, false, true} {
+				s := Spec{Addr: f.vip, Prefix: f.host, Interface: "vip0", Source: source}
+				ns.Do(t, func() {
+					if err := Add(s); err != nil {
+						t.Fatalf("Add source=%t: %v", source, err)
+					}
+					checkShape(t, addrsOn(t, "vip0", f.vip)[0], f.vip, source)
+					if p := protoOf(t, "vip0", f.vip); p != ProtoILBVIP {
+						t.Errorf("source=%t: IFA_PROTO = %d, want %d", source, p, ProtoILBVIP)
+					}
+				})
+				if got := lookupIn(t, ns, s); got != marked {
+					t.Fatalf("source=%t: Lookup = %+v, want %+v", source, got, marked)
+				}
+			}
+			// Someone else's replace drops the protocol (kernel 6.3 and
+			// later) and makes the address expire; Add's own replace (same
+			// scope, IPv4 too) makes it forever and marks it again.
+			s := Spec{Addr: f.vip, Prefix: f.host, Interface: "vip0", Source: true}
+			ns.MustRun(t, "ip", "addr", "replace", netip.PrefixFrom(f.vip, f.host).String(), "dev", "vip0",
+				"nodad", "valid_lft", "300", "preferred_lft", "300")
+			if got := lookupIn(t, ns, s); !got.Present || !got.Finite {
+				t.Fatalf("after ip addr replace with lifetimes: Lookup = %+v, want Present and Finite", got)
+			} else {
+				t.Logf("after ip addr replace: %+v", got)
+			}
+			ns.Do(t, func() {
+				if err := Add(s); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if got := lookupIn(t, ns, s); got != marked {
+				t.Fatalf("after Add replaced it: Lookup = %+v, want %+v", got, marked)
+			}
+			out := ns.MustRun(t, "ip", "-d", "-o", f.ipFlag, "addr", "show", "dev", "vip0", "to", netip.PrefixFrom(f.vip, f.host).String())
+			t.Logf("ip -d addr show: %s", out)
+			if !ipShowsProto(t) {
+				t.Logf("this iproute2 (%s) prints no address protocol; checked by netlink only", ns.MustRun(t, "ip", "-V"))
+			} else if !strings.Contains(out, "proto 0x69") && !strings.Contains(out, "proto 105") && !strings.Contains(out, "proto ilbvip") {
+				t.Errorf("ip addr show lacks the protocol %#x: %s", ProtoILBVIP, out)
+			}
+		})
+	}
+}
+
+// TestLookupStrangers: addresses ilbvip did not add read back unmarked,
+// with what tells an admin's from a lease, and on another interface.
+func TestLookupStrangers(t *testing.T) {
+	for _, f := range fams {
+		pfx := netip.PrefixFrom(f.vip, f.host).String()
+		s := Spec{Addr: f.vip, Prefix: f.host, Interface: "vip0"}
+		cases := []struct {
+			name string
+			ip   []string // `ip addr add pfx dev ...` arguments
+			want Found
+		}{
+			{"ip addr add", []string{"vip0", "nodad"}, Found{Present: true, Prefix: f.host}},
+			{"finite lifetime", []string{"vip0", "nodad", "valid_lft", "300", "preferred_lft", "300"},
+				Found{Present: true, Prefix: f.host, Finite: true}},
+			{"other interface", []string{"vip1", "nodad"}, Found{Elsewhere: "vip1"}},
+		}
+		for _, c := range cases {
+			t.Run(f.name+"/"+c.name, func(t *testing.T) {
+				ns := testenv.NewNS(t)
+				ns.VethSelf(t, "vip0", "vip0p")
+				ns.VethSelf(t, "vip1", "vip1p")
+				ns.MustRun(t, "ip", append([]string{"addr", "add", pfx, "dev"}, c.ip...)...)
+				before := ipAddrs(t, ns)
+				if got := lookupIn(t, ns, s); got != c.want {
+					t.Fatalf("Lookup = %+v, want %+v", got, c.want)
+				}
+				if after := ipAddrs(t, ns); after != before {
+					t.Fatalf("Lookup changed addresses:\nbefore\n%s\nafter\n%s", before, after)
+				}
+			})
+		}
+	}
+}
+
+func TestLookupNoInterface(t *testing.T) {
+	ns := testenv.NewNS(t)
+	s := Spec{Addr: vip4, Prefix: 32, Interface: "nosuch0"}
+	var err error
+	ns.Do(t, func() { _, err = Lookup(s) })
+	if !errors.Is(err, ErrNoInterface) {
+		t.Fatalf("Lookup = %v, want ErrNoInterface", err)
+	}
+	if want := "look up vip " + s.String() + `: interface "nosuch0" not found`; !strings.Contains(err.Error(), want) {
+		t.Errorf("message %q lacks %q", err, want)
+	}
+}
+
+// TestAddSubnetBroadcast: a VIP with a subnet prefix gets the broadcast
+// address netlink.AddrAdd used to compute, so the raw request changed
+// nothing but the mark.
+func TestAddSubnetBroadcast(t *testing.T) {
+	ns := testenv.NewNS(t)
+	ns.VethSelf(t, "vip0", "vip0p")
+	ns.Do(t, func() {
+		if err := Add(Spec{Addr: vip4, Prefix: 24, Interface: "vip0"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	out := ns.MustRun(t, "ip", "-4", "-o", "addr", "show", "dev", "vip0")
+	if !strings.Contains(out, "inet 10.10.5.200/24 brd 10.10.5.255 scope host") {
+		t.Fatalf("ip addr: %s", out)
+	}
+}
+
+// TestParseAddrMsg covers the message shapes a root test cannot easily
+// produce: a point-to-point IPv4 address, IPv6's IFA_ADDRESS alone, the
+// family filter and a truncated message.
+func TestParseAddrMsg(t *testing.T) {
+	msg := func(fam int, attrs ...*nl.RtAttr) []byte {
+		m := nl.NewIfAddrmsg(fam)
+		m.Prefixlen, m.Index = 24, 7
+		b := m.Serialize()
+		for _, a := range attrs {
+			b = append(b, a.Serialize()...)
+		}
+		return b
+	}
+	local, peer := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ptp := msg(unix.AF_INET, nl.NewRtAttr(unix.IFA_ADDRESS, peer.AsSlice()), nl.NewRtAttr(unix.IFA_LOCAL, local.AsSlice()),
+		nl.NewRtAttr(ifaProto, []byte{ProtoILBVIP}))
+	x, ok, err := parseAddrMsg(ptp, unix.AF_INET)
+	if err != nil || !ok || x.ip != local || x.prefix != 24 || x.index != 7 || x.proto != ProtoILBVIP {
+		t.Errorf("point-to-point: %+v, %t, %v", x, ok, err)
+	}
+	if _, ok, err := parseAddrMsg(ptp, unix.AF_INET6); ok || err != nil {
+		t.Errorf("other family: ok=%t err=%v", ok, err)
+	}
+	v6 := msg(unix.AF_INET6, nl.NewRtAttr(unix.IFA_ADDRESS, vip6.AsSlice()))
+	if x, ok, err := parseAddrMsg(v6, unix.AF_INET6); err != nil || !ok || x.ip != vip6 || x.proto != 0 {
+		t.Errorf("IPv6: %+v, %t, %v", x, ok, err)
+	}
+	if _, _, err := parseAddrMsg(ptp[:4], unix.AF_INET); err == nil {
+		t.Error("truncated message accepted")
+	}
+}
+
+// TestTwoPrefixes: IPv4 lets an admin add the VIP again with a subnet
+// prefix next to ours; Lookup and Delete pick ours (the spec's prefix), and
+// Delete leaves the other.
+func TestTwoPrefixes(t *testing.T) {
+	ns := testenv.NewNS(t)
+	ns.VethSelf(t, "vip0", "vip0p")
+	s := Spec{Addr: vip4, Prefix: 32, Interface: "vip0"}
+	ns.Do(t, func() {
+		if err := Add(s); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/24", "dev", "vip0")
+	if got, want := lookupIn(t, ns, s), (Found{Present: true, Prefix: 32, Marked: true}); got != want {
+		t.Fatalf("Lookup = %+v, want %+v\n%s", got, want, ipAddrs(t, ns))
+	}
+	ns.Do(t, func() {
+		if err := Delete(s); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if out := ns.MustRun(t, "ip", "-4", "-o", "addr", "show", "dev", "vip0"); strings.Count(out, "10.10.5.200/") != 1 || !strings.Contains(out, "10.10.5.200/24") {
+		t.Fatalf("after Delete vip0 has:\n%s\nwant the /24 alone", out)
 	}
 }

@@ -3,6 +3,7 @@
 package vip
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -12,10 +13,12 @@ import (
 // errOS wraps ErrUnsupported with the OS's name.
 var errOS = fmt.Errorf("%w (GOOS=%s)", ErrUnsupported, runtime.GOOS)
 
-func add(Spec) error                          { return errOS }
-func del(Spec) error                          { return errOS }
-func check(Spec) error                        { return errOS }
-func announce(Spec, int, time.Duration) error { return errOS }
+func add(Spec) error                                 { return errOS }
+func del(Spec) error                                 { return errOS }
+func check(Spec) error                               { return errOS }
+func announce(Spec, int, time.Duration) error        { return errOS }
+func lookup(Spec) (Found, error)                     { return Found{}, errOS }
+func watch(context.Context, Spec, func(error)) error { return errOS }
 
 // Locate is not implemented on this OS.
 func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {

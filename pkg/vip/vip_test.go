@@ -79,7 +79,7 @@ func TestErrorMessages(t *testing.T) {
 		{
 			name: "prefix",
 			err:  &PrefixError{Addr: ip, Interface: "eth1", Have: 24, Want: 32},
-			want: "10.10.5.200 is on eth1 as /24, not /32: remove it there or fix prefix",
+			want: "10.10.5.200 is an address of this node (10.10.5.200/24 on eth1), not a VIP: set vip to the load balancer's frontend IP",
 		},
 		{
 			name:  "no interface",

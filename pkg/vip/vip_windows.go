@@ -6,9 +6,12 @@ package vip
 // CreateUnicastIpAddressEntry (SkipAsSource unless Spec.Source), changed with
 // SetUnicastIpAddressEntry and deleted with DeleteUnicastIpAddressEntry.
 // x/sys/windows wraps the table and the Get call but not Create, Set and
-// Delete, so those are loaded here. The decisions live in winaddr.go.
+// Delete, so those are loaded here. Change notifications (Watch) come
+// through wireguard-windows' tunnel/winipcfg. The decisions live in
+// winaddr.go.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -16,6 +19,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+	"golang.zx2c4.com/wireguard/windows/tunnel/winipcfg"
 )
 
 // Compile-time checks that the row this package fills is the one iphlpapi
@@ -318,4 +322,67 @@ func announce(s Spec, count int, _ time.Duration) error {
 		return nil
 	}
 	return fmt.Errorf("%w: Windows announces the address itself when it is added (arp_count has no effect)", ErrUnsupported)
+}
+
+// lookup reports the address's facts (see Lookup) from the same rows as
+// check: GetAdaptersAddresses and GetUnicastIpAddressTable. Windows keeps no
+// mark of who added an address, so Marked is always false here (foundWin).
+func lookup(s Spec) (Found, error) {
+	w, _, err := locateFor(s)
+	if err != nil {
+		return Found{}, err
+	}
+	return foundWin(w), nil
+}
+
+// watchSettle is how long watch waits after a change notification before
+// it checks: disabling an adapter, for one, can come as a run of interface
+// and address notifications, and one check after the run is enough. It is
+// far below any load balancer's probe interval (5 s and up).
+const watchSettle = 50 * time.Millisecond
+
+// watch follows the IP Helper API's change notifications (see Watch):
+// NotifyUnicastIpAddressChange and NotifyIpInterfaceChange, both AF_UNSPEC,
+// through wireguard-windows' winipcfg. winipcfg registers each notification
+// once per process and passes the same package-level function to
+// windows.NewCallback every time, which the Go runtime maps to the same
+// callback slot, so repeated watches never use up the process's ~2000
+// callbacks. The callbacks here only nudge a channel with a buffer of one.
+// Address notifications for other addresses are ignored (as on Linux); any
+// interface notification may concern ours (oper status, an adapter
+// disabled or re-created). When ctx ends, Unregister cancels the
+// notification with CancelMibChangeNotify2 once no other watch uses it.
+//
+// This is compile-checked only (recipes/windows.md): Wine's iphlpapi has
+// long had these calls as stubs that accept the registration and never
+// call back (or refuse it with ERROR_NOT_SUPPORTED), so only the loop
+// (changeLoop) is tested, on Linux; TestWatchWindows runs on Windows.
+func watch(ctx context.Context, s Spec, fn func(error)) error {
+	kick := make(chan struct{}, 1)
+	addrs, err := winipcfg.RegisterUnicastAddressChangeCallback(
+		func(_ winipcfg.MibNotificationType, row *winipcfg.MibUnicastIPAddressRow) {
+			if row == nil || row.Address.Addr().WithZone("") == s.Addr {
+				nudge(kick)
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("subscribe to address changes (NotifyUnicastIpAddressChange): %w", err)
+	}
+	ifs, err := winipcfg.RegisterInterfaceChangeCallback(
+		func(winipcfg.MibNotificationType, *winipcfg.MibIPInterfaceRow) { nudge(kick) })
+	if err != nil {
+		err = fmt.Errorf("subscribe to interface changes (NotifyIpInterfaceChange): %w", err)
+		if uerr := addrs.Unregister(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("cancel address notifications (CancelMibChangeNotify2): %w", uerr))
+		}
+		return err
+	}
+	fn(check(s))
+	go func() {
+		// Unregister errors have no one to go to: the caller is gone.
+		defer func() { _ = addrs.Unregister() }()
+		defer func() { _ = ifs.Unregister() }()
+		changeLoop(ctx, kick, watchSettle, func() error { return check(s) }, fn)
+	}()
+	return nil
 }

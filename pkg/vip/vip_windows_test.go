@@ -5,8 +5,10 @@ package vip
 // addresses but never change them.
 
 import (
+	"context"
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -64,5 +66,56 @@ func TestInterfacesWindows(t *testing.T) {
 	}
 	if err := Announce(s, 3, 0); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("Announce count 3: %v", err)
+	}
+}
+
+func TestLookupWindows(t *testing.T) {
+	names, err := Interfaces()
+	if err != nil || len(names) == 0 {
+		t.Fatalf("interfaces: %v, %v", names, err)
+	}
+	s := Spec{Addr: netip.MustParseAddr("192.0.2.77"), Prefix: 32, Interface: names[0]}
+	if f, err := Lookup(s); err != nil || f != (Found{}) {
+		t.Errorf("Lookup(TEST-NET address on %q) = %+v, %v; want nothing found", names[0], f, err)
+	}
+	s.Interface = "no such adapter ilbvip"
+	if _, err := Lookup(s); !errors.Is(err, ErrNoInterface) {
+		t.Errorf("Lookup on a missing interface: %v", err)
+	}
+}
+
+// TestWatchWindows subscribes and unsubscribes more often than the process
+// has callback slots for windows.NewCallback (about 2000): each watch must
+// reuse the same ones.
+func TestWatchWindows(t *testing.T) {
+	names, err := Interfaces()
+	if err != nil || len(names) == 0 {
+		t.Fatalf("interfaces: %v, %v", names, err)
+	}
+	s := Spec{Addr: netip.MustParseAddr("192.0.2.77"), Prefix: 32, Interface: names[0]}
+	rounds := 2100
+	if testing.Short() {
+		rounds = 3
+	}
+	for range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		var calls atomic.Int32
+		first := make(chan error, 1)
+		err := Watch(ctx, s, func(err error) {
+			if calls.Add(1) == 1 {
+				first <- err
+			}
+		})
+		n := calls.Load() // later calls, from notifications, may come any time
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatal("fn not called before Watch returned")
+		}
+		if err := <-first; err == nil {
+			t.Fatal("Check of a TEST-NET address passed")
+		}
 	}
 }

@@ -7,11 +7,13 @@ package vip
 // structures and makes the calls.
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Windows address families (ws2def.h). AF_INET6 is 23 there, not Linux's 10;
@@ -274,4 +276,66 @@ func dadProblem(state uint32, s Spec) string {
 		return (&duplicateError{Addr: s.Addr, Interface: s.Interface}).Error()
 	}
 	return fmt.Sprintf("its duplicate address detection state is %d (invalid)", state)
+}
+
+// foundWin is Lookup's answer from what locateWin found among the rows.
+// Marked is always false: Windows keeps no record of who created an
+// address (PrefixOrigin/SuffixOrigin "manual" is what every admin's
+// New-NetIPAddress sets too), so ownership cannot be read back from the
+// row. Finite is a ValidLifetime other than infinite: DHCP, router
+// advertisements or an agent gave the address a lease and will renew or
+// remove it.
+func foundWin(w winWhere) Found {
+	var f Found
+	if w.here != nil {
+		f.Present = true
+		f.Prefix = int(w.here.Prefix)
+		f.Finite = w.here.Valid != lifeInfinite
+	}
+	if w.elsewhere != nil {
+		f.Elsewhere = w.elsewhere.Interface
+	}
+	return f
+}
+
+// nudge records that something changed, without blocking: the IP Helper
+// API's notification callbacks run on the OS's threads and must return at
+// once. kick has a buffer of one, so a nudge already pending covers this one.
+func nudge(kick chan<- struct{}) {
+	select {
+	case kick <- struct{}{}:
+	default:
+	}
+}
+
+// changeLoop is watch's loop without the subscriptions: after each nudge
+// on kick it waits settle, drops the nudges that came meanwhile (the check
+// that follows sees their changes) and calls fn(check()), until ctx ends.
+// fn runs only here, so calls never overlap, and changes that arrive while
+// a check runs fold into one more check.
+func changeLoop(ctx context.Context, kick <-chan struct{}, settle time.Duration, check func() error, fn func(error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		}
+		if settle > 0 {
+			t := time.NewTimer(settle)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			select {
+			case <-kick:
+			default:
+			}
+		}
+		if ctx.Err() != nil {
+			return // select picks at random when both were ready
+		}
+		fn(check())
+	}
 }

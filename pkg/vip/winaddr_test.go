@@ -2,10 +2,13 @@ package vip
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestSockaddrInet(t *testing.T) {
@@ -232,5 +235,119 @@ func TestOperDown(t *testing.T) {
 		if got := operDown(st) != ""; got != down {
 			t.Errorf("operDown(%d) = %q, want down=%t", st, operDown(st), down)
 		}
+	}
+}
+
+func TestWinFound(t *testing.T) {
+	vip := netip.MustParseAddr("2001:db8::5")
+	s := Spec{Addr: vip, Prefix: 128, Interface: "Ethernet 2"}
+	kit := winAddr{Addr: vip, Luid: 0x200, Prefix: 128, Valid: lifeInfinite, Preferred: lifeInfinite, Dad: dadPreferred}
+	leased := winAddr{Addr: vip, Luid: 0x200, Prefix: 64, Valid: 86400, Preferred: 14400, Dad: dadPreferred}
+	onPool := winAddr{Addr: vip, Luid: 0x100, Prefix: 128, Valid: lifeInfinite, Dad: dadPreferred}
+	other := winAddr{Addr: netip.MustParseAddr("2001:db8::4"), Luid: 0x200, Prefix: 64, Valid: lifeInfinite}
+	tests := []struct {
+		name  string
+		addrs []winAddr
+		want  Found
+	}{
+		{"absent", []winAddr{other}, Found{}},
+		{"permanent here", []winAddr{other, kit}, Found{Present: true, Prefix: 128}},
+		{"leased here, other prefix", []winAddr{leased}, Found{Present: true, Prefix: 64, Finite: true}},
+		{"elsewhere only", []winAddr{onPool}, Found{Elsewhere: "Ethernet"}},
+		{"here and elsewhere", []winAddr{onPool, kit}, Found{Present: true, Prefix: 128, Elsewhere: "Ethernet"}},
+		{"duplicate still present", []winAddr{{Addr: vip, Luid: 0x200, Prefix: 128, Valid: lifeInfinite, Dad: dadDuplicate}},
+			Found{Present: true, Prefix: 128}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := locateWin(testIfaces, tt.addrs, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := foundWin(w); got != tt.want {
+				t.Errorf("foundWin = %+v, want %+v (Marked is never set on Windows)", got, tt.want)
+			}
+		})
+	}
+}
+
+// runChangeLoop starts changeLoop with a check that returns ErrMissing and
+// an fn that reports each call on entered and waits for release; it returns
+// a channel closed when the loop has ended.
+func runChangeLoop(ctx context.Context, t *testing.T, kick chan struct{}, settle time.Duration,
+	entered chan<- error, release <-chan struct{}) <-chan struct{} {
+	t.Helper()
+	var inside atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		changeLoop(ctx, kick, settle, func() error { return ErrMissing }, func(err error) {
+			if inside.Add(1) != 1 {
+				t.Error("fn called while another call runs")
+			}
+			entered <- err
+			<-release
+			inside.Add(-1)
+		})
+	}()
+	return done
+}
+
+func TestWinChangeLoopFoldsBurst(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kick := make(chan struct{}, 1)
+	entered, release := make(chan error), make(chan struct{})
+	done := runChangeLoop(ctx, t, kick, 0, entered, release)
+
+	nudge(kick)
+	if err := <-entered; !errors.Is(err, ErrMissing) {
+		t.Fatalf("fn got %v, want check's ErrMissing", err)
+	}
+	for range 10 { // a burst while the first check runs
+		nudge(kick)
+	}
+	if n := len(kick); n != 1 {
+		t.Fatalf("%d nudges pending after a burst of 10, want 1", n)
+	}
+	release <- struct{}{}
+	<-entered // the burst folds into this one check...
+	if n := len(kick); n != 0 {
+		t.Errorf("%d nudges still pending during the second check, want 0", n)
+	}
+	cancel() // ...and nothing is left for a third
+	release <- struct{}{}
+	<-done
+}
+
+func TestWinChangeLoopSettle(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	kick := make(chan struct{}, 1)
+	entered, release := make(chan error), make(chan struct{})
+	done := runChangeLoop(ctx, t, kick, time.Millisecond, entered, release)
+	nudge(kick)
+	<-entered
+	cancel()
+	close(release)
+	<-done
+}
+
+func TestWinChangeLoopEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	kick := make(chan struct{}, 1)
+	nudge(kick) // pending, but ctx has already ended
+	cancel()
+	called := false
+	changeLoop(ctx, kick, 0, func() error { return nil }, func(error) { called = true })
+	if called {
+		t.Error("fn called after ctx ended")
+	}
+	// A long settle is cut short by ctx too.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go cancel2()
+	nudge(kick)
+	changeLoop(ctx2, kick, time.Hour, func() error { return nil }, func(error) { called = true })
+	if called {
+		t.Error("fn called after ctx ended during settle")
 	}
 }

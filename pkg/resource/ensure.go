@@ -1,0 +1,184 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/vip"
+)
+
+// preflight refuses, before anything is created, a VIP whose interface is
+// missing or that another interface already holds.
+func preflight(c *config.Config) error {
+	if !c.HasVIP() {
+		return nil
+	}
+	err := vip.Check(vipSpec(c))
+	var ee *vip.ElsewhereError
+	if errors.Is(err, vip.ErrNoInterface) || errors.As(err, &ee) {
+		return err
+	}
+	return nil
+}
+
+// ensure makes the resource up, touching only what is not (shared by
+// Restore and Recover): the run mark, then the VIP step, then the
+// responder step. On failure it undoes what it did, and a resource that
+// was not running before is left unmarked.
+func ensure(ctx context.Context, c *config.Config, o Options, action string) error {
+	log := o.log()
+	t0 := time.Now()
+	before, err := readMark(c.StateDir, c.Tag)
+	if err != nil {
+		log.WithError(err).Warn("run mark unreadable: writing it anew")
+	}
+	if err := refuseHeld(c); err != nil {
+		return err
+	}
+	m := mark{Run: true}
+	added, err := ensureVIP(c, &m, before)
+	if err == nil {
+		err = ensureResponder(ctx, c, o)
+		if err != nil && added {
+			if derr := vip.Delete(vipSpec(c)); derr != nil {
+				log.WithError(derr).Error("rollback: delete vip")
+			}
+		}
+	}
+	if err != nil {
+		if !before.Run {
+			_ = removeMark(c.StateDir, c.Tag)
+		} else if werr := before.write(c.StateDir, c.Tag); werr != nil {
+			log.WithError(werr).Error("rollback: run mark")
+		}
+		return err
+	}
+	if added && c.ARPCount > 0 {
+		if err := vip.Announce(vipSpec(c), c.ARPCount, 200*time.Millisecond); err != nil {
+			log.WithError(err).Warn("announce vip (the VIP is up; neighbours learn it later)")
+		}
+	}
+	what := fmt.Sprintf("%s port %d", c.Protocol, c.Port)
+	if c.HasVIP() {
+		what = fmt.Sprintf("vip %s, %s", vipSpec(c), what)
+	}
+	log.Infof("%s done: %s answering (%d ms)", action, what, time.Since(t0).Milliseconds())
+	return nil
+}
+
+// refuseHeld refuses a VIP that another running resource of this node has:
+// two resources with one VIP would each delete it under the other.
+func refuseHeld(c *config.Config) error {
+	if !c.HasVIP() {
+		return nil
+	}
+	other, err := holder(c.StateDir, c.Tag, c.VIP)
+	if err != nil {
+		return err
+	}
+	if other != "" {
+		return &Error{Code: ErrGeneric, Err: fmt.Errorf(
+			"vip %s belongs to resource %s, which runs on this node: one VIP, one resource; remove %s first or set another vip", c.VIP, other, other)}
+	}
+	return nil
+}
+
+// ensureVIP puts the VIP in place when it is missing, or makes one that
+// restore added before conform; an address it did not add is refused (see
+// judgeFound). The mark is written before the address is added, so a crash
+// in between still knows whose address it is. added: this call added the
+// address (a rollback deletes it).
+func ensureVIP(c *config.Config, m *mark, before mark) (added bool, err error) {
+	if !c.HasVIP() {
+		return false, m.write(c.StateDir, c.Tag)
+	}
+	vs := vipSpec(c)
+	if err := vip.Check(vs); errors.Is(err, vip.ErrInterfaceDown) {
+		return false, err // not ours to fix: the node's network is
+	}
+	f, err := vip.Lookup(vs)
+	if err != nil {
+		return false, err
+	}
+	if err := judgeFound(vs, f, owned(c, f, before)); err != nil {
+		return false, err
+	}
+	m.VIP = vs
+	if err := m.write(c.StateDir, c.Tag); err != nil {
+		return false, err
+	}
+	if err := vip.Add(vs); err != nil {
+		return false, err
+	}
+	if err := vip.Check(vs); err != nil {
+		if !f.Present {
+			_ = vip.Delete(vs)
+		}
+		return false, fmt.Errorf("vip %s in place but not usable: %w", vs, err)
+	}
+	return !f.Present, nil
+}
+
+// ensureResponder keeps a responder that runs with today's settings and
+// answers (it answers within moments of the VIP being usable again, as it
+// watches the VIP itself), and otherwise starts a new one: stop what runs
+// (ours only, and any responder of this tag whose pid file was lost),
+// start, self-probe, and with probe_timeout wait for the load balancer.
+func ensureResponder(ctx context.Context, c *config.Config, o Options) error {
+	sp := spec(c)
+	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
+	if err == nil && daemon.Inspect(rec) == daemon.Running && rec.Config == sp.Hash() {
+		pctx, cancel := context.WithTimeout(ctx, min(2*time.Second, remaining(ctx)/2))
+		err := selfProbeUntil(pctx, c)
+		if err == nil {
+			err = waitAnswering(pctx, c, rec.Pid)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		o.log().WithError(err).Info("the running responder does not answer: starting a new one")
+	}
+	if _, err := daemon.Stop(ctx, c.StateDir, c.Tag); err != nil {
+		return err
+	}
+	nrec, err := daemon.Start(ctx, o.Exe, sp)
+	if err != nil {
+		return err
+	}
+	err = selfProbeUntil(ctx, c)
+	if err == nil && c.ProbeTimeout > 0 {
+		err = waitForLBProbe(ctx, c, nrec.Pid)
+	}
+	if err != nil {
+		if _, serr := daemon.Stop(ctx, c.StateDir, c.Tag); serr != nil {
+			o.log().WithError(serr).Error("rollback: stop responder")
+		}
+	}
+	return err
+}
+
+// waitAnswering waits until the responder's stats no longer say silent:
+// it writes them a moment after it answers again, and quickCheck reads
+// them.
+func waitAnswering(ctx context.Context, c *config.Config, pid int) error {
+	for {
+		s, err := daemon.ReadStats(c.StateDir, c.Tag)
+		if err != nil || s.Pid != pid || !s.Silent {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the responder answers but still reports silent: %s", s.SilentReason)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func sameVIP(a, b vip.Spec) bool {
+	return a.Addr == b.Addr && a.Prefix == b.Prefix && a.Interface == b.Interface
+}

@@ -1,0 +1,181 @@
+package resource
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/responder"
+	"github.com/ilbvip/ilbvip/pkg/vip"
+)
+
+// Remove takes the resource down: the run mark says "stopping" first (so
+// recover no longer repairs it), the responder goes silent, remove
+// confirms that nothing on this node answers the probe port any more, the
+// optional drain wait passes, and then the VIP goes — only an address
+// restore added, and never one that another running resource has. Absent
+// parts are fine. When something still answers the port (a process it
+// did not start or could not identify), remove keeps the VIP and fails
+// (exit 1) naming it, so the cluster manager escalates instead of the load
+// balancer sending traffic to a node it thinks is stopped.
+func Remove(ctx context.Context, c *config.Config, o Options) error {
+	log := o.log()
+	t0 := time.Now()
+	l, err := lock(ctx, c)
+	if err != nil {
+		return err
+	}
+	before, err := readMark(c.StateDir, c.Tag)
+	if err != nil {
+		log.WithError(err).Warn("run mark unreadable: deleting only a VIP the OS marks as ilbvip's")
+	}
+	if before.Run {
+		stopping := before
+		stopping.Run = false
+		if err := stopping.write(c.StateDir, c.Tag); err != nil {
+			l.Release(false)
+			return err
+		}
+	}
+	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
+	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
+	if err == nil {
+		err = portSilent(c.Port)
+	}
+	if err != nil {
+		l.Release(false)
+		return err
+	}
+	if c.Drain > 0 && len(pids) > 0 {
+		select {
+		case <-time.After(time.Until(t0.Add(c.Drain))):
+		case <-ctx.Done():
+		}
+	}
+	if err := deleteOwnVIPs(c, before, rec, log); err != nil {
+		l.Release(false)
+		return err
+	}
+	if err := removeMark(c.StateDir, c.Tag); err != nil {
+		log.WithError(err).Warn("remove run mark")
+	}
+	l.Release(true)
+	log.Infof("remove done (%d ms)", time.Since(t0).Milliseconds())
+	return nil
+}
+
+// portSilent fails when a socket still listens on the probe port on an
+// address a load balancer can reach: the load balancer would keep this
+// node healthy without the resource.
+func portSilent(port uint16) error {
+	hs, err := responder.Listening(port)
+	if err != nil {
+		return fmt.Errorf("confirm that port %d is silent: %w", port, err)
+	}
+	if len(hs) == 0 {
+		return nil
+	}
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.String()
+	}
+	return &Error{Code: ErrGeneric, Err: fmt.Errorf(
+		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it (the VIP stays until remove succeeds)",
+		port, strings.Join(names, ", "))}
+}
+
+// deleteOwnVIPs deletes the VIPs this resource owns: the one its run mark
+// records (today's config may name another), today's when the OS marks it
+// as ilbvip's, and, for a resource restored by a version without run
+// marks, the one its pid file names. One that another running resource has
+// is kept.
+func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, log logrus.FieldLogger) error {
+	var cands []vip.Spec
+	add := func(vs vip.Spec) {
+		if !slices.ContainsFunc(cands, func(x vip.Spec) bool { return sameVIP(x, vs) }) {
+			cands = append(cands, vs)
+		}
+	}
+	if before.VIP.Addr.IsValid() {
+		add(before.VIP)
+	}
+	if c.HasVIP() {
+		if f, err := vip.Lookup(vipSpec(c)); err == nil && f.Marked {
+			add(vipSpec(c))
+		}
+	}
+	if !before.found && rec != nil && rec.VIP != "" {
+		if p, err := netip.ParsePrefix(rec.VIP); err == nil {
+			add(vip.Spec{Addr: p.Addr(), Prefix: p.Bits(), Interface: rec.Interface})
+		}
+	}
+	for _, vs := range cands {
+		other, err := holder(c.StateDir, c.Tag, vs.Addr)
+		if err != nil {
+			return err
+		}
+		if other != "" {
+			log.Infof("vip %s kept: resource %s runs with it", vs, other)
+			continue
+		}
+		if err := vip.Delete(vs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recover repairs only what is broken (restarts the responder, re-adds the
+// VIP) in a resource that restore started and remove has not stopped, then
+// checks. A resource not started on this node is left alone: 7 ("recover
+// repairs, never starts"). Non-zero tells the manager to fail over.
+func Recover(ctx context.Context, c *config.Config, o Options) error {
+	l, err := lock(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer l.Release(false)
+	if !startedHere(c) {
+		return errNotStarted
+	}
+	o.Level = 10
+	st := Inspect(c, o)
+	if st.Err == nil {
+		o.log().Info("recover: nothing to repair")
+		return nil
+	}
+	o.log().Infof("recover: repairing: %v", st.Err)
+	if err := ensure(ctx, c, o, "recover"); err != nil {
+		return err
+	}
+	if st := Inspect(c, o); st.Err != nil {
+		return st.Err
+	}
+	return nil
+}
+
+// startedHere reports whether restore started the resource on this node
+// and remove has not stopped it: its run mark says so, or — when the
+// state directory was lost or written by a version without run marks — a
+// responder of this tag still runs (found by its pid file or by its exact
+// command line), which only restore starts and remove stops.
+func startedHere(c *config.Config) bool {
+	m, err := readMark(c.StateDir, c.Tag)
+	if err == nil && m.Run {
+		return true
+	}
+	if err == nil && m.found {
+		return false // remove began: not to be started again
+	}
+	if rec, err := daemon.ReadRecord(c.StateDir, c.Tag); err == nil && daemon.Inspect(rec) == daemon.Running {
+		return true
+	}
+	return len(daemon.FindResponders(c.Tag, c.StateDir)) > 0
+}
