@@ -155,7 +155,7 @@ func TestHolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("t1", mark{Run: true, VIP: vs}) // itself does not count
+	write("t1", mark{Run: true, VIP: vs})  // itself does not count
 	write("t2", mark{Run: false, VIP: vs}) // being removed: does not hold
 	write("t3", mark{Run: true, VIP: vip.Spec{Addr: netip.MustParseAddr("10.10.5.201"), Prefix: 32, Interface: "eth1"}})
 	if h, err := holder(c.StateDir, "t1", addr); err != nil || h != "" {
