@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
@@ -306,10 +307,8 @@ func checkVIPElsewhere(ctx context.Context, n *node) Check {
 		ck.Fix = fmt.Sprintf("ip addr del %s/%d dev %s, then run recover", c.VIP, prefix, iface)
 	case n.running:
 		ck.Status, ck.Found, ck.Fix = Fail, fmt.Sprintf("%s is missing from %s while the resource runs", c.VIP, c.Interface), "run recover"
-	case found && iface == c.Interface && c.ARPCount == 0:
-		ck.Status = Warn
-		ck.Found = fmt.Sprintf("%s/%d is already on %s while the resource is stopped: a leftover, or another resource manages it", c.VIP, prefix, iface)
-		ck.Fix = fmt.Sprintf("if no other resource owns it: ip addr del %s/%d dev %s", c.VIP, prefix, iface)
+	case found && iface == c.Interface:
+		ck.Status, ck.Found, ck.Fix = stoppedButPresent(c)
 	case found:
 		ck.Status = Fail
 		ck.Found = fmt.Sprintf("%s/%d is already on %s while the resource is stopped", c.VIP, prefix, iface)
@@ -344,6 +343,32 @@ func checkVIPElsewhere(ctx context.Context, n *node) Check {
 		ck.Found += fmt.Sprintf("; no host answered an ARP probe on %s within %s", c.Interface, n.env.ARPWait)
 	}
 	return ck
+}
+
+// stoppedButPresent judges the VIP found on its interface while the
+// resource is stopped, as restore will (ilbvip adopts only an address it
+// marked as its own, and never the node's own address).
+func stoppedButPresent(c *config.Config) (Status, string, string) {
+	vs := vip.Spec{Addr: c.VIP, Prefix: c.Prefix, Interface: c.Interface}
+	f, err := vip.Lookup(vs)
+	at := fmt.Sprintf("%s/%d is already on %s while the resource is stopped", c.VIP, f.Prefix, c.Interface)
+	switch {
+	case err != nil:
+		return Warn, err.Error(), ""
+	case f.Prefix != c.Prefix:
+		return Fail, fmt.Sprintf("%s is an address of this node (%s/%d on %s), not a load balancer frontend IP: restore will refuse it", c.VIP, c.VIP, f.Prefix, c.Interface),
+			"set vip to the load balancer's frontend IP"
+	case f.Finite:
+		return Fail, at + " with a finite lifetime (DHCP, SLAAC or a cloud agent manages it): restore will refuse it",
+			"set vip to the load balancer's frontend IP, or stop the other manager from assigning it"
+	case !f.Marked:
+		return Fail, at + " and ilbvip did not mark it as its own: restore will refuse it",
+			fmt.Sprintf("if nothing else manages it: ip addr del %s/%d dev %s; if something does, let that manage the VIP and leave vip unset", c.VIP, c.Prefix, c.Interface)
+	case c.ARPCount > 0:
+		return Fail, at + ": this node answers ARP for it next to the active node",
+			fmt.Sprintf("run remove, or ip addr del %s/%d dev %s", c.VIP, c.Prefix, c.Interface)
+	}
+	return Warn, at + ": a leftover of ilbvip (marked as added by it); restore adopts it, remove deletes it", "run remove"
 }
 
 var statusRank = map[Status]int{OK: 0, Skip: 0, Info: 1, Warn: 2, Fail: 3}

@@ -277,8 +277,10 @@ func TestVIPCheck(t *testing.T) {
 		text     string
 	}{
 		{"stopped, absent", "", false, 0, OK, "not on this node"},
-		{"stopped, leftover on its interface (cloud)", "eth1", false, 0, Warn, "already on eth1 while the resource is stopped"},
-		{"stopped, on its interface on premises", "eth1", false, 3, Fail, "answers ARP for it"},
+		{"stopped, someone else's on its interface", "eth1", false, 0, Fail, "ilbvip did not mark it as its own: restore will refuse it"},
+		{"stopped, ilbvip's leftover on its interface (cloud)", "eth1 marked", false, 0, Warn, "a leftover of ilbvip"},
+		{"stopped, ilbvip's leftover on its interface on premises", "eth1 marked", false, 3, Fail, "answers ARP for it"},
+		{"stopped, the node's own /24", "eth1 /24", false, 0, Fail, "is an address of this node (10.10.5.200/24 on eth1)"},
 		{"stopped, on another interface", "eth2", false, 0, Fail, "restore wants it on eth1"},
 		{"running, present", "eth1", true, 0, OK, "where this resource put it"},
 		{"running, missing", "", true, 0, Fail, "missing from eth1"},
@@ -286,8 +288,19 @@ func TestVIPCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := nsNode(t)
 			ns.VethSelf(t, "eth2", "eth2p")
-			if tc.on != "" {
-				ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", tc.on)
+			switch dev, how, _ := strings.Cut(tc.on, " "); how {
+			case "marked": // as restore adds it
+				ns.Do(t, func() {
+					if err := vip.Add(vip.Spec{Addr: netip.MustParseAddr("10.10.5.200"), Prefix: 32, Interface: dev}); err != nil {
+						t.Fatal(err)
+					}
+				})
+			case "/24":
+				ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/24", "dev", dev)
+			default:
+				if dev != "" {
+					ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", dev)
+				}
 			}
 			c := testConfig(func(c *config.Config) { c.ARPCount = tc.arpCount })
 			ck := runCheck(t, ns, c, Env{}, tc.running, func(n *node) Check { return checkVIPElsewhere(context.Background(), n) })

@@ -11,8 +11,6 @@ import (
 // it did not check.
 const defaultDMI = ""
 
-const portHolderSupported = false
-
 func notChecked(name, what string) Check {
 	return Check{Name: name, Status: Skip, Found: "not checked on this OS: " + what}
 }

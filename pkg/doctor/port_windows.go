@@ -1,0 +1,4 @@
+package doctor
+
+// portHolderSupported: responder.PortHolder reads GetExtendedTcpTable here.
+const portHolderSupported = true
