@@ -2,6 +2,23 @@
 // Restore, Remove, QuickCheck, Recover — with the ordering, locking,
 // rollback and idempotence the action contract demands, and maps every
 // outcome to an OCF exit code.
+//
+// It keeps the rule above the others, "exactly one node answers the load
+// balancer's probe, and it is the node that can take the VIP's traffic"
+// (DESIGN.md), with these decisions:
+//   - Restore marks the resource as started here (the run mark, TAG.run);
+//     Remove clears it first; Recover repairs only a marked resource and
+//     otherwise exits 7 without touching anything.
+//   - Remove returns 0 only once nothing listens on the probe port on an
+//     address a load balancer can reach; otherwise it keeps the VIP and
+//     fails, naming the listener.
+//   - One VIP belongs to one running resource of a node (state directory).
+//   - Own only what you added: Restore adds the VIP itself (marked by the
+//     OS where it can, and in the run mark) or refuses an address that is
+//     already there with another owner; Remove deletes only what it owns.
+//
+// The responder keeps the remaining part itself: it answers only while the
+// VIP is usable (pkg/daemon's gate).
 package resource
 
 import (
