@@ -332,11 +332,20 @@ func TestFailurePaths(t *testing.T) {
 			}
 			// Nothing can run with this configuration, so stop succeeds; with
 			// the resource running (its configuration broken since), stop
-			// fails rather than leave it running unnoticed.
+			// stops what the state directory records (responder, port, VIP)
+			// and succeeds too, as Pacemaker requires of a stop that can.
 			h.want("stop", nil, 0, "")
 			good := map[string]string{"OCF_RESKEY_port": "62500"}
-			h.want("start", good, 0, "")
-			h.want("stop", nil, 6, "cannot stop: "+why)
+			for _, broken := range []map[string]string{
+				nil, // port 70000
+				{"OCF_RESKEY_port": "0"},
+				{"OCF_RESKEY_port": "62500", "OCF_RESKEY_protocol": "udp"},
+				{"OCF_RESKEY_port": "62500", "OCF_RESKEY_drain": "1h"},
+			} {
+				h.want("start", good, 0, "")
+				h.want("stop", broken, 0, "")
+				h.nothingLeft("vip")
+			}
 			h.want("stop", good, 0, "")
 			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_vip": "10.10.5.0/24"}, 6, `vip (from OCF_RESKEY_vip)`)
 			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_bindir": "bin"}, 6, `bindir: "bin" is not an absolute path`)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -218,7 +219,11 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		log.Error(err)
 		return resource.ExitCode(err)
 	}
-	c, err := config.Load(config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()})
+	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
+	c, err := config.Load(src)
+	if err != nil && a.Name == "remove" && resource.ExitCode(err) == resource.ErrConfigure && !cc.Bool("check-config") {
+		c, err = configForStop(src, err, log)
+	}
 	if err != nil {
 		log.Error(err)
 		return resource.ExitCode(err)
@@ -238,7 +243,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		entry.Errorf("find own executable: %v", err)
 		return resource.ErrInstalled
 	}
-	budget := Budget(c.ActionTimeout, env)
+	budget := config.Budget(c.ActionTimeout, env)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	err = a.Run(ctx, cc, c, resource.Options{Exe: exe, Log: entry, Level: 10}, stdout)
@@ -264,6 +269,21 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		entry.Error(err)
 	}
 	return code
+}
+
+// configForStop lets remove stop a resource whose configuration became
+// wrong after it started: remove then works from what the state directory
+// records (the responder's pid file, the run mark with the VIP and port),
+// so the cluster manager's stop succeeds whenever it can. Only a wrong tag
+// or state_dir, which hide where that record is, still fail (6).
+func configForStop(src config.Sources, loadErr error, log logrus.FieldLogger) (*config.Config, error) {
+	c, _, err := config.LoadForStop(src)
+	if err != nil {
+		return nil, err // the tag or state_dir: names it and the fix
+	}
+	log.WithField("tag", c.Tag).Warnf("%v: stopping what the state directory records", loadErr)
+	c.VIP, c.Port, c.Drain = netip.Addr{}, 0, 0 // from the record, not from a wrong config
+	return c, nil
 }
 
 // lifeKeeperInfo reads the tag's info field when LifeKeeper is installed
@@ -293,19 +313,6 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: config.ExitNotConfigured}
 	}
 	return params, nil
-}
-
-// Budget is the action's time limit: Pacemaker's operation timeout
-// (OCF_RESKEY_CRM_meta_timeout, ms) when set, else action_timeout. A tenth
-// (at most 2 s) is kept back so the action reports before it is killed.
-func Budget(actionTimeout time.Duration, env func(string) (string, bool)) time.Duration {
-	b := actionTimeout
-	if v, ok := env("OCF_RESKEY_CRM_meta_timeout"); ok {
-		if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms > 0 {
-			b = time.Duration(ms) * time.Millisecond
-		}
-	}
-	return b - min(b/10, 2*time.Second)
 }
 
 // lineFormatter writes one line per entry: "restore t1: message", with

@@ -3,28 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestBudget(t *testing.T) {
-	env := func(m map[string]string) func(string) (string, bool) {
-		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-	}
-	for _, tc := range []struct {
-		timeout time.Duration
-		env     map[string]string
-		want    time.Duration
-	}{
-		{20 * time.Second, nil, 18 * time.Second},
-		{100 * time.Second, nil, 98 * time.Second},
-		{20 * time.Second, map[string]string{"OCF_RESKEY_CRM_meta_timeout": "5000"}, 4500 * time.Millisecond},
-		{20 * time.Second, map[string]string{"OCF_RESKEY_CRM_meta_timeout": "junk"}, 18 * time.Second},
-	} {
-		if got := Budget(tc.timeout, env(tc.env)); got != tc.want {
-			t.Errorf("Budget(%v, %v) = %v, want %v", tc.timeout, tc.env, got, tc.want)
-		}
-	}
-}
 
 func TestUsageErrors(t *testing.T) {
 	noEnv := func(string) (string, bool) { return "", false }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,6 +92,60 @@ type Sources struct {
 // Load builds and validates a Config from the sources. Every error is an
 // *Error. It reads, and never writes, anything.
 func Load(src Sources) (*Config, error) {
+	c, _, err := load(src, false)
+	return c, err
+}
+
+// LoadForStop builds what a stop needs when Load fails: a resource whose
+// configuration became wrong after it started must still be stopped
+// (Pacemaker requires a stop to succeed whenever it can). Only tag and
+// state_dir must be valid, since they say where the resource's state is;
+// any other parameter that is wrong takes its default (or stays unset),
+// and ignored lists why. Combinations are not checked.
+func LoadForStop(src Sources) (c *Config, ignored []error, err error) {
+	return load(src, true)
+}
+
+func load(src Sources, forStop bool) (*Config, []error, error) {
+	c, vals, origin, err := collect(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ignored []error
+	for _, p := range Params {
+		v, ok := vals[p.Name]
+		from := origin[p.Name]
+		if !ok {
+			if p.Default == "" {
+				continue
+			}
+			v, from = p.Default, "default"
+		}
+		if err := p.set(c, v); err != nil {
+			e := &Error{Param: p.Name, Origin: from, Msg: err.Error(), Code: ExitNotConfigured}
+			if !forStop || p.Name == "tag" || p.Name == "state_dir" {
+				return nil, nil, e
+			}
+			ignored = append(ignored, e)
+			if p.Default != "" {
+				_ = p.set(c, p.Default)
+			}
+			continue
+		}
+		c.Origin[p.Name] = from
+	}
+	if forStop {
+		return c, ignored, nil
+	}
+	if err := c.validate(src.Env); err != nil {
+		return nil, nil, err
+	}
+	return c, nil, nil
+}
+
+// collect gathers every parameter's text and origin from the sources,
+// highest first, and reads the config file.
+func collect(src Sources) (*Config, map[string]string, map[string]string, error) {
 	env := src.Env
 	if env == nil {
 		env = os.LookupEnv
@@ -107,7 +162,7 @@ func Load(src Sources) (*Config, error) {
 	// and it needs the tag first.
 	for name, v := range src.Flags {
 		if _, ok := Lookup(name); !ok {
-			return nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
+			return nil, nil, nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
 		}
 		if v != "" {
 			put(name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
@@ -120,16 +175,16 @@ func Load(src Sources) (*Config, error) {
 	}
 	for name, v := range src.Info {
 		if _, ok := Lookup(name); !ok {
-			return nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
+			return nil, nil, nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
 		}
 		put(name, v, "info field")
 	}
 	tag, ok := vals["tag"]
 	if !ok {
-		return nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
+		return nil, nil, nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
 	}
 	if err := ValidTag(tag); err != nil {
-		return nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
+		return nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
 	}
 
 	file, explicit := src.ConfigFile, src.ConfigFile != ""
@@ -144,39 +199,22 @@ func Load(src Sources) (*Config, error) {
 			put(k, fileVals[k], file)
 		}
 		if t := fileVals["tag"]; t != "" && t != tag {
-			return nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
+			return nil, nil, nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		// Pacemaker passes everything in the environment: no file is fine.
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
+		return nil, nil, nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
 	default:
-		return nil, err
+		return nil, nil, nil, err
 	}
 
-	for _, p := range Params {
-		v, ok := vals[p.Name]
-		from := origin[p.Name]
-		if !ok {
-			if p.Default == "" {
-				continue
-			}
-			v, from = p.Default, "default"
-		}
-		if err := p.set(c, v); err != nil {
-			return nil, &Error{Param: p.Name, Origin: from, Msg: err.Error(), Code: ExitNotConfigured}
-		}
-		c.Origin[p.Name] = from
-	}
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c, vals, origin, nil
 }
 
 // validate checks what no single parameter can: required values and
 // combinations.
-func (c *Config) validate() error {
+func (c *Config) validate(env func(string) (string, bool)) error {
 	bad := func(param, msg string) error {
 		return &Error{Param: param, Origin: c.Origin[param], Msg: msg, Code: ExitNotConfigured}
 	}
@@ -218,10 +256,38 @@ func (c *Config) validate() error {
 	if c.ProbeTimeout > 0 && c.ProbeTimeout >= c.ActionTimeout {
 		return bad("probe_timeout", fmt.Sprintf("%s is not shorter than action_timeout %s: restore could not wait for the first probe; shorten probe_timeout or raise action_timeout", c.ProbeTimeout, c.ActionTimeout))
 	}
-	if c.Drain >= c.ActionTimeout {
-		return bad("drain", fmt.Sprintf("%s is not shorter than action_timeout %s: shorten drain or raise the timeout", c.Drain, c.ActionTimeout))
+	// Pacemaker gives each operation its own timeout, so only remove (the
+	// stop operation) can judge drain there: it cuts the wait to fit.
+	if _, pacemaker := lookupEnv(env, PacemakerTimeoutEnv); !pacemaker && c.Drain >= c.ActionTimeout {
+		return bad("drain", fmt.Sprintf("%s is not shorter than action_timeout %s: shorten drain or raise action_timeout", c.Drain, c.ActionTimeout))
 	}
 	return nil
+}
+
+// PacemakerTimeoutEnv carries the operation's timeout in milliseconds when
+// Pacemaker runs the action (OCF resource agent API; Pacemaker Explained,
+// "Resource Operations").
+const PacemakerTimeoutEnv = "OCF_RESKEY_CRM_meta_timeout"
+
+// Budget is an action's time limit: Pacemaker's operation timeout
+// (PacemakerTimeoutEnv, ms) when set, else action_timeout. A tenth (at most
+// 2 s) is kept back so the action reports before it is killed.
+func Budget(actionTimeout time.Duration, env func(string) (string, bool)) time.Duration {
+	b := actionTimeout
+	if v, ok := lookupEnv(env, PacemakerTimeoutEnv); ok {
+		if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms > 0 {
+			b = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return b - min(b/10, 2*time.Second)
+}
+
+func lookupEnv(env func(string) (string, bool), name string) (string, bool) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	v, ok := env(name)
+	return v, ok && strings.TrimSpace(v) != ""
 }
 
 // readFile reads a strict YAML file into parameter strings. An unknown key

@@ -257,7 +257,8 @@ var Params = []Param{
 		Short: "On remove: wait between silencing the probe and deleting the VIP",
 		Long: "Lets the load balancer see the probe fail and established connections finish before the VIP goes. " +
 			"In http mode the responder answers 503 during the wait; in tcp mode it stops listening at once. " +
-			"At most 10m, and never more than the action's budget allows.",
+			"At most 10m. With LifeKeeper or by hand it must be shorter than action_timeout. Under Pacemaker each operation has its own timeout, " +
+			"so drain is judged at stop: give the stop operation a timeout of drain + 10s; a shorter one cuts the wait (with a warning) so that the stop still succeeds in time.",
 		set: func(c *Config, s string) error {
 			d, err := parseDuration(s, 0, 10*time.Minute)
 			if err != nil {

@@ -39,7 +39,7 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	if err := refuseHeld(c); err != nil {
 		return err
 	}
-	m := mark{Run: true}
+	m := mark{Run: true, Port: c.Port}
 	added, err := ensureVIP(c, &m, before)
 	if err == nil {
 		err = ensureResponder(ctx, c, o)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ilbvip/ilbvip/pkg/daemon"
@@ -25,6 +26,7 @@ const RunExt = ".run"
 // void: nothing has been started since, and the addresses are gone.
 type mark struct {
 	Run   bool     // restore ran and remove has not begun since
+	Port  uint16   // the probe port the resource answers on
 	VIP   vip.Spec // the VIP restore added or found marked as ilbvip's, and so owns (Addr invalid: none)
 	found bool     // read from a file of this boot
 }
@@ -55,6 +57,9 @@ func parseMark(b []byte) (mark, error) {
 		return mark{}, nil
 	}
 	m.Run, m.found = kv["run"] == "1", true
+	if p, err := strconv.ParseUint(kv["port"], 10, 16); err == nil {
+		m.Port = uint16(p)
+	}
 	if s := kv["vip"]; s != "" {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -67,7 +72,7 @@ func parseMark(b []byte) (mark, error) {
 
 // write records m for tag, atomically.
 func (m mark) write(dir, tag string) error {
-	b := fmt.Appendf(nil, "boot=%s\nrun=%s\n", daemon.BootToken(), flag(m.Run))
+	b := fmt.Appendf(nil, "boot=%s\nrun=%s\nport=%d\n", daemon.BootToken(), flag(m.Run), m.Port)
 	if m.VIP.Addr.IsValid() {
 		b = fmt.Appendf(b, "vip=%s\ninterface=%s\n", netip.PrefixFrom(m.VIP.Addr, m.VIP.Prefix), m.VIP.Interface)
 	}

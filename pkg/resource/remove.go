@@ -47,17 +47,14 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
 	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
 	if err == nil {
-		err = portSilent(c.Port)
+		err = portsSilent(c.Port, before.Port, recPort(rec))
 	}
 	if err != nil {
 		l.Release(false)
 		return err
 	}
 	if c.Drain > 0 && len(pids) > 0 {
-		select {
-		case <-time.After(time.Until(t0.Add(c.Drain))):
-		case <-ctx.Done():
-		}
+		drain(ctx, t0.Add(c.Drain), log)
 	}
 	if err := deleteOwnVIPs(c, before, rec, log); err != nil {
 		l.Release(false)
@@ -68,6 +65,48 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	}
 	l.Release(true)
 	log.Infof("remove done (%d ms)", time.Since(t0).Milliseconds())
+	return nil
+}
+
+// drainReserve is what the drain leaves of the budget for deleting the
+// VIP and reporting.
+const drainReserve = time.Second
+
+// drain waits until the drain ends, or cuts it short so that remove still
+// finishes within its budget (Pacemaker's stop timeout may be shorter than
+// drain: say so, as the stop must succeed).
+func drain(ctx context.Context, until time.Time, log logrus.FieldLogger) {
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-drainReserve).Before(until) {
+		log.Warnf("drain cut short by %s: the stop's timeout is too short for drain (give the stop operation drain + 10s)",
+			until.Sub(dl.Add(-drainReserve)).Round(100*time.Millisecond))
+		until = dl.Add(-drainReserve)
+	}
+	select {
+	case <-time.After(time.Until(until)):
+	case <-ctx.Done():
+	}
+}
+
+func recPort(rec *daemon.Record) uint16 {
+	if rec == nil {
+		return 0
+	}
+	return rec.Port
+}
+
+// portsSilent checks each probe port the resource has or had (today's
+// config, the run mark, the pid file; 0 = unknown).
+func portsSilent(ports ...uint16) error {
+	seen := map[uint16]bool{0: true}
+	for _, p := range ports {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if err := portSilent(p); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
