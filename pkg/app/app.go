@@ -274,12 +274,17 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 // configForStop lets remove stop a resource whose configuration became
 // wrong after it started: remove then works from what the state directory
 // records (the responder's pid file, the run mark with the VIP and port),
-// so the cluster manager's stop succeeds whenever it can. Only a wrong tag
-// or state_dir, which hide where that record is, still fail (6).
+// so the cluster manager's stop succeeds whenever it can. When nothing is
+// recorded (nothing to stop), or the tag or state_dir is wrong (hiding the
+// record), the configuration error stands: 6, and nothing changed. The OCF
+// agent turns that 6 into a successful stop when no pid file exists.
 func configForStop(src config.Sources, loadErr error, log logrus.FieldLogger) (*config.Config, error) {
 	c, _, err := config.LoadForStop(src)
 	if err != nil {
 		return nil, err // the tag or state_dir: names it and the fix
+	}
+	if !resource.Recorded(c) {
+		return nil, loadErr // nothing of it runs here: the error is the news
 	}
 	log.WithField("tag", c.Tag).Warnf("%v: stopping what the state directory records", loadErr)
 	c.VIP, c.Port, c.Drain = netip.Addr{}, 0, 0 // from the record, not from a wrong config

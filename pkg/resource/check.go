@@ -91,7 +91,7 @@ func Inspect(c *config.Config, o Options) *Status {
 		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
 			problems = append(problems, p)
 		}
-	} else if vipPresent {
+	} else if vipPresent && vipLeftBehind(c) {
 		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
 	}
 
@@ -109,6 +109,15 @@ func Inspect(c *config.Config, o Options) *Status {
 		st.State = "running"
 	}
 	return st
+}
+
+// vipLeftBehind reports whether a VIP present without a responder is this
+// resource's doing: it is started here, or its run mark still names the
+// VIP. An address another resource or an admin has is not: this resource
+// is then cleanly stopped (7).
+func vipLeftBehind(c *config.Config) bool {
+	m, err := readMark(c.StateDir, c.Tag)
+	return err == nil && (m.Run || sameVIP(m.VIP, vipSpec(c)))
 }
 
 // inspectVIP checks the VIP for Inspect: present, and whether it is

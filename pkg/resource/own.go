@@ -45,9 +45,9 @@ func judgeFound(vs vip.Spec, f vip.Found, ours bool) error {
 		return refuse("vip %s is an address of this node (%s/%d on %s), not a load balancer frontend IP: set vip to the frontend IP (ilbvip never adopts or deletes the node's own addresses)",
 			vs.Addr, vs.Addr, f.Prefix, vs.Interface)
 	case f.Finite:
-		return refuse("vip %s is already on %s with a finite lifetime (DHCP, SLAAC or a cloud agent manages it), not added by ilbvip: set vip to the load balancer's frontend IP, or stop the other manager from assigning it",
-			vs, vs.Interface)
+		return refuse("vip %s/%d is already on %s with a finite lifetime (DHCP, SLAAC or a cloud agent manages it), not added by ilbvip: set vip to the load balancer's frontend IP, or stop the other manager from assigning it",
+			vs.Addr, vs.Prefix, vs.Interface)
 	}
-	return refuse("vip %s is already on %s and ilbvip did not add it (an admin, IPaddr2 or another agent did), so remove would not know whether to delete it: if nothing else manages it, delete it once (ip addr del %s/%d dev %s) and run restore again; if something does, let that manage the VIP and leave vip unset",
-		vs, vs.Interface, vs.Addr, vs.Prefix, vs.Interface)
+	return refuse("vip %s/%d is already on %s and ilbvip did not add it (an admin, IPaddr2 or another agent did), so remove would not know whether to delete it: if nothing else manages it, delete it once (ip addr del %s/%d dev %s) and run restore again; if something does, let that manage the VIP and leave vip unset",
+		vs.Addr, vs.Prefix, vs.Interface, vs.Addr, vs.Prefix, vs.Interface)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
 	"github.com/ilbvip/ilbvip/pkg/responder"
+	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
@@ -176,6 +178,12 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, log logrus
 // checks. A resource not started on this node is left alone: 7 ("recover
 // repairs, never starts"). Non-zero tells the manager to fail over.
 func Recover(ctx context.Context, c *config.Config, o Options) error {
+	// Looked at first without the lock, so a resource not started here
+	// gets no state directory or lock file; again under the lock, as a
+	// remove may have run meanwhile.
+	if !startedHere(c) {
+		return errNotStarted
+	}
 	l, err := lock(ctx, c)
 	if err != nil {
 		return err
@@ -198,6 +206,19 @@ func Recover(ctx context.Context, c *config.Config, o Options) error {
 		return st.Err
 	}
 	return nil
+}
+
+// Recorded reports whether the state directory records anything of the
+// resource (pid file, run mark) or a responder of its tag runs (found by
+// its command line): what a stop with a broken configuration can act on.
+// It reads only.
+func Recorded(c *config.Config) bool {
+	for _, ext := range []string{statedir.PidExt, RunExt} {
+		if _, err := os.Lstat(statedir.Path(c.StateDir, c.Tag, ext)); err == nil {
+			return true
+		}
+	}
+	return len(daemon.FindResponders(c.Tag, c.StateDir)) > 0
 }
 
 // startedHere reports whether restore started the resource on this node

@@ -1,0 +1,620 @@
+//go:build linux
+
+package actions_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/responder"
+)
+
+// The tests of issue 13: answer only while able, recover never starts,
+// remove only when silent, own only what you added.
+
+// Addresses of the probed link: the node's eth0 and the load balancer's
+// end of it, in the node's eth0 subnet.
+var (
+	nodeEth0 = netip.MustParseAddr("10.0.1.2")
+	lbEth0   = netip.MustParseAddr("10.0.1.1")
+)
+
+// lbNode is a node whose eth0 is a veth to a second namespace, the load
+// balancer's, which probes the node's own eth0 address as Azure's LB does.
+// The VIP goes on eth1, as in newNode.
+type lbNode struct {
+	*node
+	lb *testenv.NS
+}
+
+func newLBNode(t *testing.T) *lbNode {
+	t.Helper()
+	n := newNode(t)
+	lb := testenv.NewNS(t)
+	n.ns.Veth(t, "eth0", netip.PrefixFrom(nodeEth0, 24).String(), lb, "lb0", netip.PrefixFrom(lbEth0, 24).String())
+	return &lbNode{node: n, lb: lb}
+}
+
+// lbProbe is one health probe from the load balancer's namespace to the
+// node's eth0 address.
+func (n *lbNode) lbProbe(proto string, port int) error {
+	var err error
+	n.lb.Do(n.t, func() {
+		err = responder.Probe(proto, netip.AddrPortFrom(nodeEth0, uint16(port)), "/", nil, time.Second)
+	})
+	return err
+}
+
+// silentProbe reports whether err is how a silent responder answers:
+// tcp refuses the connection (the SYN answered with a reset, not left to
+// time out), http says 503.
+func silentProbe(proto string, err error) bool {
+	if proto == "http" {
+		return err != nil && strings.Contains(err.Error(), "http status 503")
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// eventually polls cond until it holds: at most 300 tries and 20 s, the
+// generous bound of "within a moment" on a busy machine. cond returns
+// what it last saw, for the failure message.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	last := ""
+	for i := 0; i < 300 && time.Now().Before(deadline); i++ {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within 20 s; last seen: %s", what, last)
+}
+
+// waitSilent waits until the LB's probes get the silent answer (refused
+// or 503). Any other failure on the way, a timeout above all, fails the
+// test, except a reset: a probe whose handshake was in flight when the
+// listener closed is reset, as the kernel does with a closed listener's
+// queue.
+func (n *lbNode) waitSilent(proto string, port int) {
+	n.t.Helper()
+	eventually(n.t, "probe silent", func() (bool, string) {
+		err := n.lbProbe(proto, port)
+		if err != nil && !silentProbe(proto, err) && !errors.Is(err, syscall.ECONNRESET) {
+			n.t.Fatalf("probe failed, but not as a silent responder does (%s): %v", map[string]string{"tcp": "connection refused", "http": "503"}[proto], err)
+		}
+		return silentProbe(proto, err), fmtErr(err)
+	})
+	// And it stays so while nothing changes.
+	for i := 0; i < 3; i++ {
+		if err := n.lbProbe(proto, port); !silentProbe(proto, err) {
+			n.t.Fatalf("probe %d after going silent: %v", i, err)
+		}
+	}
+}
+
+// waitAnswered waits until the LB's probes are answered again.
+func (n *lbNode) waitAnswered(proto string, port int) {
+	n.t.Helper()
+	eventually(n.t, "probe answered", func() (bool, string) {
+		err := n.lbProbe(proto, port)
+		return err == nil, strings.TrimSpace(fmtErr(err))
+	})
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+// qcStatus is the part of quickCheck --json these tests read.
+type qcStatus struct {
+	State   string `json:"state"`
+	Problem string `json:"problem"`
+	Pid     int    `json:"pid"`
+	Stats   *struct {
+		Silent       bool      `json:"silent"`
+		SilentSince  time.Time `json:"silent_since"`
+		SilentReason string    `json:"silent_reason"`
+	} `json:"stats"`
+}
+
+func (n *node) quickCheckJSON(code int, a []string) qcStatus {
+	n.t.Helper()
+	r := n.want("quickCheck", code, append(a, "--json")...)
+	var st qcStatus
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		n.t.Fatalf("quickCheck --json: %v: %q", err, r.stdout)
+	}
+	return st
+}
+
+// waitLog waits until the responder log (STATE_DIR/TAG.log: no /dev/log
+// here) has a line containing all of words.
+func (n *node) waitLog(tag string, words ...string) {
+	n.t.Helper()
+	if _, err := os.Stat("/dev/log"); err == nil {
+		n.t.Log("/dev/log exists: the responder logs to syslog, not checked")
+		return
+	}
+	eventually(n.t, "log line with "+strings.Join(words, ", "), func() (bool, string) {
+		b, _ := os.ReadFile(filepath.Join(n.sd, tag+".log"))
+		for _, line := range strings.Split(string(b), "\n") {
+			all := true
+			for _, w := range words {
+				all = all && strings.Contains(line, w)
+			}
+			if all {
+				return true, ""
+			}
+		}
+		return false, string(b)
+	})
+}
+
+// listens reports whether a socket in the node listens on port on any
+// address, loopback included (ss runs inside the namespace).
+func (n *node) listens(port int) bool {
+	out := n.ns.MustRun(n.t, "ss", "-Hltn", "sport", "=", ":"+strconv.Itoa(port))
+	return strings.TrimSpace(out) != ""
+}
+
+// filesOf lists the state directory's files of tag, its log excepted.
+func (n *node) filesOf(tag string) []string {
+	var out []string
+	for _, f := range n.stateFiles() {
+		if strings.HasPrefix(f, tag+".") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// addrLine is dev's `ip -o addr` line for cidr ("" when absent), with the
+// counting-down lifetimes blanked so that two readings compare.
+func (n *node) addrLine(dev, cidr string) string {
+	for _, l := range strings.Split(n.ns.MustRun(n.t, "ip", "-o", "addr", "show", "dev", dev), "\n") {
+		if strings.Contains(l, " "+cidr+" ") {
+			return lifetimes.ReplaceAllString(strings.TrimSpace(l), "${1}N")
+		}
+	}
+	return ""
+}
+
+var lifetimes = regexp.MustCompile(`(_lft )\d+sec`)
+
+// nothingStarted checks that tag has no responder, no listener on port and
+// no file in the state directory but its log.
+func (n *node) nothingStarted(tag string, port int) {
+	n.t.Helper()
+	if p := daemonPids(n, tag); len(p) != 0 {
+		n.t.Errorf("%s: responder running: %v", tag, p)
+	}
+	if n.listens(port) {
+		n.t.Errorf("%s: something listens on port %d:\n%s", tag, port, n.ns.MustRun(n.t, "ss", "-Hltnp"))
+	}
+	if f := n.filesOf(tag); len(f) != 0 {
+		n.t.Errorf("%s: files left in the state directory (log excepted): %v", tag, f)
+	}
+}
+
+// TestVIPDeletedSilencesProbe: the VIP deleted behind the kit's back makes
+// the responder silent for the load balancer within a moment (tcp: refused,
+// http: 503), quickCheck says so and why, and recover — or an admin
+// adding the address again — makes the same responder answer again.
+func TestVIPDeletedSilencesProbe(t *testing.T) {
+	for _, proto := range []string{"tcp", "http"} {
+		t.Run(proto, func(t *testing.T) {
+			n := newLBNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto)
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := n.lbProbe(proto, 12345); err != nil {
+				t.Fatalf("LB probe after restore: %v", err)
+			}
+
+			n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
+			n.waitSilent(proto, 12345)
+			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "10.10.5.200") {
+				t.Errorf("quickCheck with the VIP deleted: %v", r)
+			}
+			eventually(t, "quickCheck --json says silent", func() (bool, string) {
+				st := n.quickCheckJSON(1, a)
+				ok := st.State == "silent" && st.Stats != nil && st.Stats.Silent &&
+					!st.Stats.SilentSince.IsZero() && strings.Contains(st.Stats.SilentReason, "10.10.5.200")
+				return ok, st.State + " " + st.Problem
+			})
+			if r := n.want("quickCheck", 1, append(a, "--verbose")...); !regexp.MustCompile(`(?m)^  probe      silent for \S+: .*10\.10\.5\.200`).MatchString(r.stdout) {
+				t.Errorf("quickCheck --verbose lacks the silent line: %q", r.stdout)
+			}
+			n.waitLog("t1", "silent:", "10.10.5.200")
+
+			n.want("recover", 0, a...)
+			if got := n.pidOf("t1"); got != pid {
+				t.Errorf("recover restarted the responder to re-add the VIP: pid %d -> %d", pid, got)
+			}
+			if !n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Errorf("recover did not re-add the VIP: %s", n.addrs("eth1"))
+			}
+			// recover returns only once the port answers.
+			if err := n.lbProbe(proto, 12345); err != nil {
+				t.Errorf("LB probe after recover: %v", err)
+			}
+			n.want("quickCheck", 0, a...)
+			n.waitLog("t1", "answering again", "10.10.5.200")
+
+			// An admin deletes it and adds it again by hand (so without
+			// ilbvip's mark): the responder only needs it present.
+			n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
+			n.waitSilent(proto, 12345)
+			n.ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", "eth1", "scope", "host")
+			n.waitAnswered(proto, 12345)
+			if got := n.pidOf("t1"); got != pid {
+				t.Errorf("responder replaced: pid %d -> %d", pid, got)
+			}
+			eventually(t, "quickCheck healthy after the VIP came back", func() (bool, string) {
+				r := n.run("quickCheck", nil, a...)
+				return r.code == 0, r.String()
+			})
+			n.want("remove", 0, a...)
+			waitDead(t, pid)
+		})
+	}
+}
+
+// TestVIPInterfaceDown: the VIP's interface going down (administratively,
+// or its carrier lost) while the load balancer probes eth0 silences the
+// responder; back up, the same responder answers again (an IPv4 /32
+// stays on a downed link).
+func TestVIPInterfaceDown(t *testing.T) {
+	for _, tc := range []struct{ name, dev string }{
+		{"admin down", "eth1"},
+		{"carrier lost", "eth1p"}, // the peer down: eth1 stays IFF_UP without carrier
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newLBNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := n.lbProbe("tcp", 12345); err != nil {
+				t.Fatalf("LB probe after restore: %v", err)
+			}
+			n.ns.MustRun(t, "ip", "link", "set", tc.dev, "down")
+			n.waitSilent("tcp", 12345)
+			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "eth1") {
+				t.Errorf("quickCheck with eth1 down: %v", r)
+			}
+			eventually(t, "quickCheck --json says silent", func() (bool, string) {
+				st := n.quickCheckJSON(1, a)
+				ok := st.State == "silent" && st.Stats != nil && strings.Contains(st.Stats.SilentReason, "eth1")
+				return ok, st.State + " " + st.Problem
+			})
+			n.waitLog("t1", "silent:", "eth1")
+			if !n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Fatalf("the /32 left the downed link: %s", n.addrs("eth1"))
+			}
+			n.ns.MustRun(t, "ip", "link", "set", tc.dev, "up")
+			n.waitAnswered("tcp", 12345)
+			if got := n.pidOf("t1"); got != pid {
+				t.Errorf("responder replaced: pid %d -> %d", pid, got)
+			}
+			eventually(t, "quickCheck healthy after the link came back", func() (bool, string) {
+				r := n.run("quickCheck", nil, a...)
+				return r.code == 0, r.String()
+			})
+			n.waitLog("t1", "answering again")
+			n.want("remove", 0, a...)
+		})
+	}
+}
+
+// TestRecoverNeverStarts: recover repairs a resource that restore started
+// and remove has not stopped; it never starts one (exit 7, nothing
+// changed). A resource whose state directory was lost while it ran still
+// counts as started: its responder, found by its command line, is the
+// evidence.
+func TestRecoverNeverStarts(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	notStarted := func(when string) {
+		t.Helper()
+		r := n.want("recover", 7, a...)
+		if !strings.Contains(r.stderr, "recover t1: not started on this node: run restore") {
+			t.Errorf("recover %s: %v", when, r)
+		}
+		if n.hasAddr("eth1", "10.10.5.200/32") {
+			t.Errorf("recover %s added the VIP: %s", when, n.addrs("eth1"))
+		}
+		if err := n.probe(12345, ""); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("recover %s: probe: %v, want connection refused", when, err)
+		}
+		n.nothingStarted("t1", 12345)
+		n.want("quickCheck", 7, a...)
+	}
+	notStarted("without restore")
+	n.want("restore", 0, a...)
+	n.want("remove", 0, a...)
+	notStarted("after remove")
+
+	// Restore, then the state directory goes while the resource runs:
+	// recover repairs it (0) instead of treating it as never started.
+	n.want("restore", 0, a...)
+	pid := n.pidOf("t1")
+	if err := os.RemoveAll(n.sd); err != nil {
+		t.Fatal(err)
+	}
+	n.want("recover", 0, a...)
+	n.want("quickCheck", 0, a...)
+	if p := daemonPids(n, "t1"); len(p) != 1 {
+		t.Errorf("responders after recover: %v, want one", p)
+	}
+	if got := n.pidOf("t1"); got != pid {
+		t.Logf("recover replaced the unrecorded responder: pid %d -> %d", pid, got)
+		waitDead(t, pid)
+	}
+	if _, err := os.Stat(filepath.Join(n.sd, "t1.run")); err != nil {
+		t.Errorf("recover did not write the run mark anew: %v", err)
+	}
+	if !n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Errorf("vip gone after recover: %s", n.addrs("eth1"))
+	}
+	// With the mark restored, remove takes everything down again.
+	n.want("remove", 0, a...)
+	notStarted("after remove of the recovered resource")
+}
+
+// TestTwoTagsOneVIP: one VIP, one running resource per node. A second
+// tag with the same VIP is refused and leaves nothing; its remove never
+// deletes the VIP the first tag runs with (which carries ilbvip's mark).
+func TestTwoTagsOneVIP(t *testing.T) {
+	n := newNode(t)
+	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	a2 := n.args("t2", 12346, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a1...)
+	r := n.want("restore", 1, a2...)
+	if !strings.Contains(r.stderr, "t1") || !strings.Contains(r.stderr, "10.10.5.200") {
+		t.Errorf("restore t2 with t1's VIP: %v; want t1 and the VIP named", r)
+	}
+	n.nothingStarted("t2", 12346)
+	n.want("recover", 7, a2...)
+	n.nothingStarted("t2", 12346)
+	n.want("remove", 0, a2...)
+	if !n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Fatalf("remove t2 deleted t1's VIP: %s", n.addrs("eth1"))
+	}
+	n.want("quickCheck", 0, a1...)
+	if err := n.probe(12345, ""); err != nil {
+		t.Errorf("t1's probe after remove t2: %v", err)
+	}
+	// Once t1 is removed, the VIP is free for t2.
+	n.want("remove", 0, a1...)
+	n.want("restore", 0, a2...)
+	n.want("quickCheck", 0, a2...)
+	// t1 was restored and removed cleanly: stopped (7), even though the
+	// VIP it had is now t2's.
+	if r := n.run("quickCheck", nil, a1...); r.code != 7 {
+		t.Errorf("quickCheck of the removed t1 while t2 runs with the VIP: %v, want exit 7 (cleanly stopped)", r)
+	}
+	n.want("remove", 0, a1...)
+	if !n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Fatalf("remove t1 deleted t2's VIP: %s", n.addrs("eth1"))
+	}
+	n.want("quickCheck", 0, a2...)
+	n.want("remove", 0, a2...)
+	if n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Errorf("vip left: %s", n.addrs("eth1"))
+	}
+}
+
+// TestPreexistingAddress: an address at the VIP that restore did not add
+// is refused (exit 1: the same config may be right on the other node, so
+// never 6) and left exactly as it was, by restore and by remove.
+func TestPreexistingAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, vip, cidr string
+		add             []string // extra `ip addr add` arguments
+		want            string
+	}{
+		{"ipv4", "10.10.5.200", "10.10.5.200/32", nil, "ilbvip did not add it"},
+		{"ipv6", "2001:db8:5::200", "2001:db8:5::200/128", []string{"nodad"}, "ilbvip did not add it"},
+		{"ipv4 finite lifetime", "10.10.5.200", "10.10.5.200/32", []string{"valid_lft", "300", "preferred_lft", "300"}, "finite lifetime"},
+		{"ipv6 finite lifetime", "2001:db8:5::200", "2001:db8:5::200/128", []string{"nodad", "valid_lft", "300", "preferred_lft", "300"}, "finite lifetime"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			n.ns.MustRun(t, "ip", append([]string{"addr", "add", tc.cidr, "dev", "eth1"}, tc.add...)...)
+			before := n.addrLine("eth1", tc.cidr)
+			if !strings.Contains(before, "scope global") {
+				t.Fatalf("address added by hand: %q", before)
+			}
+			a := n.args("t1", 12345, "--vip", tc.vip, "--interface", "eth1")
+			r := n.want("restore", 1, a...)
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("restore over %s: %v; want %q", tc.cidr, r, tc.want)
+			}
+			check := func(when string) {
+				t.Helper()
+				if after := n.addrLine("eth1", tc.cidr); after != before {
+					t.Errorf("address changed by %s:\n%s\n%s", when, before, after)
+				}
+			}
+			check("restore")
+			n.nothingStarted("t1", 12345)
+			n.want("recover", 7, a...)
+			n.want("remove", 0, a...)
+			check("remove")
+			n.nothingStarted("t1", 12345)
+		})
+	}
+}
+
+// TestVIPIsNodeAddress: a VIP that is the node's own address is refused
+// (exit 1, not 6), the message never advises deleting it, and neither
+// restore nor remove touches the address or the default route through it.
+func TestVIPIsNodeAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, vip, cidr, want string
+		byHand                bool // added here by hand; else eth0's own (newLBNode's)
+	}{
+		// Known to be the node's: another prefix than the VIP's.
+		{"eth0 address /24", "10.0.1.2", "10.0.1.2/24", "is an address of this node", false},
+		// A /32 of the node looks like an admin's VIP: refused as not
+		// ilbvip's (whose message may name `ip addr del`, as for an
+		// admin's VIP).
+		{"own /32", "10.0.1.3", "10.0.1.3/32", "ilbvip did not add it", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newLBNode(t)
+			n.ns.MustRun(t, "ip", "route", "add", "default", "via", lbEth0.String(), "dev", "eth0")
+			if tc.byHand {
+				n.ns.MustRun(t, "ip", "addr", "add", tc.cidr, "dev", "eth0")
+			}
+			before, routes := n.addrLine("eth0", tc.cidr), n.ns.MustRun(t, "ip", "route", "show", "default")
+			if before == "" || !strings.Contains(routes, "via 10.0.1.1") {
+				t.Fatalf("setup: %q, %q", before, routes)
+			}
+			a := n.args("t1", 12345, "--vip", tc.vip, "--interface", "eth0")
+			r := n.want("restore", 1, a...)
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("restore with the node's address as VIP: %v; want %q", r, tc.want)
+			}
+			// The message must not tell to delete the node's own address
+			// ("ilbvip never ... deletes the node's own addresses" is fine).
+			for _, bad := range []string{"ip addr del", "delete it", "delete the"} {
+				if !tc.byHand && strings.Contains(r.stderr, bad) {
+					t.Errorf("restore advises deleting the node's address (%q): %v", bad, r)
+				}
+			}
+			n.nothingStarted("t1", 12345)
+			n.want("recover", 7, a...)
+			n.want("remove", 0, a...)
+			if after := n.addrLine("eth0", tc.cidr); after != before {
+				t.Errorf("node address changed:\n%s\n%s", before, after)
+			}
+			if !n.hasAddr("eth0", "10.0.1.2/24") {
+				t.Errorf("eth0's address gone: %s", n.addrs("eth0"))
+			}
+			if got := n.ns.MustRun(t, "ip", "route", "show", "default"); got != routes {
+				t.Errorf("default route changed: %q -> %q", routes, got)
+			}
+			n.nothingStarted("t1", 12345)
+		})
+	}
+}
+
+// TestRemoveWithStrangerOnPort: remove confirms that nothing answers the
+// probe port once its responder stopped. Another program listening there
+// on a reachable address makes remove fail (1) naming it, and the VIP
+// stays; a loopback-only listener is no load balancer's business.
+func TestRemoveWithStrangerOnPort(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	for _, tc := range []struct {
+		name, listen string
+		blocks       bool
+	}{
+		{"all addresses", "TCP-LISTEN:12345,fork,reuseaddr", true},
+		{"all ipv6 addresses", "TCP6-LISTEN:12345,fork,reuseaddr", true},
+		{"on the vip", "TCP-LISTEN:12345,fork,reuseaddr,bind=10.10.5.200", true}, // where GCP probes
+		{"loopback only", "TCP-LISTEN:12345,fork,reuseaddr,bind=127.0.0.1", false},
+		{"ipv6 loopback only", "TCP6-LISTEN:12345,fork,reuseaddr,bind=[::1]", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			waitDead(t, pid)
+			// The leader shows as a zombie while its other threads may still
+			// be exiting with the listener open.
+			eventually(t, "the killed responder's listener closed", func() (bool, string) {
+				return !n.listens(12345), n.ns.MustRun(t, "ss", "-Hltnp")
+			})
+			other := n.startStranger(tc.listen)
+			r := n.run("remove", nil, a...)
+			if !tc.blocks {
+				if r.code != 0 {
+					t.Fatalf("remove with a loopback-only listener: %v, want exit 0", r)
+				}
+				if n.hasAddr("eth1", "10.10.5.200/32") {
+					t.Errorf("vip left: %s", n.addrs("eth1"))
+				}
+				return
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, "port 12345") ||
+				!strings.Contains(r.stderr, "socat (pid "+strconv.Itoa(other.pid())+")") {
+				t.Fatalf("remove with socat on the port: %v; want exit 1 naming port 12345 and socat (pid %d)", r, other.pid())
+			}
+			if !n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Errorf("remove deleted the VIP while the port still answers: %s", n.addrs("eth1"))
+			}
+			if err := syscall.Kill(other.pid(), 0); err != nil {
+				t.Errorf("remove signalled the stranger: %v", err)
+			}
+			other.stop()
+			n.want("remove", 0, a...)
+			if n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Errorf("vip left after the second remove: %s", n.addrs("eth1"))
+			}
+			n.want("quickCheck", 7, a...)
+		})
+	}
+}
+
+// stranger is a program listening on the probe port that the kit did not
+// start.
+type stranger struct {
+	cmd    *exec.Cmd
+	stderr strings.Builder
+	done   chan struct{} // closed when it exited
+}
+
+// startStranger runs socat with the listen address in the node and waits
+// (bounded) until it listens; it is killed when the test ends.
+func (n *node) startStranger(listen string) *stranger {
+	n.t.Helper()
+	// ip netns exec execs socat itself: the pid is socat's.
+	s := &stranger{cmd: n.ns.Command("socat", listen, "OPEN:/dev/null"), done: make(chan struct{})}
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	n.t.Cleanup(s.stop)
+	eventually(n.t, "socat listens", func() (bool, string) {
+		select {
+		case <-s.done:
+			n.t.Fatalf("socat %s exited: %v: %s", listen, s.cmd.ProcessState, s.stderr.String())
+		default:
+		}
+		return n.listens(12345), n.ns.MustRun(n.t, "ss", "-Hltn")
+	})
+	return s
+}
+
+func (s *stranger) pid() int { return s.cmd.Process.Pid }
+
+// stop kills the stranger and waits (bounded) until it is gone.
+func (s *stranger) stop() {
+	_ = s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+	}
+}
