@@ -157,7 +157,9 @@ var Params = []Param{
 		Short: "Probe sources allowed to see the port, as CIDRs (default: any)",
 		Long: "Comma-separated (or a YAML list) of source addresses or CIDRs that may probe. Others get no answer: " +
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
-			"Azure: 168.63.129.16. GCP: 35.191.0.0/16,130.211.0.0/22. AWS: the VPC or subnet CIDR. " +
+			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
+			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22. " +
+			"AWS: the VPC or subnet CIDR. " +
 			"The node's own self-probe (127.0.0.1, ::1, the bind address) is always allowed.",
 		set: func(c *Config, s string) error {
 			var out []netip.Prefix
@@ -286,7 +288,9 @@ var Params = []Param{
 		Short: "Require load-balancer probes: restore waits for the first, quickCheck fails without one this long (0: off)",
 		Long: "SIOS LB Health Check parity. When set, restore succeeds only once a probe from a source other than " +
 			"this node arrived (it fails, removing what it added, after this long), and quickCheck fails when no such " +
-			"probe came within this long. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
+			"probe came within this long. A probe counts once its handshake completed (tcp) or it asked for http_path " +
+			"with GET or HEAD (http), from a source allow lets in: SYNs alone (half-open probes, or SYNs the allow " +
+			"filter drops) do not. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
 			"and shorter than action_timeout.",
 		set: func(c *Config, s string) error {
 			d, err := parseDuration(s, 0, 10*time.Minute)

@@ -12,20 +12,24 @@ import (
 
 // cloud is what the firmware's DMI strings tell about where the node runs.
 type cloud struct {
-	name     string // "azure", "gcp", "aws", "" unknown
-	evidence string // the DMI strings that told
-	sources  []netip.Prefix
-	unread   string // why DMI could not be read, "" when it was
+	name     string         // "azure", "gcp", "aws", "" unknown
+	evidence string         // the DMI strings that told
+	sources  []netip.Prefix // IPv4 probe sources (GCP's IPv6 ones are not listed yet)
+	sources6 []netip.Prefix // IPv6 probe sources, where the cloud documents them
+	unread   string         // why DMI could not be read, "" when it was
 }
 
 // azureAssetTag is the chassis asset tag of every Azure VM; a Hyper-V VM
 // elsewhere has the same vendor and product strings but not this tag.
 const azureAssetTag = "7783-7084-3265-9085-8269-3286-77"
 
-// Documented health-probe sources.
+// Documented health-probe sources. Azure probes IPv6 from a link-local
+// address, sent to the backend NIC's global IPv6 address (the responder
+// sees fe80::1234:5678:9abc%eth0 and matches it by address).
 var (
-	azureProbe = netip.MustParsePrefix("168.63.129.16/32")
-	gcpProbes  = []netip.Prefix{netip.MustParsePrefix("35.191.0.0/16"), netip.MustParsePrefix("130.211.0.0/22")}
+	azureProbe  = netip.MustParsePrefix("168.63.129.16/32")
+	azureProbe6 = netip.MustParsePrefix("fe80::1234:5678:9abc/128")
+	gcpProbes   = []netip.Prefix{netip.MustParsePrefix("35.191.0.0/16"), netip.MustParsePrefix("130.211.0.0/22")}
 )
 
 func (c cloud) title() string {
@@ -62,11 +66,12 @@ func detectCloud(dir string) cloud {
 	q := func(k, v string) string { return fmt.Sprintf("%s %q", k, v) }
 	switch {
 	case asset == azureAssetTag:
-		return cloud{name: "azure", evidence: q("chassis_asset_tag", asset), sources: []netip.Prefix{azureProbe}}
+		return cloud{name: "azure", evidence: q("chassis_asset_tag", asset), sources: []netip.Prefix{azureProbe}, sources6: []netip.Prefix{azureProbe6}}
 	case vendor == "Microsoft Corporation" && product == "Virtual Machine":
 		// Without Azure's asset tag this may be Hyper-V on premises; the
 		// Azure advice is still the safe one for a VM behind a load balancer.
-		return cloud{name: "azure", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product) + " (no Azure asset tag: Azure or Hyper-V)", sources: []netip.Prefix{azureProbe}}
+		return cloud{name: "azure", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product) + " (no Azure asset tag: Azure or Hyper-V)",
+			sources: []netip.Prefix{azureProbe}, sources6: []netip.Prefix{azureProbe6}}
 	case product == "Google Compute Engine" || vendor == "Google":
 		return cloud{name: "gcp", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product), sources: gcpProbes}
 	case vendor == "Amazon EC2":
@@ -101,8 +106,32 @@ func checkCloud(c cloud) Check {
 		ck.Status, ck.Found = OK, fmt.Sprintf("AWS (%s): probes come from the load balancer's own addresses in the VPC (not knowable offline)", c.evidence)
 	default:
 		ck.Status, ck.Found = OK, fmt.Sprintf("%s (%s): probes come from %s", c.title(), c.evidence, prefixList(c.sources))
+		if len(c.sources6) > 0 {
+			ck.Found += ", IPv6 probes from " + prefixList(c.sources6)
+		}
 	}
 	return ck
+}
+
+// wanted are the probe sources that allow must cover for c: the cloud's
+// IPv6 sources when the probes come over IPv6 (Azure: fe80::1234:5678:9abc),
+// its IPv4 sources otherwise, and when it documents no IPv6 source.
+func (cl cloud) wanted(c *config.Config) []netip.Prefix {
+	if probedOverIPv6(c) && len(cl.sources6) > 0 {
+		return cl.sources6
+	}
+	return cl.sources
+}
+
+// probedOverIPv6 reports whether the load balancer probes c over IPv6: the
+// probe goes to bind when it is set (the node's backend address), and its
+// family is the VIP's (the frontend's) otherwise. Without either it is
+// taken to be IPv4, the common case.
+func probedOverIPv6(c *config.Config) bool {
+	if c.Bind.IsValid() && !c.Bind.IsUnspecified() {
+		return c.Bind.Unmap().Is6()
+	}
+	return c.VIP.IsValid() && c.VIP.Unmap().Is6()
 }
 
 // checkAllow compares allow with the cloud's probe sources: an empty allow
@@ -110,10 +139,11 @@ func checkCloud(c cloud) Check {
 // keeps the load balancer from ever seeing the node healthy.
 func checkAllow(c *config.Config, cl cloud) Check {
 	ck := Check{Name: "allow"}
-	advice := "the load balancer's probe sources (Azure 168.63.129.16; Google Cloud 35.191.0.0/16,130.211.0.0/22; AWS the VPC or subnet CIDR)"
+	advice := "the load balancer's probe sources (Azure 168.63.129.16, over IPv6 fe80::1234:5678:9abc; Google Cloud 35.191.0.0/16,130.211.0.0/22; AWS the VPC or subnet CIDR)"
+	wanted := cl.wanted(c)
 	switch cl.name {
 	case "azure", "gcp":
-		advice = prefixList(cl.sources)
+		advice = prefixList(wanted)
 	case "aws":
 		advice = "the VPC or subnet CIDR of the network load balancer"
 	}
@@ -125,7 +155,7 @@ func checkAllow(c *config.Config, cl cloud) Check {
 	}
 	have := prefixList(c.Allow)
 	var missing []netip.Prefix
-	for _, want := range cl.sources {
+	for _, want := range wanted {
 		if !covered(c.Allow, want) {
 			missing = append(missing, want)
 		}
@@ -133,7 +163,11 @@ func checkAllow(c *config.Config, cl cloud) Check {
 	switch {
 	case len(missing) > 0:
 		ck.Status = Fail
-		ck.Found = fmt.Sprintf("allow (%s) leaves out %s's probe source %s: its probes get no answer and the node never becomes healthy", have, cl.title(), prefixList(missing))
+		what := "probe source"
+		if probedOverIPv6(c) && len(cl.sources6) > 0 {
+			what = "IPv6 probe source"
+		}
+		ck.Found = fmt.Sprintf("allow (%s) leaves out %s's %s %s: its probes get no answer and the node never becomes healthy", have, cl.title(), what, prefixList(missing))
 		ck.Fix = "add " + prefixList(missing) + " to allow"
 	case cl.name == "aws":
 		ck.Status, ck.Found = Info, fmt.Sprintf("allow is %s: AWS probes from the load balancer's VPC addresses, which cannot be checked offline", have)

@@ -365,7 +365,7 @@ func probeSources(c *config.Config, cl cloud) []source {
 		out = append(out, source{prefix: p.Masked(), v6: p.Addr().Is6()})
 	}
 	if len(out) == 0 {
-		for _, p := range cl.sources {
+		for _, p := range cl.wanted(c) {
 			out = append(out, source{prefix: p, v6: p.Addr().Is6()})
 		}
 	}

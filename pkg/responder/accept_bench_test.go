@@ -9,10 +9,10 @@ import (
 )
 
 // BenchmarkAccept measures the accept path alone: a client connects and
-// waits for the server's close (the connection was accepted, handled and
-// closed), then resets; no message, no request. With idle=N, N connections
-// opened first stay open throughout (in http mode the server keeps them
-// until their deadline, which outlasts the benchmark).
+// waits for the server's FIN (the connection was accepted, handled and
+// half-closed), then resets; no message, no request. With idle=N, N
+// connections opened first stay open throughout (the server keeps them
+// until the client closes or their deadline, which outlasts the benchmark).
 func BenchmarkAccept(b *testing.B) {
 	for _, tc := range []struct {
 		proto string
@@ -52,8 +52,8 @@ func BenchmarkAccept(b *testing.B) {
 	}
 }
 
-// acceptOnce connects and waits until the server closes: in tcp mode at
-// once, in http mode after answering a GET of its path.
+// acceptOnce connects and waits for the server's FIN: in tcp mode at once,
+// in http mode after answering a GET of its path.
 func acceptOnce(addr *net.TCPAddr, proto string) error {
 	c, err := net.DialTCP("tcp", nil, addr)
 	if err != nil {

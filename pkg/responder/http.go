@@ -12,7 +12,9 @@ import (
 
 // A hand-rolled HTTP/1.x subset rather than net/http: one request line, no
 // keep-alive, no banner, a fixed read limit, and nothing of the request is
-// ever written back.
+// ever written back. Empty lines before the request line are skipped (RFC
+// 9112, 2.2); what follows the first request (a pipelined second one) is
+// read and dropped after the answer, so the close is a FIN, not a reset.
 
 // response is a canned reply; HEAD gets only the first head bytes.
 type response struct {
@@ -49,6 +51,7 @@ var (
 // accepted: that is what load balancers send, and anything else is refused
 // rather than interpreted.
 func parseRequest(b []byte) (method, path string, err error) {
+	b = b[requestStart(b):]
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		return "", "", errNoRequestLine
@@ -118,23 +121,47 @@ func validPath(p string) error {
 	return nil
 }
 
-// headerEnd reports whether b holds a complete header, searching from off
-// (a few bytes before the latest read, in case the terminator straddles it).
+// requestStart is the offset of the request line in b: a server ignores
+// empty lines (CRLF, or a bare LF) received before it (RFC 9112, 2.2).
+func requestStart(b []byte) int {
+	i := 0
+	for {
+		switch {
+		case i < len(b) && b[i] == '\n':
+			i++
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			i += 2
+		default:
+			return i
+		}
+	}
+}
+
+// headerEnd reports whether b holds a complete header after any leading
+// empty lines, searching from off (a few bytes before the latest read, in
+// case the terminator straddles it).
 func headerEnd(b []byte, off int) bool {
-	off = max(off-3, 0)
+	off = max(off-3, requestStart(b))
 	return bytes.Contains(b[off:], []byte("\r\n\r\n")) || bytes.Contains(b[off:], []byte("\n\n"))
 }
 
 func (s *Server) serveHTTP(c net.Conn, src netip.Addr) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
-	buf := *bp
+	if s.answerHTTP(c, src, *bp) {
+		s.finish(c, *bp)
+	}
+}
 
+// answerHTTP reads one request into buf and answers it. It reports whether
+// it answered: a client that sent no complete request before the deadline
+// or a reset gets nothing.
+func (s *Server) answerHTTP(c net.Conn, src netip.Addr, buf []byte) bool {
 	n := 0
 	for {
-		if n == len(buf) { // no end of header within MaxRead: refuse, unread
+		if n == len(buf) { // no end of header within MaxRead: refuse
 			s.reply(c, src, resp400, false, "request too large")
-			return
+			return true
 		}
 		m, err := c.Read(buf[n:])
 		prev := n
@@ -147,15 +174,16 @@ func (s *Server) serveHTTP(c net.Conn, src netip.Addr) {
 			// slow one past the deadline just loses the connection.
 			if n > 0 && errors.Is(err, io.EOF) {
 				s.reply(c, src, resp400, false, "incomplete request")
+				return true
 			}
-			return
+			return false
 		}
 	}
 
 	method, path, err := parseRequest(buf[:n])
 	if err != nil {
 		s.reply(c, src, resp400, false, err.Error())
-		return
+		return true
 	}
 	head := method == "HEAD"
 	switch {
@@ -174,6 +202,7 @@ func (s *Server) serveHTTP(c net.Conn, src netip.Addr) {
 		}
 		s.write(c, src, r, head)
 	}
+	return true
 }
 
 // reply answers a request that is not a valid probe, counting it Rejected.

@@ -16,6 +16,10 @@ func TestParseRequest(t *testing.T) {
 		{"query stripped", "GET /h?a=b&c HTTP/1.1\r\n", "GET", "/h", false},
 		{"fragment stripped", "GET /h#x HTTP/1.1\r\n", "GET", "/h", false},
 		{"other method", "OPTIONS /h HTTP/1.1\r\n", "OPTIONS", "/h", false},
+		{"leading empty line", "\r\nGET /h HTTP/1.1\r\n\r\n", "GET", "/h", false},
+		{"leading empty lines, bare lf", "\n\r\nHEAD / HTTP/1.0\n\n", "HEAD", "/", false},
+		{"only empty lines", "\r\n\r\n\n", "", "", true},
+		{"lone cr first", "\rGET / HTTP/1.1\r\n", "", "", true},
 		{"no line end", "GET / HTTP/1.1", "", "", true},
 		{"empty", "", "", "", true},
 		{"empty line", "\r\n", "", "", true},
@@ -52,7 +56,7 @@ func TestParseRequest(t *testing.T) {
 func FuzzParseRequest(f *testing.F) {
 	for _, s := range []string{
 		"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD / HTTP/1.0\n\n", "GET /?q HTTP/1.1\r\n",
-		"POST / HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n", "\n", "",
+		"POST / HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n", "\n", "", "\r\nGET / HTTP/1.1\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -3,16 +3,27 @@
 // traffic there and nowhere else. It needs no privileges.
 //
 // Two protocols are served. In "tcp" mode a probe succeeds on the handshake
-// alone; the server writes an optional fixed message and closes, never reading
-// or echoing. In "http" mode a minimal, hand-rolled HTTP/1.x parser answers
-// GET or HEAD of one path with 200 (503 while draining) and closes after one
+// alone; the server writes an optional fixed message and closes, never
+// echoing. In "http" mode a minimal, hand-rolled HTTP/1.x parser answers GET
+// or HEAD of one path with 200 (503 while draining) and closes after one
 // response.
+//
+// Either way the close is clean: the answer, then a FIN, then whatever the
+// client still sends (a PROXY header, a request string, a second pipelined
+// request) is read and dropped until the client closes, within the read
+// limit and the deadline. A socket closed with unread input would send a
+// reset instead of a FIN, and a load balancer may count a reset as a failed
+// probe.
 //
 // Every connection runs in its own goroutine under a deadline and reads at most
 // a few KiB, so a silent or hostile client cannot hold up other probes. An
 // optional source allow-list is enforced twice: in user space on accept, and
 // on Linux by a classic BPF filter on the listening socket that drops SYNs from
 // other sources, because a plain TCP probe succeeds on the handshake alone.
+// Both match the source address alone: a link-local source (Azure probes
+// IPv6 from fe80::1234:5678:9abc) arrives zoned (fe80::1234:5678:9abc%eth0),
+// and its zone is dropped before matching, while the zone stays in the last
+// probe source shown to the admin.
 //
 // Counters distinguish probes from the load balancer from self-probes. A
 // source is "local" exactly when it is 127.0.0.1, ::1 or the connection's own
@@ -76,7 +87,7 @@ type Stats struct {
 	Rejected   uint64     // connections from outside Allow closed in user space, or HTTP requests that were not a valid probe (400, 404, 405)
 	Overload   uint64     // connections closed at once because MaxConns were in flight
 	LastProbe  time.Time  // time of the last answered non-local probe (zero if none)
-	LastSource netip.Addr // source of that probe
+	LastSource netip.Addr // source of that probe; a link-local one keeps its zone (fe80::1234:5678:9abc%eth0)
 	Since      time.Time  // when listening started
 }
 
@@ -132,7 +143,11 @@ type Server struct {
 	serveDone chan struct{}
 	conns     sync.WaitGroup
 
-	bufs sync.Pool // HTTP read buffers of MaxRead bytes
+	endMu    sync.Mutex
+	ending   map[net.Conn]struct{} // answered, reading until the client closes (finish)
+	stopping bool                  // Close began: finish closes at once
+
+	bufs sync.Pool // read buffers of MaxRead bytes: HTTP requests, and what finish drops
 }
 
 type lastProbe struct {
@@ -396,7 +411,9 @@ func (s *Server) SetAble(able bool) error {
 }
 
 // Close closes the listener first, so no new connection is accepted once it
-// starts, then waits for in-flight connections, which their deadline bounds.
+// starts, then waits for in-flight connections, which their deadline bounds;
+// one that was answered and only waits for the client's close is closed at
+// once.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -418,6 +435,14 @@ func (s *Server) Close() error {
 	if serving {
 		<-s.serveDone // after this no more conns.Add
 	}
+	// Answered connections only wait for the client's close: cut that
+	// short rather than wait for their deadline.
+	s.endMu.Lock()
+	s.stopping = true
+	for c := range s.ending {
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.endMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	t := time.NewTimer(s.opts.Deadline + time.Second) // margin for scheduling; deadlines end every conn
@@ -455,15 +480,67 @@ func (s *Server) handle(c net.Conn) {
 	if len(s.opts.Message) > 0 {
 		if _, err := c.Write(s.opts.Message); err != nil {
 			s.log.WithError(err).WithField("source", src.String()).Debug("responder: write message")
+			return
+		}
+	}
+	bp := s.bufs.Get().(*[]byte)
+	s.finish(c, *bp)
+	s.bufs.Put(bp)
+}
+
+// finish ends an answered connection without a reset: a FIN first (so a
+// client that reads to the end gets it at once and closes), then the
+// client's input is read into buf and dropped until it closes, at most
+// MaxRead bytes and never past the deadline. Closing with input unread, or
+// with input still arriving, makes the kernel answer with a reset instead
+// (RFC 2525, 2.17), which a load balancer may count as a failed probe.
+func (s *Server) finish(c net.Conn, buf []byte) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		if cw.CloseWrite() != nil {
+			return // the client is gone already
+		}
+	}
+	if !s.track(c, true) {
+		return // Close began
+	}
+	defer s.track(c, false)
+	for left := s.opts.MaxRead; left > 0; {
+		n, err := c.Read(buf[:min(len(buf), left)])
+		left -= n
+		if err != nil {
+			return // EOF: the client closed; or a reset, or the deadline
 		}
 	}
 }
 
-// allowed applies the allow-list in user space; implicit sources are in s.allow.
+// track adds c to the connections Close cuts short, or removes it; adding
+// reports false once Close began.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.endMu.Lock()
+	defer s.endMu.Unlock()
+	if !add {
+		delete(s.ending, c)
+		return true
+	}
+	if s.stopping {
+		return false
+	}
+	if s.ending == nil {
+		s.ending = make(map[net.Conn]struct{})
+	}
+	s.ending[c] = struct{}{}
+	return true
+}
+
+// allowed applies the allow-list in user space; implicit sources are in
+// s.allow. A zoned source (a link-local peer, fe80::1234:5678:9abc%eth0)
+// matches by its address, as in the kernel filter, which sees no zone:
+// netip.Prefix.Contains is false for every zoned address.
 func (s *Server) allowed(src netip.Addr) bool {
 	if len(s.allow) == 0 {
 		return true
 	}
+	src = src.WithZone("")
 	for _, p := range s.allow {
 		if p.Contains(src) {
 			return true
@@ -515,7 +592,8 @@ var (
 )
 
 // isLocal is the definition of a self-probe: exactly 127.0.0.1, ::1 or the
-// connection's own local address. Other loopback sources (127.0.0.2) are not.
+// connection's own local address. Other loopback sources (127.0.0.2) are not,
+// nor is a link-local peer (zoned) probing a global local address.
 func isLocal(src, local netip.Addr) bool {
 	return src == loop4 || src == loop6 || src == local
 }

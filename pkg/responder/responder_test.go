@@ -94,6 +94,18 @@ func exchange(t testing.TB, addr netip.AddrPort, req string) (string, error) {
 	return string(b), err
 }
 
+// waitIdle waits (bounded) until the server has closed every connection, so
+// that whatever it sends on close has been sent.
+func waitIdle(t testing.TB, s *Server) {
+	t.Helper()
+	for i := 0; s.active.Load() > 0; i++ {
+		if i == 500 {
+			t.Fatalf("%d connections still open after 5 s", s.active.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestTCPMessage(t *testing.T) {
 	big := bytes.Repeat([]byte{0, 1, 0xff, '\n'}, MaxMessage/4)
 	for _, tc := range []struct {
@@ -124,6 +136,28 @@ func TestTCPMessage(t *testing.T) {
 		if strings.Contains(got, "ECHO") {
 			t.Errorf("server echoed input: %q", got)
 		}
+	})
+	t.Run("client sends first", func(t *testing.T) {
+		// A PROXY header or a request string: the answer, then the end of
+		// the stream, never a reset (ECONNRESET here).
+		s := start(t, Options{Protocol: "tcp", Message: []byte("OK")})
+		for i := 0; i < 20; i++ {
+			got, err := exchange(t, s.Addr(), "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n")
+			if got != "OK" || err != nil {
+				t.Fatalf("exchange %d: %q, %v; want \"OK\" and EOF", i, got, err)
+			}
+		}
+	})
+	t.Run("no wait for the deadline", func(t *testing.T) {
+		// The server reads until the client closes: a probe that closes
+		// after the message ends the connection, not the deadline.
+		s := start(t, Options{Protocol: "tcp", Message: []byte("OK"), Deadline: time.Minute})
+		for i := 0; i < 10; i++ {
+			if err := Probe("tcp", s.Addr(), "", []byte("OK"), probeTimeout); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitIdle(t, s)
 	})
 	t.Run("mismatch", func(t *testing.T) {
 		s := start(t, Options{Protocol: "tcp", Message: []byte("up")})
@@ -191,6 +225,38 @@ func TestHTTP(t *testing.T) {
 	}
 	if st := s.Stats(); st.Rejected != uint64(rejected) || st.Local != 4 {
 		t.Errorf("Stats = %+v, want Rejected %d, Local 4", st, rejected)
+	}
+}
+
+// TestHTTPLeadingEmptyLines: empty lines before the request line are
+// skipped (RFC 9112, 2.2), also when they arrive in a read of their own.
+func TestHTTPLeadingEmptyLines(t *testing.T) {
+	s := start(t, Options{Protocol: "http", HTTPPath: "/health"})
+	for _, tc := range []struct {
+		name  string
+		parts []string
+	}{
+		{"crlf", []string{"\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n"}},
+		{"bare lf", []string{"\nGET /health HTTP/1.0\n\n"}},
+		{"two empty lines apart", []string{"\r\n\r\n", "GET /health HTTP/1.1\r\n\r\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := dialFrom(t, netip.Addr{}, s.Addr(), probeTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(probeTimeout))
+			for _, p := range tc.parts {
+				if _, err := io.WriteString(c, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, err := io.ReadAll(c)
+			if err != nil || !bytes.HasPrefix(b, []byte("HTTP/1.1 200 ")) {
+				t.Errorf("got %q, %v; want 200", b, err)
+			}
+		})
 	}
 }
 
@@ -376,6 +442,46 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
+// TestCloseCutsAnsweredConns: a client that got its answer and keeps the
+// connection open does not hold Close up until the (long) deadline.
+func TestCloseCutsAnsweredConns(t *testing.T) {
+	for _, proto := range []string{"tcp", "http"} {
+		t.Run(proto, func(t *testing.T) {
+			s, err := Listen(Options{Protocol: proto, Addr: netip.AddrPortFrom(lo4, 0), Message: []byte("OK"), Deadline: 10 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.Serve() }()
+			c, err := dialFrom(t, netip.Addr{}, s.Addr(), probeTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(probeTimeout))
+			if proto == "http" {
+				_, _ = io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
+			}
+			if b, err := io.ReadAll(c); err != nil || len(b) == 0 {
+				t.Fatalf("answer: %q, %v", b, err)
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- s.Close() }()
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			case <-time.After(probeTimeout): // far below the deadline
+				t.Fatal("Close waits for an answered connection the client keeps open")
+			}
+			if err := <-done; err != nil {
+				t.Errorf("Serve after Close = %v, want nil", err)
+			}
+		})
+	}
+}
+
 func TestClose(t *testing.T) {
 	for _, proto := range []string{"tcp", "http"} {
 		t.Run(proto, func(t *testing.T) {
@@ -532,19 +638,52 @@ func TestStats(t *testing.T) {
 
 func TestIsLocal(t *testing.T) {
 	own := netip.MustParseAddr("10.0.0.4")
+	own6 := netip.MustParseAddr("2001:db8:1::2")
+	ownLL := netip.MustParseAddr("fe80::2%eth0")
 	for _, tc := range []struct {
-		src  netip.Addr
-		want bool
+		src, own netip.Addr
+		want     bool
 	}{
-		{lo4, true},
-		{lo6, true},
-		{own, true},
-		{lo42, false},
-		{netip.MustParseAddr("168.63.129.16"), false},
+		{lo4, own, true},
+		{lo6, own, true},
+		{own, own, true},
+		{lo42, own, false},
+		{netip.MustParseAddr("168.63.129.16"), own, false},
+		{netip.MustParseAddr("fe80::1234:5678:9abc%eth0"), own6, false}, // Azure's IPv6 probe
+		{ownLL, ownLL, true}, // a self-probe between link-local addresses
+		{netip.MustParseAddr("fe80::2%eth1"), ownLL, false},
 	} {
 		t.Run(tc.src.String(), func(t *testing.T) {
-			if got := isLocal(tc.src, own); got != tc.want {
-				t.Errorf("isLocal(%v, %v) = %v, want %v", tc.src, own, got, tc.want)
+			if got := isLocal(tc.src, tc.own); got != tc.want {
+				t.Errorf("isLocal(%v, %v) = %v, want %v", tc.src, tc.own, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAllowedZoned: a link-local source arrives zoned, and matches the
+// allow-list by its address alone, exactly as any other source.
+func TestAllowedZoned(t *testing.T) {
+	azure6 := netip.MustParseAddr("fe80::1234:5678:9abc%eth0")
+	for _, tc := range []struct {
+		name  string
+		allow []netip.Prefix
+		src   netip.Addr
+		want  bool
+	}{
+		{"exact", []netip.Prefix{netip.MustParsePrefix("fe80::1234:5678:9abc/128")}, azure6, true},
+		{"exact, other zone", []netip.Prefix{netip.MustParsePrefix("fe80::1234:5678:9abc/128")}, azure6.WithZone("7"), true},
+		{"exact, other link-local", []netip.Prefix{netip.MustParsePrefix("fe80::1234:5678:9abc/128")}, netip.MustParseAddr("fe80::1234:5678:9abd%eth0"), false},
+		{"fe80::/10", []netip.Prefix{netip.MustParsePrefix("fe80::/10")}, azure6, true},
+		{"global prefix", []netip.Prefix{netip.MustParsePrefix("2001:db8::/32")}, azure6, false},
+		{"ipv4 only", []netip.Prefix{netip.MustParsePrefix("168.63.129.16/32")}, azure6, false},
+		{"unzoned", []netip.Prefix{netip.MustParsePrefix("fe80::1234:5678:9abc/128")}, azure6.WithZone(""), true},
+		{"empty allows all", nil, azure6, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{allow: tc.allow}
+			if got := s.allowed(tc.src); got != tc.want {
+				t.Errorf("allowed(%v) with %v = %v, want %v", tc.src, tc.allow, got, tc.want)
 			}
 		})
 	}
