@@ -8,6 +8,9 @@
 // are timed the way a cluster manager runs them: an exec, then a wait. The
 // run is its own child subreaper and reaps orphans (responders, nc, socat)
 // at once, as systemd would, so a zombie never looks alive to an agent.
+// The last phase (vipwatch_linux.go) deletes and re-adds a VIP by netlink
+// under a responder that watches it, and times, from the client, how soon
+// probes are refused and answered again.
 //
 // The statistics and the load generator are portable; the run itself
 // (namespaces, agents, /proc) is Linux only.

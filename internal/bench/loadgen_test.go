@@ -116,6 +116,7 @@ func TestOptionsCheck(t *testing.T) {
 		{"probe timeout within 1 s", func(o *Options) { o.ProbeTimeout = time.Second }, "probe timeout"},
 		{"no workers", func(o *Options) { o.Workers = nil }, "workers"},
 		{"negative idle", func(o *Options) { o.IdleConns = []int{-1} }, "idle connections"},
+		{"no vip runs", func(o *Options) { o.VIPRuns = 0 }, "vip runs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

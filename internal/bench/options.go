@@ -26,6 +26,7 @@ type Options struct {
 	RSSProbes    int           // probes before the responder's memory is read
 	RSSLimit     time.Duration // bound on that run
 	ProbeTimeout time.Duration // a probe unanswered after this has failed
+	VIPRuns      int           // times the VIP is deleted and re-added under a watching responder, per probe mode
 
 	Log io.Writer // progress lines
 }
@@ -48,6 +49,7 @@ func DefaultOptions() Options {
 		RSSProbes:    1_000_000,
 		RSSLimit:     5 * time.Minute,
 		ProbeTimeout: 2 * time.Second,
+		VIPRuns:      30,
 	}
 }
 
@@ -84,6 +86,9 @@ func (o *Options) Check() error {
 	}
 	if o.ProbeTimeout <= time.Second || o.ProbeTimeout > time.Minute {
 		bad("probe timeout %v: use more than 1s (the 1 s share needs it), at most 1m", o.ProbeTimeout)
+	}
+	if o.VIPRuns < 1 || o.VIPRuns > 1000 {
+		bad("vip runs %d: use 1-1000", o.VIPRuns)
 	}
 	for _, w := range o.Workers {
 		if w < 1 || w > 1024 {

@@ -149,7 +149,55 @@ func (r *Results) Targets() []Target {
 			break
 		}
 	}
+	for _, d := range vipDirections {
+		for _, st := range []struct {
+			name, label string
+			limit       time.Duration
+			pick        func(Summary) time.Duration
+		}{
+			{"median", "50 ms", 50 * time.Millisecond, func(s Summary) time.Duration { return s.Median }},
+			{"p99", "200 ms", 200 * time.Millisecond, func(s Summary) time.Duration { return s.P99 }},
+		} {
+			var parts []string
+			var worst *VIPWatchRow
+			for i, x := range r.VIPWatch {
+				s := d.get(x)
+				if s.N == 0 {
+					continue
+				}
+				parts = append(parts, fmt.Sprintf("%s %s (%d runs)", x.Probe, fmtDur(st.pick(s)), s.N))
+				if worst == nil || st.pick(s) > st.pick(d.get(*worst)) {
+					worst = &r.VIPWatch[i]
+				}
+			}
+			if worst == nil {
+				continue
+			}
+			got, s := st.pick(d.get(*worst)), d.get(*worst)
+			t := Target{What: fmt.Sprintf("%s ≤ %s (%s)", d.what, st.label, st.name),
+				Measured: strings.Join(parts, ", "), Met: got <= st.limit}
+			why := fmt.Sprintf("worst: %s, %d runs: median %s, p99 %s, max %s; one probe of the client's loop takes %s (median), so the loop's granularity explains at most that much, the remaining %s is the responder's reaction (the kernel's netlink notification, its check of the VIP, closing or opening its listener, or flagging it for http), waits for CPU included (see the load average above)",
+				worst.Probe, s.N, fmtDur(s.Median), fmtDur(s.P99), fmtDur(s.Max), fmtDur(worst.Step.Median), fmtDur(max(got-worst.Step.Median, 0)))
+			if worst.Unseen > 0 {
+				why += fmt.Sprintf("; %d waits of this mode ended at their bound (%s or %s probes) without seeing the change and count at the time they gave up",
+					worst.Unseen, fmtDur(vipWaitLimit), groupDigits(vipWaitProbes))
+			}
+			if worst.Other > 0 {
+				why += fmt.Sprintf("; %d probes neither answered nor were refused (first: %s)", worst.Other, worst.FirstOther)
+			}
+			add(t, fmt.Sprintf("by %s (%.0f %%)", fmtDur(got-st.limit), 100*float64(got-st.limit)/float64(st.limit)), why)
+		}
+	}
 	return ts
+}
+
+// vipDirections are the two changes the VIP-watch phase times.
+var vipDirections = []struct {
+	what string
+	get  func(VIPWatchRow) Summary
+}{
+	{"VIP deleted → first refused probe (tcp: connection refused, http: 503)", func(x VIPWatchRow) Summary { return x.Silent }},
+	{"VIP re-added → first answered probe (tcp: handshake, http: 200)", func(x VIPWatchRow) Summary { return x.Answers }},
 }
 
 func verdict(met bool, missed string) string {
@@ -252,6 +300,10 @@ func (r *Results) Markdown(w io.Writer) {
 	}
 	p("| azure-lb: nc, azure-lb: socat | http | — | — | n/a | n/a | n/a | n/a: they have no HTTP mode | |\n")
 
+	if len(r.VIPWatch) > 0 {
+		r.vipWatchMarkdown(w)
+	}
+
 	p("\n## Memory and size\n\nVmRSS from /proc/PID/status; anon is the heap and stacks, file the mapped executable and libraries.\n\n")
 	p("| listener | probes | RSS before | RSS after a tenth | RSS after (anon + file) | peak RSS (VmHWM) |\n|---|---|---|---|---|---|\n")
 	for _, x := range r.Memory {
@@ -276,6 +328,35 @@ func (r *Results) Markdown(w io.Writer) {
 	p("- CPU of a detached listener is not in the action's rusage; it is read from /proc/PID/task/*/schedstat right after the action and added. Work the listener does later (nc binding its port after azure-lb returned) is not counted.\n")
 	p("- IPaddr2 runs with its defaults, which send 5 gratuitous ARPs in the background (send_arp, not waited for, so not counted); ilbvip's arp_count defaults to 0, as cloud networks ignore them.\n")
 	p("- The machine may be shared: compare rows of one run, not runs from different days; the load average above says how busy it was.\n")
+}
+
+// vipWatchMarkdown writes the VIP-watch section.
+func (r *Results) vipWatchMarkdown(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("\n## Answering only while able: the VIP leaving and coming back\n\n")
+	p("A responder started by restore with --vip and --interface watches its VIP (netlink address and link notifications) and is silent while the VIP is not on its interface: in tcp mode it closes its listener, so new connections are refused (a reset); in http mode it answers 503. ")
+	p("The run deletes the VIP (its own, 10.231.0.%d and up, /32 scope host on eth1) by netlink in the node namespace, and the client namespace probes the node's address on eth1 (10.231.0.1, the responder's port) in a loop until a probe is refused; ", vipWatchBase)
+	p("then it adds the VIP again the way restore adds it (/32, scope host, by netlink: not by recover, so no program start is timed, only the responder's reaction; just ilbvip's IFA_PROTO mark is missing, which the responder does not look at) and probes until one is answered. ")
+	p("Each probe is bounded by %s, each wait by %s and %s probes (a wait that ends there counts at the time it gave up, under waits unseen). ", fmtDur(vipProbeTimeout), fmtDur(vipWaitLimit), groupDigits(vipWaitProbes))
+	p("The loop sleeps %s between probes: without a pause a tcp loop never blocks (over veth the handshake completes in the prober's own thread), and on a small machine it and the responder accepting its connections take every core, so the responder's watcher would wait for CPU and the loop would delay the very reaction it times. ", fmtDur(vipProbeGap))
+	p("A tcp probe whose handshake completed just before the listener closed is reset by the kernel when it closes (the dial sees connection reset by peer): neither answered nor refused, so it is counted in the last column and the loop goes on. ")
+	p("A time runs from just before the netlink request to when the deciding probe returned; one probe (the mean per wait, median over the waits) is the loop's granularity. ")
+	var took time.Duration
+	for _, x := range r.VIPWatch {
+		took += x.Elapsed
+	}
+	p("%d runs per mode after one untimed warm-up, %s apart; this phase runs after everything above, one mode at a time, on its own port and VIP, so the numbers above are not affected by it. It took %s (restore and remove included).\n\n", r.Opts.VIPRuns, fmtDur(vipPause), fmtDur(took))
+	p("| probe | runs | VIP deleted → first refused probe: median | p99 | max | VIP re-added → first answered probe: median | p99 | max | one probe (median) | probes sent | waits unseen | probes neither answered nor refused |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, x := range r.VIPWatch {
+		other := groupDigits(x.Other)
+		if x.Other > 0 {
+			other += " (first: " + x.FirstOther + ")"
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n", x.Probe, x.Silent.N,
+			fmtDur(x.Silent.Median), fmtDur(x.Silent.P99), fmtDur(x.Silent.Max),
+			fmtDur(x.Answers.Median), fmtDur(x.Answers.P99), fmtDur(x.Answers.Max),
+			fmtDur(x.Step.Median), groupDigits(x.Probes), x.Unseen, other)
+	}
 }
 
 func (r *Results) floorRuns() int {

@@ -143,3 +143,95 @@ func TestFormat(t *testing.T) {
 		})
 	}
 }
+
+// The VIP-watch rows: one target per direction and statistic, judged on
+// the worst probe mode, with a why that names it and the loop's
+// granularity; no rows, no targets and no section.
+func TestTargetsVIPWatch(t *testing.T) {
+	ms := time.Millisecond
+	sum := func(median, p99 time.Duration) Summary {
+		return Summary{N: 30, Median: median, P95: p99, P99: p99, Min: median / 2, Max: p99 + ms}
+	}
+	r := results(10*ms, 8<<20)
+	r.VIPWatch = []VIPWatchRow{
+		{Probe: "tcp", Silent: sum(2*ms, 10*ms), Answers: sum(60*ms, 300*ms), Step: one(400 * time.Microsecond), Probes: 900, Unseen: 1,
+			Other: 3, FirstOther: "connection reset by peer"},
+		{Probe: "http", Silent: sum(3*ms, 40*ms), Answers: sum(2*ms, 20*ms), Step: one(time.Millisecond), Probes: 200, Elapsed: 3 * time.Second},
+		{Probe: "none", Silent: Summary{}, Answers: Summary{}}, // not measured: not judged
+	}
+	want := map[string]struct {
+		measured, verdict string
+		why               []string
+	}{
+		"VIP deleted → first refused probe (tcp: connection refused, http: 503) ≤ 50 ms (median": {"tcp 2.00 ms (30 runs), http 3.00 ms (30 runs)", "met", nil},
+		"VIP deleted → first refused probe (tcp: connection refused, http: 503) ≤ 200 ms (p99":   {"tcp 10.0 ms (30 runs), http 40.0 ms (30 runs)", "met", nil},
+		"VIP re-added → first answered probe (tcp: handshake, http: 200) ≤ 50 ms (median": {"tcp 60.0 ms (30 runs), http 2.00 ms (30 runs)", "**missed** by 10.0 ms (20 %)",
+			[]string{"worst: tcp, 30 runs: median 60.0 ms, p99 300.0 ms, max 301.0 ms", "takes 400 µs (median)", "remaining 59.6 ms",
+				"1 waits of this mode ended at their bound (2.00 s or 100,000 probes)", "3 probes neither answered nor were refused (first: connection reset by peer)"}},
+		"VIP re-added → first answered probe (tcp: handshake, http: 200) ≤ 200 ms (p99": {"tcp 300.0 ms (30 runs), http 20.0 ms (30 runs)", "**missed** by 100.0 ms (50 %)",
+			[]string{"worst: tcp", "remaining 299.6 ms"}},
+	}
+	seen := 0
+	for _, x := range r.Targets() {
+		if !strings.HasPrefix(x.What, "VIP ") {
+			continue
+		}
+		seen++
+		var w *struct {
+			measured, verdict string
+			why               []string
+		}
+		for prefix, v := range want {
+			if strings.HasPrefix(x.What, prefix) {
+				w = &v
+			}
+		}
+		if w == nil {
+			t.Errorf("unexpected target %q", x.What)
+			continue
+		}
+		if x.Measured != w.measured {
+			t.Errorf("%s: measured %q, want %q", x.What, x.Measured, w.measured)
+		}
+		if !strings.HasPrefix(x.Verdict, w.verdict) {
+			t.Errorf("%s: verdict %q, want %q", x.What, x.Verdict, w.verdict)
+		}
+		if (x.Why == "") != x.Met {
+			t.Errorf("%s: met %v but why %q", x.What, x.Met, x.Why)
+		}
+		for _, part := range w.why {
+			if !strings.Contains(x.Why, part) {
+				t.Errorf("%s: why %q lacks %q", x.What, x.Why, part)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d VIP targets, want %d", seen, len(want))
+	}
+
+	var b strings.Builder
+	r.Markdown(&b)
+	for _, row := range []string{
+		"## Answering only while able: the VIP leaving and coming back",
+		"| tcp | 30 | 2.00 ms | 10.0 ms | 11.0 ms | 60.0 ms | 300.0 ms | 301.0 ms | 400 µs | 900 | 1 | 3 (first: connection reset by peer) |",
+		"| http | 30 | 3.00 ms | 40.0 ms | 41.0 ms | 2.00 ms | 20.0 ms | 21.0 ms | 1.00 ms | 200 | 0 | 0 |",
+		"30 runs per mode after one untimed warm-up",
+		"It took 3.00 s (restore and remove included).",
+	} {
+		if !strings.Contains(b.String(), row) {
+			t.Errorf("markdown lacks %q", row)
+		}
+	}
+
+	r.VIPWatch = nil
+	for _, x := range r.Targets() {
+		if strings.HasPrefix(x.What, "VIP ") {
+			t.Errorf("target %q without VIP-watch rows", x.What)
+		}
+	}
+	b.Reset()
+	r.Markdown(&b)
+	if strings.Contains(b.String(), "the VIP leaving and coming back") {
+		t.Error("VIP-watch section without rows")
+	}
+}

@@ -20,14 +20,15 @@ import (
 
 // Ports in the node namespace (private to the run, so any free port does).
 const (
-	portExe    = 62501
-	portOCF    = 62502
-	portPairNC = 62503
-	portPairSC = 62504
-	portMonIlb = 62510
-	portMonLB  = 62511
-	portProbe  = 62520 // + target index
-	portRSS    = 62540
+	portExe      = 62501
+	portOCF      = 62502
+	portPairNC   = 62503
+	portPairSC   = 62504
+	portMonIlb   = 62510
+	portMonLB    = 62511
+	portProbe    = 62520 // + target index
+	portRSS      = 62540
+	portVIPWatch = 62550 // + mode index (tcp, http)
 )
 
 // runner carries one run's state.
@@ -88,6 +89,9 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		{"probes", r.probes},
 		{"memory", r.memory},
 		{"sizes", r.sizes},
+		// Last, on its own port and VIP: it deletes and re-adds a VIP
+		// under a watching responder, which nothing above should see.
+		{"vip watch", r.vipWatch},
 	} {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("bench: interrupted before %s: %w", phase.name, err)

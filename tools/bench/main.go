@@ -49,6 +49,7 @@ func main() {
 	flag.Var(&idle, "idle", "comma-separated numbers of idle connections held open")
 	flag.IntVar(&o.RSSProbes, "rss-probes", o.RSSProbes, "probes before the responder's memory is read")
 	flag.DurationVar(&o.RSSLimit, "rss-limit", o.RSSLimit, "bound on the memory run")
+	flag.IntVar(&o.VIPRuns, "vip-runs", o.VIPRuns, "VIP delete/re-add runs per probe mode (the responder's reaction)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q (see -help)\n", flag.Arg(0))
@@ -57,6 +58,7 @@ func main() {
 	if *quick {
 		o.Cycles, o.PairCycles, o.Monitors = 5, 3, 5
 		o.IdleWindow, o.ProbeRun, o.RSSProbes = 3*time.Second, time.Second, 20000
+		o.VIPRuns = 10
 	}
 	o.Workers, o.IdleConns = workers, idle
 
