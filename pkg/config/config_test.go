@@ -171,8 +171,10 @@ func TestWritableConfigRefusedForRoot(t *testing.T) {
 	}
 	src := Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: f, Env: noEnv}
 	src.Euid = 0
-	if _, err := Load(src); err == nil || !strings.Contains(err.Error(), "chmod go-w") {
-		t.Fatalf("root: error %v, want chmod go-w advice", err)
+	_, err := Load(src)
+	var ce *Error
+	if err == nil || !strings.Contains(err.Error(), "chmod go-w") || !errors.As(err, &ce) || ce.Code != ExitNotInstalled {
+		t.Fatalf("root: error %v, want chmod go-w advice and exit 5 (this node's file; 6 stops the resource everywhere)", err)
 	}
 	src.Euid = 1000
 	if _, err := Load(src); err != nil {

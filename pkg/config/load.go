@@ -304,7 +304,7 @@ func readFile(path string, euid int) (map[string]string, error) {
 		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ExitNotInstalled}
 	}
 	if euid == 0 && goos != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return nil, &Error{Origin: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path), Code: ExitNotConfigured}
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path), Code: ExitNotInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
 	}
 	if fi.Size() > 64<<10 {
 		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ExitNotConfigured}

@@ -61,6 +61,14 @@ func Args(tag, stateDir string) []string {
 	return []string{ProcessName, "serve", "--tag", tag, "--state-dir", stateDir}
 }
 
+// Responder is a live responder found among the node's processes.
+type Responder struct {
+	Pid      int
+	Tag      string
+	StateDir string
+	VIP      string // "10.10.5.200/32", "" without a VIP or when unknown
+}
+
 // Record is the pid file's content.
 type Record struct {
 	Pid       int

@@ -44,3 +44,6 @@ func notifyStop() (<-chan os.Signal, error) {
 func ReadyFile() *os.File { return nil }
 
 func useSyslog(*logrus.Logger, string) bool { return false }
+
+// Responders finds nothing on this OS.
+func Responders() []Responder { return nil }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -111,6 +112,53 @@ func FindResponders(tag, stateDir string) []int {
 		}
 	}
 	return out
+}
+
+// Responders lists every live responder of this network namespace, of
+// any tag and state directory, with the VIP it serves as its own
+// environment says (the Spec restore gave it), so it is known even when its
+// state directory is lost. Processes that cannot be read are skipped.
+func Responders() []Responder {
+	self := netns("thread-self")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []Responder
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		a := cmdline(pid)
+		if len(a) != 6 || !slices.Equal(a, Args(a[3], a[5])) {
+			continue
+		}
+		if _, ok := responderStart(pid, a, self); !ok {
+			continue
+		}
+		r := Responder{Pid: pid, Tag: a[3], StateDir: a[5]}
+		if sp, ok := environSpec(pid); ok {
+			r.VIP = sp.VIP
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// environSpec reads the Spec from a process's environment.
+func environSpec(pid int) (Spec, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return Spec{}, false
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, SpecEnv+"="); ok {
+			var sp Spec
+			return sp, json.Unmarshal([]byte(v), &sp) == nil
+		}
+	}
+	return Spec{}, false
 }
 
 // responderStart returns the start time of pid when it is a live responder

@@ -94,17 +94,18 @@ func Serve(ready *os.File) int {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 	log.Infof("listening on %s (%s), pid %d", srv.Addr(), spec.Protocol, os.Getpid())
+	// The stats file exists before restore returns: quickCheck reads it.
+	w := &statsWriter{path: statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt), srv: srv, g: g, log: log}
+	w.write(true)
 	report(readyMsg)
-	return serveUntilStop(srv, spec, g, log, changed, sigs, done)
+	return serveUntilStop(srv, spec, w, log, changed, sigs, done)
 }
 
 // serveUntilStop keeps the stats file fresh until a stop signal, then
 // closes the listener (after the drain in http mode) and returns the exit
 // code.
-func serveUntilStop(srv *responder.Server, spec Spec, g *gate, log logrus.FieldLogger,
+func serveUntilStop(srv *responder.Server, spec Spec, w *statsWriter, log logrus.FieldLogger,
 	changed <-chan struct{}, sigs <-chan os.Signal, done <-chan error) int {
-	w := &statsWriter{path: statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt), srv: srv, g: g, log: log}
-	w.write(true)
 	// No periodic wake-up: an idle responder sleeps until a counter moves,
 	// then writes at once or arms one timer for the rest of statsInterval.
 	var pending <-chan time.Time

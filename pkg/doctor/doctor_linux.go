@@ -355,7 +355,7 @@ func stoppedButPresent(c *config.Config) (Status, string, string) {
 	switch {
 	case err != nil:
 		return Warn, err.Error(), ""
-	case f.Prefix != c.Prefix:
+	case f.Prefix != c.Prefix || f.Primary:
 		return Fail, fmt.Sprintf("%s is an address of this node (%s/%d on %s), not a load balancer frontend IP: restore will refuse it", c.VIP, c.VIP, f.Prefix, c.Interface),
 			"set vip to the load balancer's frontend IP"
 	case f.Finite:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -47,11 +48,15 @@ func Inspect(c *config.Config, o Options) *Status {
 	if _, err := statedir.Check(c.StateDir); err != nil {
 		problems = append(problems, err.Error())
 	}
+	m, merr := readMark(c.StateDir, c.Tag)
 	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
 	switch {
 	case isNotExist(err):
 		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
+			st.Pid = pids[0]
 			problems = append(problems, fmt.Sprintf("responder pid %d runs without its pid file (state directory lost?): run recover", pids[0]))
+		} else if m.Run {
+			problems = append(problems, notAnswering(c))
 		}
 	case err != nil:
 		problems = append(problems, fmt.Sprintf("%v: run remove, then restore", err))
@@ -91,10 +96,16 @@ func Inspect(c *config.Config, o Options) *Status {
 		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
 			problems = append(problems, p)
 		}
-	} else if vipPresent && vipLeftBehind(c) {
+	} else if vipPresent && leftBehind(c, m, merr) {
 		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
 	}
 
+	if m.found && !m.Run {
+		// remove began and did not finish: recover would refuse (7).
+		for i, p := range problems {
+			problems[i] = strings.Replace(p, ": run recover", ": remove did not finish: run remove", 1)
+		}
+	}
 	switch {
 	case len(problems) > 0:
 		// The first problem is the cause; the rest usually follow from it.
@@ -111,13 +122,36 @@ func Inspect(c *config.Config, o Options) *Status {
 	return st
 }
 
-// vipLeftBehind reports whether a VIP present without a responder is this
+// leftBehind reports whether a VIP present without a responder is this
 // resource's doing: it is started here, or its run mark still names the
-// VIP. An address another resource or an admin has is not: this resource
-// is then cleanly stopped (7).
-func vipLeftBehind(c *config.Config) bool {
-	m, err := readMark(c.StateDir, c.Tag)
-	return err == nil && (m.Run || sameVIP(m.VIP, vipSpec(c)))
+// VIP, or — with no mark at all (state directory lost) — the OS marks the
+// address as ilbvip's and no other running resource has it. An address
+// another resource or an admin has is not: this resource is then cleanly
+// stopped (7).
+func leftBehind(c *config.Config, m mark, merr error) bool {
+	switch {
+	case merr != nil || m.Run || sameVIP(m.VIP, vipSpec(c)):
+		return true
+	case m.found:
+		return false
+	}
+	f, err := vip.Lookup(vipSpec(c))
+	if err != nil || !f.Marked {
+		return false
+	}
+	other, err := holder(c.StateDir, c.Tag, c.VIP)
+	return err == nil && other == ""
+}
+
+// notAnswering says what is wrong with a resource started here whose
+// responder is gone (a recover that could not start one, for example),
+// naming whatever holds its port.
+func notAnswering(c *config.Config) string {
+	msg := "restore started the resource here but no responder runs"
+	if h := responder.PortHolder(c.Port); h != "" {
+		msg += fmt.Sprintf(", and port %d is held by %s", c.Port, h)
+	}
+	return msg + ": run recover"
 }
 
 // inspectVIP checks the VIP for Inspect: present, and whether it is

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
@@ -36,11 +39,8 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	if err != nil {
 		log.WithError(err).Warn("run mark unreadable: writing it anew")
 	}
-	if err := refuseHeld(c); err != nil {
-		return err
-	}
 	m := mark{Run: true, Port: c.Port}
-	added, err := ensureVIP(c, &m, before)
+	added, err := claimVIP(ctx, c, &m, before)
 	if err == nil {
 		err = ensureResponder(ctx, c, o)
 		if err != nil && added {
@@ -57,6 +57,9 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 		}
 		return err
 	}
+	if old := before.VIP; old.Addr.IsValid() && !sameVIP(old, m.VIP) {
+		dropOldVIP(c, old, log)
+	}
 	if added && c.ARPCount > 0 {
 		if err := vip.Announce(vipSpec(c), c.ARPCount, 200*time.Millisecond); err != nil {
 			log.WithError(err).Warn("announce vip (the VIP is up; neighbours learn it later)")
@@ -68,6 +71,41 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	}
 	log.Infof("%s done: %s answering (%d ms)", action, what, time.Since(t0).Milliseconds())
 	return nil
+}
+
+// claimLock is the state directory's lock (".vip.lock"; no tag starts
+// with a dot) that makes "is the VIP free? then it is mine" one step for
+// the resources of one state directory.
+const claimLock = ".vip"
+
+// claimVIP refuses a VIP another running resource has and takes it (the
+// VIP step) in one step: restores of two tags with one VIP that race each
+// other cannot both win.
+func claimVIP(ctx context.Context, c *config.Config, m *mark, before mark) (added bool, err error) {
+	if c.HasVIP() {
+		l, err := statedir.Acquire(ctx, c.StateDir, claimLock)
+		if err != nil {
+			return false, err
+		}
+		defer l.Release(true)
+		if err := refuseHeld(c); err != nil {
+			return false, err
+		}
+	}
+	return ensureVIP(c, m, before)
+}
+
+// dropOldVIP deletes the VIP this resource had before its vip or
+// interface changed: restore added it, and nothing serves it any more.
+func dropOldVIP(c *config.Config, old vip.Spec, log logrus.FieldLogger) {
+	if other, err := holder(c.StateDir, c.Tag, old.Addr); err != nil || other != "" {
+		return
+	}
+	if err := vip.Delete(old); err != nil {
+		log.WithError(err).Warnf("delete the previous vip %s", old)
+		return
+	}
+	log.Infof("previous vip %s deleted (vip or interface changed)", old)
 }
 
 // refuseHeld refuses a VIP that another running resource of this node has:
@@ -97,8 +135,8 @@ func ensureVIP(c *config.Config, m *mark, before mark) (added bool, err error) {
 		return false, m.write(c.StateDir, c.Tag)
 	}
 	vs := vipSpec(c)
-	if err := vip.Check(vs); errors.Is(err, vip.ErrInterfaceDown) {
-		return false, err // not ours to fix: the node's network is
+	if err := vip.Check(vs); errors.Is(err, vip.ErrInterfaceDown) || errors.Is(err, vip.ErrDuplicate) {
+		return false, err // not ours to fix: the node's network, or another host
 	}
 	f, err := vip.Lookup(vs)
 	if err != nil {

@@ -90,10 +90,26 @@ func removeMark(dir, tag string) error { return statedir.Remove(statedir.Path(di
 
 // holder names another running resource of this node that has addr as its
 // VIP, "" when none does ("one VIP, one running resource per node"). A
-// resource runs when its mark says so, or when its recorded responder is
-// alive (a resource restored by a version without marks). Only resources
-// in the same state directory are seen.
+// resource runs when its mark says so, when its recorded responder is
+// alive (a resource restored by a version without marks), or — whatever
+// its state directory, and even when that was lost — when a responder
+// process serves that VIP (Linux: read from its environment).
 func holder(dir, tag string, addr netip.Addr) (string, error) {
+	for _, r := range daemon.Responders() {
+		p, err := netip.ParsePrefix(r.VIP)
+		if err != nil || p.Addr() != addr || r.Tag == tag && filepath.Clean(r.StateDir) == filepath.Clean(dir) {
+			continue
+		}
+		if filepath.Clean(r.StateDir) == filepath.Clean(dir) {
+			return r.Tag, nil
+		}
+		return fmt.Sprintf("%s (state_dir %s)", r.Tag, r.StateDir), nil
+	}
+	return holderInDir(dir, tag, addr)
+}
+
+// holderInDir looks for the holder among the records of dir.
+func holderInDir(dir, tag string, addr netip.Addr) (string, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*"+RunExt))
 	if err != nil {
 		return "", err

@@ -41,8 +41,8 @@ func judgeFound(vs vip.Spec, f vip.Found, ours bool) error {
 	switch {
 	case !f.Present || ours && f.Prefix == vs.Prefix:
 		return nil
-	case f.Prefix != vs.Prefix:
-		return refuse("vip %s is an address of this node (%s/%d on %s), not a load balancer frontend IP: set vip to the frontend IP (ilbvip never adopts or deletes the node's own addresses)",
+	case f.Prefix != vs.Prefix || f.Primary:
+		return refuse("vip %s is an address of this node (%s/%d on %s), not a load balancer frontend IP: set vip to the frontend IP (ilbvip never adopts the node's own addresses)",
 			vs.Addr, vs.Addr, f.Prefix, vs.Interface)
 	case f.Finite:
 		return refuse("vip %s/%d is already on %s with a finite lifetime (DHCP, SLAAC or a cloud agent manages it), not added by ilbvip: set vip to the load balancer's frontend IP, or stop the other manager from assigning it",

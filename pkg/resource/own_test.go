@@ -86,6 +86,7 @@ func TestJudgeFound(t *testing.T) {
 		{"exact, not ours", vip.Found{Present: true, Prefix: 32}, false, "ilbvip did not add it"},
 		{"finite lifetime", vip.Found{Present: true, Prefix: 32, Finite: true}, false, "finite lifetime"},
 		{"node address /24", vip.Found{Present: true, Prefix: 24}, false, "is an address of this node (10.0.1.2/24 on eth0)"},
+		{"node address /32 (a cloud node's only address)", vip.Found{Present: true, Prefix: 32, Primary: true}, false, "is an address of this node (10.0.1.2/32 on eth0)"},
 		// Even a marked address with another prefix is the node's now: the
 		// prefix was never ilbvip's.
 		{"ours but other prefix", vip.Found{Present: true, Prefix: 24, Marked: true}, true, "is an address of this node"},
@@ -106,7 +107,7 @@ func TestJudgeFound(t *testing.T) {
 			if code := ExitCode(err); code != ErrGeneric {
 				t.Errorf("exit %d, want %d", code, ErrGeneric)
 			}
-			if tc.f.Prefix != vs.Prefix && strings.Contains(err.Error(), "ip addr del") {
+			if (tc.f.Prefix != vs.Prefix || tc.f.Primary) && strings.Contains(err.Error(), "ip addr del") {
 				t.Errorf("advises deleting the node's own address: %v", err)
 			}
 		})

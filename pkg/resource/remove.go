@@ -49,7 +49,7 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
 	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
 	if err == nil {
-		err = portsSilent(c.Port, before.Port, recPort(rec))
+		err = portsSilent(ctx, pids, c.Port, before.Port, recPort(rec))
 	}
 	if err != nil {
 		l.Release(false)
@@ -97,37 +97,61 @@ func recPort(rec *daemon.Record) uint16 {
 }
 
 // portsSilent checks each probe port the resource has or had (today's
-// config, the run mark, the pid file; 0 = unknown).
-func portsSilent(ports ...uint16) error {
+// config, the run mark, the pid file; 0 = unknown). A responder just
+// stopped may still hold its socket for a moment (its other threads end
+// after the main one shows as a zombie): those are waited for, within the
+// budget; anything else listening fails at once.
+func portsSilent(ctx context.Context, stopped []int, ports ...uint16) error {
 	seen := map[uint16]bool{0: true}
 	for _, p := range ports {
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		if err := portSilent(p); err != nil {
-			return err
+		for {
+			hs, err := portSilent(p)
+			if err == nil || !allStopped(hs, stopped) || remaining(ctx) < 10*time.Millisecond {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	return nil
 }
 
+// allStopped reports whether every holder is one of the responders remove
+// just stopped.
+func allStopped(hs []responder.Holder, stopped []int) bool {
+	for _, h := range hs {
+		if !slices.Contains(stopped, h.Pid) {
+			return false
+		}
+	}
+	return len(hs) > 0
+}
+
 // portSilent fails when a socket still listens on the probe port on an
 // address a load balancer can reach: the load balancer would keep this
 // node healthy without the resource.
-func portSilent(port uint16) error {
+func portSilent(port uint16) ([]responder.Holder, error) {
 	hs, err := responder.Listening(port)
 	if err != nil {
-		return fmt.Errorf("confirm that port %d is silent: %w", port, err)
+		return nil, fmt.Errorf("confirm that port %d is silent: %w", port, err)
 	}
 	if len(hs) == 0 {
-		return nil
+		return nil, nil
 	}
 	names := make([]string, len(hs))
 	for i, h := range hs {
 		names[i] = h.String()
+		if strings.HasPrefix(h.Name, "ilbvip:") {
+			names[i] += " (an ilbvip responder of another tag or state_dir: run remove with its own)"
+		}
 	}
-	return &Error{Code: ErrGeneric, Err: fmt.Errorf(
+	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
 		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it (the VIP stays until remove succeeds)",
 		port, strings.Join(names, ", "))}
 }
@@ -198,7 +222,7 @@ func Recover(ctx context.Context, c *config.Config, o Options) error {
 		o.log().Info("recover: nothing to repair")
 		return nil
 	}
-	o.log().Infof("recover: repairing: %v", st.Err)
+	o.log().Infof("recover: repairing: %s", strings.TrimSuffix(st.Err.Error(), ": run recover"))
 	if err := ensure(ctx, c, o, "recover"); err != nil {
 		return err
 	}

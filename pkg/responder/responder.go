@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -100,12 +101,15 @@ type BindError struct {
 }
 
 func (e *BindError) Error() string {
-	if e.InUse() {
+	switch {
+	case e.InUse():
 		msg := fmt.Sprintf("port %d is already in use", e.Addr.Port())
 		if e.Holder != "" {
 			msg += " by " + e.Holder
 		}
-		return msg
+		return msg + ": stop that program, or give the load balancer's probe and port another free port"
+	case errors.Is(e.Err, syscall.EADDRNOTAVAIL):
+		return fmt.Sprintf("bind %s: %v: %s is not an address of this node: set bind to one of its addresses, or leave bind empty", e.Addr, innermost(e.Err), e.Addr.Addr())
 	}
 	return fmt.Sprintf("bind %s: %v", e.Addr, innermost(e.Err))
 }

@@ -553,7 +553,7 @@ func TestBindError(t *testing.T) {
 			if runtime.GOOS == "linux" {
 				comm, _ := os.ReadFile("/proc/self/comm")
 				want := strings.TrimSpace(string(comm)) + " (pid " + strconv.Itoa(os.Getpid()) + ")"
-				if be.Holder != want || !strings.HasSuffix(err.Error(), " by "+want) {
+				if be.Holder != want || !strings.Contains(err.Error(), " by "+want+": stop that program") {
 					t.Errorf("Holder = %q, error %q; want holder %q", be.Holder, err, want)
 				}
 				if h := PortHolder(port); h != want {

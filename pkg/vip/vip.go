@@ -103,6 +103,7 @@ type Found struct {
 	Prefix    int    // its prefix length there, when Present
 	Marked    bool   // the OS records that ilbvip added it (Linux 5.18 and later: the address protocol, IFA_PROTO, is ProtoILBVIP); false where the OS keeps no such mark
 	Finite    bool   // its valid lifetime is finite (DHCP, SLAAC, a cloud agent): someone else renews or removes it
+	Primary   bool   // it looks like the node's own address there: a subnet prefix, or the interface's only global address of its family (Linux; false elsewhere)
 	Elsewhere string // another interface that carries the address, "" if none
 }
 
@@ -199,6 +200,9 @@ var (
 	ErrNoInterface = errors.New("interface not found")
 	// ErrMissing: Check found the address absent from the interface.
 	ErrMissing = errors.New("address is not on the interface")
+	// ErrDuplicate: another host on the link has the address (duplicate
+	// address detection failed); not ours to take over.
+	ErrDuplicate = errors.New("another host on the link has the address")
 	// ErrInterfaceDown: the interface exists but cannot carry traffic.
 	ErrInterfaceDown = errors.New("interface is down")
 )
@@ -213,7 +217,8 @@ type ElsewhereError struct {
 }
 
 func (e *ElsewhereError) Error() string {
-	return fmt.Sprintf("%s is already on %s, not %s: remove it there or fix interface", e.Addr, e.Interface, e.Want)
+	return fmt.Sprintf("%s is already on %s, not on %s, and ilbvip never moves an address: if the VIP belongs on %s, set interface to it; if %s is an address of the node there, set vip to the load balancer's frontend IP",
+		e.Addr, e.Interface, e.Want, e.Interface, e.Addr)
 }
 
 // PrefixError says the address is on the right interface but with another
@@ -257,7 +262,7 @@ type interfaceDownError struct {
 }
 
 func (e *interfaceDownError) Error() string {
-	return fmt.Sprintf("interface %s is down: %s", e.Name, e.Reason)
+	return fmt.Sprintf("interface %s is down: %s: bring it up (a cable, the cloud NIC, ip link set %s up) or set interface to the NIC that carries the VIP", e.Name, e.Reason, e.Name)
 }
 
 func (e *interfaceDownError) Is(target error) bool { return target == ErrInterfaceDown }

@@ -183,6 +183,12 @@ func add(s Spec) error {
 	want, index := desired(s), w.link.Attrs().Index
 	if w.here == nil {
 		if err := writeAddr(index, want, unix.NLM_F_CREATE|unix.NLM_F_EXCL); err != nil {
+			if errors.Is(err, unix.EINVAL) && s.Prefix < s.Addr.BitLen() && !s.Source {
+				// The kernel wants one scope per subnet: the node's own
+				// address there is scope global, a VIP with source false
+				// is scope host.
+				return fmt.Errorf("netlink add address: %w (a VIP with a subnet prefix in the subnet of an address of %s cannot be kept from being a source: use prefix %d, or source: true)", err, s.Interface, s.Addr.BitLen())
+			}
 			return fmt.Errorf("netlink add address: %w", err)
 		}
 		return nil
@@ -255,7 +261,7 @@ func check(s Spec) error {
 	}
 	switch {
 	case w.here.flags&unix.IFA_F_DADFAILED != 0:
-		return fmt.Errorf("%w: it failed duplicate address detection (another node on the link has it)", ErrMissing)
+		return fmt.Errorf("%w: it failed duplicate address detection: find the host that has it and remove it there", ErrDuplicate)
 	case w.here.flags&unix.IFA_F_TENTATIVE != 0:
 		return fmt.Errorf("%w: it is still tentative (duplicate address detection running)", ErrMissing)
 	}
@@ -306,6 +312,47 @@ func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {
 // /etc/iproute2/rt_addrprotos.d/ilbvip.conf names it there.
 const ProtoILBVIP = 0x69
 
+// primary reports whether x looks like the node's own address on its
+// interface: a subnet prefix, or — for a host prefix ilbvip did not mark —
+// the preferred source of a route through the interface, or its only
+// global address of that family when it routes beyond its link (a default
+// or gateway route: a cloud node's /32 on eth0).
+// Such an address is never to be deleted, nor advised to be.
+func primary(x kaddr) (bool, error) {
+	switch {
+	case x.prefix < x.ip.BitLen():
+		return true, nil
+	case x.proto == ProtoILBVIP || x.scope != unix.RT_SCOPE_UNIVERSE:
+		return false, nil
+	}
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(family(x.ip), &netlink.Route{LinkIndex: x.index}, netlink.RT_FILTER_OIF)
+	})
+	if err != nil {
+		return false, fmt.Errorf("list routes: %w", err)
+	}
+	beyond := false // the interface routes beyond its link
+	for _, r := range routes {
+		if r.Src != nil && r.Src.Equal(net.IP(x.ip.AsSlice())) {
+			return true, nil // the node's source address (DHCP's default route says so)
+		}
+		beyond = beyond || r.Gw != nil || r.Dst == nil
+	}
+	if !beyond {
+		return false, nil
+	}
+	all, err := dumpAddrs(family(x.ip))
+	if err != nil {
+		return false, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, y := range all {
+		if y.index == x.index && y.ip != x.ip && y.scope == unix.RT_SCOPE_UNIVERSE && !y.ip.IsLinkLocalUnicast() {
+			return false, nil // another global address: that one is the node's
+		}
+	}
+	return true, nil
+}
+
 // lookup reports the address's facts (see Lookup) from the same dump that
 // add, del and check decide on.
 func lookup(s Spec) (Found, error) {
@@ -316,6 +363,9 @@ func lookup(s Spec) (Found, error) {
 	var f Found
 	if x := w.here; x != nil {
 		f = Found{Present: true, Prefix: x.prefix, Marked: x.proto == ProtoILBVIP, Finite: x.valid != foreverLft}
+		if f.Primary, err = primary(*x); err != nil {
+			return Found{}, err
+		}
 	}
 	if w.elsewhere != nil {
 		f.Elsewhere = w.elsewhere.Interface

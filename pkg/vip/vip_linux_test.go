@@ -221,7 +221,7 @@ func TestElsewhere(t *testing.T) {
 					if ee.Interface != "vip0" || ee.Want != "vip1" || ee.Addr != f.vip {
 						t.Errorf("%s: ElsewhereError %+v", op.name, ee)
 					}
-					want := f.vip.String() + " is already on vip0, not vip1: remove it there or fix interface"
+					want := f.vip.String() + " is already on vip0, not on vip1, and ilbvip never moves an address"
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("%s message %q lacks %q", op.name, err, want)
 					}
@@ -268,7 +268,7 @@ func TestPrefixMismatch(t *testing.T) {
 					t.Fatalf("Delete = %v", err)
 				}
 				got, err := Lookup(s)
-				if want := (Found{Present: true, Prefix: other}); err != nil || got != want {
+				if want := (Found{Present: true, Prefix: other, Primary: true}); err != nil || got != want {
 					t.Fatalf("Lookup = %+v, %v; want %+v", got, err, want)
 				}
 			})
@@ -1026,5 +1026,33 @@ func TestTwoPrefixes(t *testing.T) {
 	})
 	if out := ns.MustRun(t, "ip", "-4", "-o", "addr", "show", "dev", "vip0"); strings.Count(out, "10.10.5.200/") != 1 || !strings.Contains(out, "10.10.5.200/24") {
 		t.Fatalf("after Delete vip0 has:\n%s\nwant the /24 alone", out)
+	}
+}
+
+// A cloud node's own address is often a /32 on eth0 with the default
+// route through it: Lookup calls it Primary, so no message advises
+// deleting it. A second /32 there (an admin's VIP) is not.
+func TestLookupPrimary(t *testing.T) {
+	ns := testenv.NewNS(t)
+	ns.VethSelf(t, "vip0", "vip0p")
+	ns.MustRun(t, "ip", "addr", "add", "10.0.1.2/32", "dev", "vip0")
+	own := Spec{Addr: netip.MustParseAddr("10.0.1.2"), Prefix: 32, Interface: "vip0"}
+	if got := lookupIn(t, ns, own); !got.Present || got.Primary {
+		t.Fatalf("a lone /32 without routes: %+v, want Present, not Primary", got)
+	}
+	ns.MustRun(t, "ip", "route", "add", "10.0.1.1", "dev", "vip0")
+	ns.MustRun(t, "ip", "route", "add", "default", "via", "10.0.1.1")
+	if got := lookupIn(t, ns, own); !got.Primary {
+		t.Errorf("the only address of the NIC with the default route: %+v, want Primary", got)
+	}
+	admin := Spec{Addr: netip.MustParseAddr("10.0.1.200"), Prefix: 32, Interface: "vip0"}
+	ns.MustRun(t, "ip", "addr", "add", "10.0.1.200/32", "dev", "vip0")
+	if got := lookupIn(t, ns, admin); got.Primary {
+		t.Errorf("an admin's /32 next to the node's: %+v, want not Primary", got)
+	}
+	// DHCP's default route names the node's address as its source.
+	ns.MustRun(t, "ip", "route", "replace", "default", "via", "10.0.1.1", "src", "10.0.1.2")
+	if got := lookupIn(t, ns, own); !got.Primary {
+		t.Errorf("the default route's source: %+v, want Primary", got)
 	}
 }

@@ -73,7 +73,7 @@ func TestErrorMessages(t *testing.T) {
 		{
 			name:   "elsewhere",
 			err:    fmt.Errorf("add vip x: %w", &ElsewhereError{Addr: ip, Interface: "eth0", Want: "eth1"}),
-			want:   "add vip x: 10.10.5.200 is already on eth0, not eth1: remove it there or fix interface",
+			want:   "add vip x: 10.10.5.200 is already on eth0, not on eth1, and ilbvip never moves an address: if the VIP belongs on eth0, set interface to it; if 10.10.5.200 is an address of the node there, set vip to the load balancer's frontend IP",
 			asElse: true,
 		},
 		{
@@ -97,7 +97,7 @@ func TestErrorMessages(t *testing.T) {
 		{
 			name:  "down",
 			err:   fmt.Errorf("check vip x: %w", &interfaceDownError{Name: "eth1", Reason: "administratively down (IFF_UP off)"}),
-			want:  "check vip x: interface eth1 is down: administratively down (IFF_UP off)",
+			want:  "check vip x: interface eth1 is down: administratively down (IFF_UP off): bring it up (a cable, the cloud NIC, ip link set eth1 up) or set interface to the NIC that carries the VIP",
 			is:    ErrInterfaceDown,
 			isNot: ErrNoInterface,
 		},

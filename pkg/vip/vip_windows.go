@@ -267,8 +267,8 @@ func del(s Spec) error {
 	return deleteRow(*w.here)
 }
 
-// check tells whether the VIP is usable (see Check); a tentative or
-// duplicate address wraps ErrMissing with the reason.
+// check tells whether the VIP is usable (see Check); a tentative address
+// wraps ErrMissing with the reason, a duplicate is ErrDuplicate.
 func check(s Spec) error {
 	w, _, err := locateFor(s)
 	if err != nil {
@@ -285,6 +285,9 @@ func check(s Spec) error {
 	}
 	if int(w.here.Prefix) != s.Prefix {
 		return &PrefixError{Addr: s.Addr, Interface: s.Interface, Have: int(w.here.Prefix), Want: s.Prefix}
+	}
+	if w.here.Dad == dadDuplicate {
+		return &duplicateError{Addr: s.Addr, Interface: s.Interface}
 	}
 	if why := dadProblem(w.here.Dad, s); why != "" {
 		return fmt.Errorf("%w: %s", ErrMissing, why)

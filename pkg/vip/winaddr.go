@@ -249,6 +249,8 @@ func (e *duplicateError) Error() string {
 	return msg
 }
 
+func (e *duplicateError) Is(target error) bool { return target == ErrDuplicate }
+
 // dadDone reads a duplicate address detection state after Add: done with
 // nil when the address is usable, not done while it is tentative, and done
 // with an error when it is a duplicate or invalid.
