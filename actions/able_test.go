@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -616,5 +617,110 @@ func (s *stranger) stop() {
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// One VIP, one resource holds across state directories too (the holder is
+// found by its responder's own environment), and against restores racing
+// each other in one state directory (the claim lock).
+func TestOneVIPAcrossStateDirsAndRaces(t *testing.T) {
+	n := newNode(t)
+	other := filepath.Join(t.TempDir(), "other-state")
+	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	a2 := []string{"-t", "t2", "--port", "12346", "--vip", "10.10.5.200", "--interface", "eth1", "--state-dir", other}
+	n.want("restore", 0, a1...)
+	if r := n.want("restore", 1, a2...); !strings.Contains(r.stderr, "t1 (state_dir "+n.sd+")") {
+		t.Errorf("restore t2 in another state directory: %v; want t1 and its state_dir named", r)
+	}
+	n.want("remove", 0, a2...)
+	n.want("quickCheck", 0, a1...)
+	n.want("remove", 0, a1...)
+
+	for round := range 10 {
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for i, tag := range []string{"t1", "t2"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = n.run("restore", nil, n.args(tag, 12345+i, "--vip", "10.10.5.200", "--interface", "eth1")...).code
+			}()
+		}
+		wg.Wait()
+		if codes[0]+codes[1] != 1 {
+			t.Fatalf("round %d: racing restores of one VIP exited %v, want exactly one 0 and one 1", round, codes)
+		}
+		for i, tag := range []string{"t1", "t2"} {
+			n.want("remove", 0, n.args(tag, 12345+i, "--vip", "10.10.5.200", "--interface", "eth1")...)
+		}
+		if n.hasAddr("eth1", "10.10.5.200/32") {
+			t.Fatalf("round %d: vip left after both removes", round)
+		}
+	}
+}
+
+// A resource started here whose responder is gone and cannot come back
+// (another program took its port while it was silent) is failed, not
+// stopped: quickCheck names the holder, and remove refuses while it holds
+// the port; quickCheck then points at remove, not at recover.
+func TestStartedButNoResponder(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	pid := n.pidOf("t1")
+	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
+	eventually(t, "the responder lets go of the port", func() (bool, string) { return !n.listens(12345), "still listening" })
+	s := n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+	r := n.want("recover", 1, a...)
+	if !strings.Contains(r.stderr, "in use by socat") {
+		t.Errorf("recover with the port taken: %v", r)
+	}
+	testenv.WaitDead(t, pid)
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "no responder runs") || !strings.Contains(r.stderr, "socat") {
+		t.Errorf("quickCheck of a started resource without responder: %v", r)
+	}
+	if r := n.want("remove", 1, a...); !strings.Contains(r.stderr, "socat") {
+		t.Errorf("remove with socat on the port: %v", r)
+	}
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "run remove") {
+		t.Errorf("quickCheck after a remove that did not finish: %v, want run remove", r)
+	}
+	s.stop()
+	n.want("remove", 0, a...)
+	n.want("quickCheck", 7, a...)
+}
+
+// restore with a changed vip moves the resource to the new VIP and deletes
+// the one it added before; vip equal to a cloud node's /32 address (the
+// default route goes through it) is the node's own: never advised away.
+func TestVIPChangedAndNodeSlash32(t *testing.T) {
+	n := newNode(t)
+	old := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, old...)
+	moved := n.args("t1", 12345, "--vip", "10.10.5.201", "--interface", "eth1")
+	n.want("restore", 0, moved...)
+	if n.hasAddr("eth1", "10.10.5.200/32") || !n.hasAddr("eth1", "10.10.5.201/32") {
+		t.Errorf("after restore with a new vip: %s", n.addrs("eth1"))
+	}
+	n.want("remove", 0, moved...)
+	if n.hasAddr("eth1", "10.10.5.201/32") {
+		t.Errorf("vip left: %s", n.addrs("eth1"))
+	}
+
+	n.ns.MustRun(t, "ip", "addr", "add", "10.0.9.2/32", "dev", "eth1")
+	n.ns.MustRun(t, "ip", "route", "add", "10.0.9.1", "dev", "eth1")
+	n.ns.MustRun(t, "ip", "route", "add", "default", "via", "10.0.9.1")
+	a := n.args("t1", 12345, "--vip", "10.0.9.2", "--interface", "eth1")
+	r := n.want("restore", 1, a...)
+	if !strings.Contains(r.stderr, "is an address of this node") || strings.Contains(r.stderr, "ip addr del") {
+		t.Errorf("restore with the node's /32 as vip: %v", r)
+	}
+	if r := n.run("quickCheck", nil, append(a, "--diagnose")...); strings.Contains(r.stdout+r.stderr, "ip addr del 10.0.9.2") {
+		t.Errorf("the doctor advises deleting the node's address: %v", r)
+	}
+	n.want("remove", 0, a...)
+	if !n.hasAddr("eth1", "10.0.9.2/32") || !strings.Contains(n.ns.MustRun(t, "ip", "route"), "default via 10.0.9.1") {
+		t.Errorf("the node's address or default route changed: %s", n.ns.MustRun(t, "ip", "route"))
 	}
 }

@@ -55,8 +55,8 @@ func Inspect(c *config.Config, o Options) *Status {
 		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
 			st.Pid = pids[0]
 			problems = append(problems, fmt.Sprintf("responder pid %d runs without its pid file (state directory lost?): run recover", pids[0]))
-		} else if m.Run {
-			problems = append(problems, notAnswering(c))
+		} else if m.found {
+			problems = append(problems, notAnswering(c, m))
 		}
 	case err != nil:
 		problems = append(problems, fmt.Sprintf("%v: run remove, then restore", err))
@@ -143,15 +143,19 @@ func leftBehind(c *config.Config, m mark, merr error) bool {
 	return err == nil && other == ""
 }
 
-// notAnswering says what is wrong with a resource started here whose
-// responder is gone (a recover that could not start one, for example),
-// naming whatever holds its port.
-func notAnswering(c *config.Config) string {
-	msg := "restore started the resource here but no responder runs"
+// notAnswering says what is wrong with a resource that has a run mark but
+// no responder: started here and its responder gone (a recover that could
+// not start one), or a remove that did not finish; it names whatever holds
+// the port.
+func notAnswering(c *config.Config, m mark) string {
+	msg, fix := "restore started the resource here but no responder runs", "run recover"
+	if !m.Run {
+		msg, fix = "remove began but did not finish", "run remove"
+	}
 	if h := responder.PortHolder(c.Port); h != "" {
 		msg += fmt.Sprintf(", and port %d is held by %s", c.Port, h)
 	}
-	return msg + ": run recover"
+	return msg + ": " + fix
 }
 
 // inspectVIP checks the VIP for Inspect: present, and whether it is
