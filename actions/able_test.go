@@ -724,3 +724,26 @@ func TestVIPChangedAndNodeSlash32(t *testing.T) {
 		t.Errorf("the node's address or default route changed: %s", n.ns.MustRun(t, "ip", "route"))
 	}
 }
+
+// The state directory wiped and the responder killed: the VIP, marked as
+// ilbvip's, is the last evidence that restore started the resource, so
+// quickCheck fails (not "stopped") and recover repairs it.
+func TestWipedStateAndKilledResponder(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	pid := n.pidOf("t1")
+	if err := os.RemoveAll(n.sd); err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	testenv.WaitDead(t, pid)
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "no responder answers port 12345: run recover") {
+		t.Errorf("quickCheck: %v", r)
+	}
+	n.want("recover", 0, a...)
+	n.want("quickCheck", 0, a...)
+	n.want("remove", 0, a...)
+	n.want("quickCheck", 7, a...)
+	n.want("recover", 7, a...)
+}

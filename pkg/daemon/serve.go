@@ -140,8 +140,9 @@ func serveUntilStop(srv *responder.Server, spec Spec, w *statsWriter, log logrus
 
 // statsWriter writes the stats file when something changed: at most once
 // per statsInterval, but at once for the first load-balancer probe (a
-// restore with probe_timeout waits for it) and for every change of the
-// silent state (quickCheck reports it).
+// restore with probe_timeout waits for it), the first self-probe (restore's,
+// so quickCheck right after it shows it) and every change of the silent
+// state (quickCheck reports it).
 type statsWriter struct {
 	path string
 	srv  *responder.Server
@@ -166,7 +167,8 @@ func (w *statsWriter) write(force bool) bool {
 	case out == prev:
 		return true
 	case !force && time.Since(w.at) < statsInterval && out.Silent == prev.Silent &&
-		out.SilentReason == prev.SilentReason && !(prev.LastProbe.IsZero() && !out.LastProbe.IsZero()):
+		out.SilentReason == prev.SilentReason && !(prev.LastProbe.IsZero() && !out.LastProbe.IsZero()) &&
+		!(prev.Local == 0 && out.Local > 0):
 		return false
 	}
 	w.last, w.at = out, time.Now()

@@ -249,7 +249,9 @@ func Recorded(c *config.Config) bool {
 // and remove has not stopped it: its run mark says so, or — when the
 // state directory was lost or written by a version without run marks — a
 // responder of this tag still runs (found by its pid file or by its exact
-// command line), which only restore starts and remove stops.
+// command line), which only restore starts and remove stops, or its VIP is
+// still there marked as ilbvip's and no other resource has it (remove
+// deletes the VIP before the mark, so only a lost mark leaves that).
 func startedHere(c *config.Config) bool {
 	m, err := readMark(c.StateDir, c.Tag)
 	if err == nil && m.Run {
@@ -261,5 +263,8 @@ func startedHere(c *config.Config) bool {
 	if rec, err := daemon.ReadRecord(c.StateDir, c.Tag); err == nil && daemon.Inspect(rec) == daemon.Running {
 		return true
 	}
-	return len(daemon.FindResponders(c.Tag, c.StateDir)) > 0
+	if len(daemon.FindResponders(c.Tag, c.StateDir)) > 0 {
+		return true
+	}
+	return err == nil && c.HasVIP() && leftBehind(c, m, nil)
 }
