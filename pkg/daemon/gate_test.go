@@ -16,16 +16,9 @@ import (
 // The gate turns vip.Watch's verdicts into the responder's state and the
 // stats file's silent fields; a real responder on loopback shows both.
 func TestGate(t *testing.T) {
-	srv, err := responder.Listen(responder.Options{Protocol: "tcp", Addr: netip.MustParseAddrPort("127.0.0.1:0")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() { _ = srv.Close() })
-	log := logrus.New()
-	log.SetOutput(io.Discard)
+	g, srv := newGate(t)
 	changed := make(chan struct{}, 1)
-	g := &gate{srv: srv, log: log, changed: changed}
+	g.changed = changed
 	probe := func() error { return responder.Probe("tcp", srv.Addr(), "", nil, 5*time.Second) }
 
 	if silent, _, _ := g.state(); silent {
@@ -60,15 +53,7 @@ func TestGate(t *testing.T) {
 // A port taken while the responder was silent keeps it silent, saying why,
 // and a retry is armed.
 func TestGatePortTaken(t *testing.T) {
-	srv, err := responder.Listen(responder.Options{Protocol: "tcp", Addr: netip.MustParseAddrPort("127.0.0.1:0")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() { _ = srv.Close() })
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	g := &gate{srv: srv, log: log, changed: make(chan struct{}, 1)}
+	g, srv := newGate(t)
 	g.update(errors.New("vip gone"))
 	other, err := responder.Listen(responder.Options{Protocol: "tcp", Addr: srv.Addr()})
 	if err != nil {
@@ -89,4 +74,18 @@ func TestGatePortTaken(t *testing.T) {
 	if !armed {
 		t.Error("no retry armed")
 	}
+}
+
+// newGate is a gate over a real tcp responder on loopback.
+func newGate(t *testing.T) (*gate, *responder.Server) {
+	t.Helper()
+	srv, err := responder.Listen(responder.Options{Protocol: "tcp", Addr: netip.MustParseAddrPort("127.0.0.1:0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() { _ = srv.Close() })
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	return &gate{srv: srv, log: log, changed: make(chan struct{}, 1)}, srv
 }

@@ -97,17 +97,24 @@ func netns(pid string) string {
 func FindResponders(tag, stateDir string) []int {
 	want := Args(tag, stateDir)
 	self := netns("thread-self") // this thread's namespace, not the main thread's
+	var out []int
+	for _, pid := range otherPids() {
+		if _, ok := responderStart(pid, want, self); ok {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// otherPids lists the processes in /proc but this one.
+func otherPids() []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	var out []int
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, ok := responderStart(pid, want, self); ok {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != os.Getpid() {
 			out = append(out, pid)
 		}
 	}
@@ -120,16 +127,8 @@ func FindResponders(tag, stateDir string) []int {
 // state directory is lost. Processes that cannot be read are skipped.
 func Responders() []Responder {
 	self := netns("thread-self")
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []Responder
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
+	for _, pid := range otherPids() {
 		a := cmdline(pid)
 		if len(a) != 6 || !slices.Equal(a, Args(a[3], a[5])) {
 			continue
