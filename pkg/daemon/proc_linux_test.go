@@ -87,3 +87,36 @@ func TestTarget(t *testing.T) {
 		t.Error("held a pid that does not exist")
 	}
 }
+
+// A poll of the pidfd that a signal interrupts says nothing about the
+// process: Stop once took the Go runtime's preemption signal (SIGURG) for
+// an exit and returned while a draining responder still answered.
+func TestTargetRunningUnderSignals(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	tg, ok := openTarget(cmd.Process.Pid, func() bool { return true })
+	if !ok {
+		t.Fatal("could not hold a live process")
+	}
+	defer tg.close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // SIGURG is the runtime's own, harmless to send
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = syscall.Kill(syscall.Getpid(), syscall.SIGURG)
+			}
+		}
+	}()
+	for i := range 200000 {
+		if !tg.running() {
+			t.Fatalf("call %d: a sleeping process is taken for exited", i)
+		}
+	}
+}

@@ -155,10 +155,20 @@ func (t target) running() bool {
 	if t.fd < 0 {
 		return alive(t.pid, t.start)
 	}
-	// A pidfd becomes readable when its process exits.
+	// A pidfd becomes readable when its process exits. A poll that a
+	// signal interrupts (the Go runtime preempts with SIGURG) says nothing:
+	// ask again, never take it for an exit.
 	fds := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, 0)
-	return err == nil && n == 0
+	for {
+		n, err := unix.Poll(fds, 0)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return alive(t.pid, t.start)
+		}
+		return n == 0
+	}
 }
 
 func (t target) close() {
