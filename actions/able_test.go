@@ -747,3 +747,41 @@ func TestWipedStateAndKilledResponder(t *testing.T) {
 	n.want("quickCheck", 7, a...)
 	n.want("recover", 7, a...)
 }
+
+// A config file that became unreadable while the resource runs (a typo, a
+// mode others may write) does not keep remove from stopping what the state
+// directory records; with nothing recorded the error stands (and nothing
+// is created).
+func TestRemoveWithBrokenConfigFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(path string) error
+	}{
+		{"unknown key", func(p string) error { return os.WriteFile(p, []byte("port: 12345\nalow: [10.0.0.1]\n"), 0o600) }},
+		{"not YAML", func(p string) error { return os.WriteFile(p, []byte("port: [\n"), 0o600) }},
+		{"writable by others", func(p string) error { return os.Chmod(p, 0o666) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			cfg := filepath.Join(t.TempDir(), "t1.yaml")
+			if err := os.WriteFile(cfg, []byte("port: 12345\nvip: 10.10.5.200\ninterface: eth1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			a := []string{"-t", "t1", "-c", cfg, "--state-dir", n.sd}
+			n.want("restore", 0, a...)
+			if err := tc.spoil(cfg); err != nil {
+				t.Fatal(err)
+			}
+			if r := n.want("remove", 0, a...); !strings.Contains(r.stderr, "stopping what the state directory records") {
+				t.Errorf("remove: %v", r)
+			}
+			n.nothingStarted("t1", 12345)
+			if n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Errorf("vip left: %s", n.addrs("eth1"))
+			}
+			if r := n.run("remove", nil, a...); r.code == 0 {
+				t.Errorf("remove with nothing recorded and a broken config: %v, want the config error", r)
+			}
+		})
+	}
+}

@@ -354,6 +354,31 @@ func TestFailurePaths(t *testing.T) {
 			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500"}, 0, "")
 			h.nothingLeft("vip")
 		}},
+		{"drain and the operations' timeouts", map[string]string{"vip": "10.10.5.200", "interface": "eth1", "protocol": "http", "drain": "25s"}, func(t *testing.T, h *ocfHost) {
+			// Each operation has its own timeout: a 25 s drain is judged at
+			// stop, not against start's or validate-all's timeout.
+			op40 := map[string]string{"OCF_RESKEY_CRM_meta_timeout": "40000"}
+			h.want("validate-all", op40, 0, "")
+			h.want("start", op40, 0, "")
+			// A 3 s stop cuts the drain short and still succeeds in time.
+			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, 0, "")
+			if !strings.Contains(r.stderr, "drain cut short") || r.took > 3*time.Second {
+				t.Errorf("stop with a 3 s timeout and a 25 s drain: took %s, %v; want the cut said and done within 3 s", r.took, r)
+			}
+			h.nothingLeft("vip")
+		}},
+		{"stop with a wrong tag or state_dir", withVIP, func(t *testing.T, h *ocfHost) {
+			// Where the record is cannot be told: the stop must not claim
+			// success while the resource may still answer.
+			h.want("start", nil, 0, "")
+			h.want("stop", map[string]string{"OCF_RESKEY_state_dir": "relative/dir"}, 6, "cannot be told")
+			h.want("stop", map[string]string{"OCF_RESKEY_tag": "bad/tag"}, 6, "cannot be told")
+			if !h.hasVIP() || len(h.responders("vip")) != 1 {
+				t.Error("the resource did not survive the failed stops")
+			}
+			h.want("stop", nil, 0, "")
+			h.nothingLeft("vip")
+		}},
 		{"missing executables", withVIP, func(t *testing.T, h *ocfHost) {
 			missing := map[string]string{"OCF_RESKEY_bindir": "/nonexistent/ilbvip"}
 			const why = "/nonexistent/ilbvip/"

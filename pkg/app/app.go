@@ -221,7 +221,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	}
 	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
 	c, err := config.Load(src)
-	if err != nil && a.Name == "remove" && resource.ExitCode(err) == resource.ErrConfigure && !cc.Bool("check-config") {
+	if ce := (*config.Error)(nil); err != nil && a.Name == "remove" && errors.As(err, &ce) && !cc.Bool("check-config") {
 		c, err = configForStop(src, err, log)
 	}
 	if err != nil {

@@ -107,11 +107,10 @@ func LoadForStop(src Sources) (c *Config, ignored []error, err error) {
 }
 
 func load(src Sources, forStop bool) (*Config, []error, error) {
-	c, vals, origin, err := collect(src)
+	c, vals, origin, ignored, err := collect(src, forStop)
 	if err != nil {
 		return nil, nil, err
 	}
-	var ignored []error
 	for _, p := range Params {
 		v, ok := vals[p.Name]
 		from := origin[p.Name]
@@ -144,15 +143,16 @@ func load(src Sources, forStop bool) (*Config, []error, error) {
 }
 
 // collect gathers every parameter's text and origin from the sources,
-// highest first, and reads the config file.
-func collect(src Sources) (*Config, map[string]string, map[string]string, error) {
+// highest first, and reads the config file. For a stop, a config file that
+// cannot be read is left out (and reported in ignored): the flags, the
+// environment and the defaults still say where the state is.
+func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]string, ignored []error, err error) {
 	env := src.Env
 	if env == nil {
 		env = os.LookupEnv
 	}
-	c := &Config{Origin: map[string]string{}}
-	vals := map[string]string{}
-	origin := map[string]string{}
+	c = &Config{Origin: map[string]string{}}
+	vals, origin = map[string]string{}, map[string]string{}
 	put := func(name, v, from string) {
 		if _, done := vals[name]; !done {
 			vals[name], origin[name] = v, from
@@ -162,7 +162,7 @@ func collect(src Sources) (*Config, map[string]string, map[string]string, error)
 	// and it needs the tag first.
 	for name, v := range src.Flags {
 		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
+			return nil, nil, nil, nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
 		}
 		if v != "" {
 			put(name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
@@ -175,16 +175,16 @@ func collect(src Sources) (*Config, map[string]string, map[string]string, error)
 	}
 	for name, v := range src.Info {
 		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
+			return nil, nil, nil, nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
 		}
 		put(name, v, "info field")
 	}
 	tag, ok := vals["tag"]
 	if !ok {
-		return nil, nil, nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
+		return nil, nil, nil, nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
 	}
 	if err := ValidTag(tag); err != nil {
-		return nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
+		return nil, nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
 	}
 
 	file, explicit := src.ConfigFile, src.ConfigFile != ""
@@ -192,6 +192,11 @@ func collect(src Sources) (*Config, map[string]string, map[string]string, error)
 		file = DefaultConfigPath(tag)
 	}
 	fileVals, err := readFile(file, src.Euid)
+	if err != nil && forStop && !(errors.Is(err, fs.ErrNotExist) && !explicit) {
+		ignored = append(ignored, err)
+		err, fileVals = fs.ErrNotExist, nil
+		explicit = false
+	}
 	switch {
 	case err == nil:
 		c.File = file
@@ -199,17 +204,17 @@ func collect(src Sources) (*Config, map[string]string, map[string]string, error)
 			put(k, fileVals[k], file)
 		}
 		if t := fileVals["tag"]; t != "" && t != tag {
-			return nil, nil, nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
+			return nil, nil, nil, nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
 		}
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		// Pacemaker passes everything in the environment: no file is fine.
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
+		return nil, nil, nil, nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
 	default:
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 
-	return c, vals, origin, nil
+	return c, vals, origin, ignored, nil
 }
 
 // validate checks what no single parameter can: required values and

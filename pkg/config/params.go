@@ -290,7 +290,8 @@ var Params = []Param{
 			"this node arrived (it fails, removing what it added, after this long), and quickCheck fails when no such " +
 			"probe came within this long. A probe counts once its handshake completed (tcp) or it asked for http_path " +
 			"with GET or HEAD (http), from a source allow lets in: SYNs alone (half-open probes, or SYNs the allow " +
-			"filter drops) do not. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
+			"filter drops) do not; a half-open prober still gets its SYN-ACK from the kernel, and so sees the node healthy, " +
+			"but the responder never learns of it, so do not use probe_timeout with one. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
 			"and shorter than action_timeout.",
 		set: func(c *Config, s string) error {
 			d, err := parseDuration(s, 0, 10*time.Minute)
@@ -365,6 +366,14 @@ func parseIP(s string) (netip.Addr, error) {
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
+	if i := strings.IndexByte(s, '%'); i >= 0 {
+		zone, bits, _ := strings.Cut(s[i+1:], "/")
+		clean := s[:i]
+		if bits != "" {
+			clean += "/" + bits
+		}
+		return netip.Prefix{}, fmt.Errorf("%q has a zone (%%%s): write it without, as %s (a link-local source matches on every interface)", s, zone, clean)
+	}
 	if !strings.Contains(s, "/") {
 		a, err := parseIP(s)
 		if err != nil {

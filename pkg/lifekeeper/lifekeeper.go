@@ -23,10 +23,15 @@ const InsList = "bin/ins_list"
 // infoFieldIndex is the info field's position (1-based) in ins_list -f: output.
 const infoFieldIndex = 6
 
-// Enabled reports the ins_list to run: LKROOT is set and $LKROOT/bin/ins_list exists.
+// Enabled reports the ins_list to run: $LKROOT/bin/ins_list, or — when
+// LKROOT is not in the environment (an admin's shell, a cron job) —
+// ins_list below LifeKeeper's default installation directory (DefaultRoot).
 func Enabled(env func(string) (string, bool)) (string, bool) {
 	root, ok := env("LKROOT")
 	if !ok || root == "" {
+		root = DefaultRoot
+	}
+	if root == "" {
 		return "", false
 	}
 	// LifeKeeper for Windows ships ins_list.exe.

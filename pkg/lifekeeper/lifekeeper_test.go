@@ -119,3 +119,29 @@ func FuzzParseInfo(f *testing.F) {
 		}
 	})
 }
+
+// Without LKROOT in the environment (an admin's shell), ins_list is looked
+// for below LifeKeeper's default installation directory.
+func TestEnabledDefaultRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	saved := DefaultRoot
+	defer func() { DefaultRoot = saved }()
+	DefaultRoot = root
+	if _, ok := Enabled(noEnv); ok {
+		t.Error("Enabled without ins_list below the default root")
+	}
+	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := Enabled(noEnv); !ok || p != filepath.Join(root, InsList) {
+		t.Errorf("Enabled = %q, %t; want the default root's ins_list", p, ok)
+	}
+	DefaultRoot = ""
+	if _, ok := Enabled(noEnv); ok {
+		t.Error("Enabled with no LKROOT and no default root")
+	}
+}

@@ -79,8 +79,9 @@ const drainReserve = time.Second
 // drain: say so, as the stop must succeed).
 func drain(ctx context.Context, until time.Time, log logrus.FieldLogger) {
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-drainReserve).Before(until) {
-		log.Warnf("drain cut short by %s: the stop's timeout is too short for drain (give the stop operation drain + 10s)",
-			until.Sub(dl.Add(-drainReserve)).Round(100*time.Millisecond))
+		if cut := until.Sub(dl.Add(-drainReserve)).Round(100 * time.Millisecond); cut > 0 {
+			log.Warnf("drain cut short by %s to finish within the action's budget: give the stop drain + 10s (Pacemaker: op stop timeout; LifeKeeper or by hand: action_timeout)", cut)
+		}
 		until = dl.Add(-drainReserve)
 	}
 	select {

@@ -187,7 +187,8 @@ func waitForLBProbe(ctx context.Context, c *config.Config, pid int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no load-balancer probe reached port %d within probe_timeout %s: check the load balancer's probe port and protocol, allow, and the host firewall", c.Port, c.ProbeTimeout)
+			return fmt.Errorf("no completed probe connection from outside this node on port %d within probe_timeout %s (%s; SYNs alone, or sources outside allow, do not count): check the load balancer's probe port and protocol, allow, and the host firewall",
+				c.Port, c.ProbeTimeout, map[string]string{"tcp": "a completed handshake counts", "http": "a GET or HEAD of http_path counts"}[c.Protocol])
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package lifekeeper
+
+// DefaultRoot is not assumed outside Linux: LKROOT must say where
+// LifeKeeper is (LifeKeeper for Windows sets it for the scripts it runs).
+var DefaultRoot = ""
