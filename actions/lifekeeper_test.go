@@ -182,7 +182,7 @@ func TestProbeTimeout(t *testing.T) {
 	l.setInfo("12345 vip=10.10.5.200 interface=eth1 probe_timeout=1s")
 
 	r := l.lk("restore", 1)
-	if !strings.Contains(r.stderr, "no load-balancer probe") {
+	if !strings.Contains(r.stderr, "no completed probe connection from outside this node on port 12345 within probe_timeout 1s") {
 		t.Errorf("restore without probes: %q", r.stderr)
 	}
 	if l.hasAddr("eth1", "10.10.5.200/32") || len(daemonPids(l.node, l.tag)) != 0 {

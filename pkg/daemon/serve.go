@@ -40,43 +40,14 @@ func Serve(ready *os.File) int {
 	debug.SetMemoryLimit(6 << 20)
 	log := serveLogger(spec)
 
-	opts, err := spec.options()
-	if err != nil {
-		report("error:other:" + err.Error())
-		return 1
-	}
-	opts.Log = log
 	changed := make(chan struct{}, 1)
-	opts.Changed = changed
-	rec, err := recordSelf()
+	sigs, err := notifyStop() // exists before the pid file names this process
 	if err != nil {
 		report("error:other:" + err.Error())
 		return 1
 	}
-	// The stop mechanism exists before the pid file names this process.
-	sigs, err := notifyStop()
+	srv, pidPath, kind, err := listen(spec, log, changed)
 	if err != nil {
-		report("error:other:" + err.Error())
-		return 1
-	}
-	rec.Tag, rec.Port, rec.Protocol, rec.VIP, rec.Interface, rec.Config = spec.Tag, spec.Port, spec.Protocol, spec.VIP, spec.Interface, spec.Hash()
-	pidPath := statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt)
-	// The pid file comes before the bind, so a responder that answers is
-	// always one that stop can find.
-	if err := statedir.WriteAtomic(pidPath, rec.Marshal()); err != nil {
-		report("error:other:" + err.Error())
-		return 1
-	}
-	srv, err := responder.Listen(opts)
-	if err != nil {
-		_ = statedir.Remove(pidPath)
-		kind := "other"
-		var be *responder.BindError
-		if errors.As(err, &be) && be.InUse() {
-			kind = "inuse"
-		} else if errors.Is(err, os.ErrPermission) {
-			kind = "perm"
-		}
 		log.WithError(err).Error("cannot listen")
 		report("error:" + kind + ":" + err.Error())
 		return 1
@@ -99,6 +70,40 @@ func Serve(ready *os.File) int {
 	w.write(true)
 	report(readyMsg)
 	return serveUntilStop(srv, spec, w, log, changed, sigs, done)
+}
+
+// listen writes the pid file and binds. The pid file comes first, so a
+// responder that answers is always one that stop can find; a failed bind
+// removes it again. kind is the readiness report's error kind: inuse,
+// perm or other.
+func listen(spec Spec, log logrus.FieldLogger, changed chan<- struct{}) (srv *responder.Server, pidPath, kind string, err error) {
+	opts, err := spec.options()
+	if err != nil {
+		return nil, "", "other", err
+	}
+	opts.Log, opts.Changed = log, changed
+	rec, err := recordSelf()
+	if err != nil {
+		return nil, "", "other", err
+	}
+	rec.Tag, rec.Port, rec.Protocol, rec.VIP, rec.Interface, rec.Config = spec.Tag, spec.Port, spec.Protocol, spec.VIP, spec.Interface, spec.Hash()
+	pidPath = statedir.Path(spec.StateDir, spec.Tag, statedir.PidExt)
+	if err := statedir.WriteAtomic(pidPath, rec.Marshal()); err != nil {
+		return nil, "", "other", err
+	}
+	srv, err = responder.Listen(opts)
+	if err != nil {
+		_ = statedir.Remove(pidPath)
+		var be *responder.BindError
+		switch {
+		case errors.As(err, &be) && be.InUse():
+			return nil, "", "inuse", err
+		case errors.Is(err, os.ErrPermission):
+			return nil, "", "perm", err
+		}
+		return nil, "", "other", err
+	}
+	return srv, pidPath, "", nil
 }
 
 // serveUntilStop keeps the stats file fresh until a stop signal, then

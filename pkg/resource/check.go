@@ -44,40 +44,11 @@ func QuickCheck(c *config.Config, o Options) (*Status, error) {
 func Inspect(c *config.Config, o Options) *Status {
 	st := &Status{Tag: c.Tag, Protocol: c.Protocol, Port: c.Port}
 	var problems []string
-	responderUp := false
 	if _, err := statedir.Check(c.StateDir); err != nil {
 		problems = append(problems, err.Error())
 	}
 	m, merr := readMark(c.StateDir, c.Tag)
-	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
-	switch {
-	case isNotExist(err):
-		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
-			st.Pid = pids[0]
-			problems = append(problems, fmt.Sprintf("responder pid %d runs without its pid file (state directory lost?): run recover", pids[0]))
-		} else if m.found {
-			problems = append(problems, notAnswering(c, m))
-		}
-	case err != nil:
-		problems = append(problems, fmt.Sprintf("%v: run remove, then restore", err))
-	default:
-		switch s := daemon.Inspect(rec); s {
-		case daemon.Running:
-			responderUp = true
-			st.Pid = rec.Pid
-		case daemon.PreviousBoot:
-			// A pid file from before a reboot: nothing of it runs.
-		default:
-			problems = append(problems, fmt.Sprintf("responder pid %d is %s: run recover", rec.Pid, s))
-		}
-	}
-
-	if responderUp {
-		if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == rec.Pid {
-			st.Stats = s
-			st.Uptime = time.Since(s.Since).Truncate(time.Second)
-		}
-	}
+	rec, responderUp := inspectResponder(c, st, m, &problems)
 	silent := st.Stats != nil && st.Stats.Silent
 	vipPresent, vipOK := false, true
 	if c.HasVIP() {
@@ -99,18 +70,56 @@ func Inspect(c *config.Config, o Options) *Status {
 	} else if vipPresent && leftBehind(c, m, merr) {
 		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
 	}
-
 	if m.found && !m.Run {
 		// remove began and did not finish: recover would refuse (7).
 		for i, p := range problems {
 			problems[i] = strings.Replace(p, ": run recover", ": remove did not finish: run remove", 1)
 		}
 	}
+	st.judge(problems, responderUp)
+	return st
+}
+
+// inspectResponder finds the responder (pid file, else its command line)
+// and, when it runs, its stats.
+func inspectResponder(c *config.Config, st *Status, m mark, problems *[]string) (*daemon.Record, bool) {
+	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
+	switch {
+	case isNotExist(err):
+		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
+			st.Pid = pids[0]
+			*problems = append(*problems, fmt.Sprintf("responder pid %d runs without its pid file (state directory lost?): run recover", pids[0]))
+		} else if m.found {
+			*problems = append(*problems, notAnswering(c, m))
+		}
+		return nil, false
+	case err != nil:
+		*problems = append(*problems, fmt.Sprintf("%v: run remove, then restore", err))
+		return nil, false
+	}
+	switch s := daemon.Inspect(rec); s {
+	case daemon.Running:
+	case daemon.PreviousBoot:
+		return nil, false // a pid file from before a reboot: nothing of it runs
+	default:
+		*problems = append(*problems, fmt.Sprintf("responder pid %d is %s: run recover", rec.Pid, s))
+		return nil, false
+	}
+	st.Pid = rec.Pid
+	if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == rec.Pid {
+		st.Stats = s
+		st.Uptime = time.Since(s.Since).Truncate(time.Second)
+	}
+	return rec, true
+}
+
+// judge sets the state from the problems: the first is the cause, the rest
+// usually follow from it.
+func (st *Status) judge(problems []string, responderUp bool) {
 	switch {
 	case len(problems) > 0:
-		// The first problem is the cause; the rest usually follow from it.
 		st.State, st.Problem, st.Problems = "failed", problems[0], problems
-		if silent {
+		if st.Stats != nil && st.Stats.Silent {
 			st.State = "silent"
 		}
 		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
@@ -119,7 +128,6 @@ func Inspect(c *config.Config, o Options) *Status {
 	default:
 		st.State = "running"
 	}
-	return st
 }
 
 // leftBehind reports whether a VIP present without a responder is this
