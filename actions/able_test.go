@@ -355,9 +355,7 @@ func TestRecoverNeverStarts(t *testing.T) {
 	// recover repairs it (0) instead of treating it as never started.
 	n.want("restore", 0, a...)
 	pid := n.pidOf("t1")
-	if err := os.RemoveAll(n.sd); err != nil {
-		t.Fatal(err)
-	}
+	n.wipeState()
 	n.want("recover", 0, a...)
 	n.want("quickCheck", 0, a...)
 	if p := daemonPids(n, "t1"); len(p) != 1 {
@@ -725,27 +723,108 @@ func TestVIPChangedAndNodeSlash32(t *testing.T) {
 	}
 }
 
-// The state directory wiped and the responder killed: the VIP, marked as
-// ilbvip's, is the last evidence that restore started the resource, so
-// quickCheck fails (not "stopped") and recover repairs it.
+// The state directory wiped and the responder killed: nothing records the
+// resource any more, and a VIP alone is no evidence that it should run (a
+// remove that could not finish leaves one too). quickCheck fails and says
+// both ways out; recover starts nothing; remove takes the VIP (marked as
+// ilbvip's) down.
 func TestWipedStateAndKilledResponder(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.want("restore", 0, a...)
 	pid := n.pidOf("t1")
-	if err := os.RemoveAll(n.sd); err != nil {
-		t.Fatal(err)
-	}
+	n.wipeState()
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	testenv.WaitDead(t, pid)
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "no responder answers port 12345: run recover") {
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "run remove to take it down, or restore if it should run here") {
 		t.Errorf("quickCheck: %v", r)
 	}
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
-	n.want("remove", 0, a...)
-	n.want("quickCheck", 7, a...)
 	n.want("recover", 7, a...)
+	n.want("remove", 0, a...)
+	if n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Errorf("vip left: %s", n.addrs("eth1"))
+	}
+	n.want("quickCheck", 7, a...)
+}
+
+// Whatever answers the probe port while this resource's responder does not
+// (stopped, or silent in tcp mode) keeps the node healthy for the load
+// balancer: quickCheck names it (a warning when stopped, a failure when the
+// resource runs silent), and remove refuses while it answers.
+func TestStrangerWhileStoppedOrSilent(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	s := n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+	// Stopped is this resource's state (a probe's "failed" would have the
+	// cluster manager stop, then fence, over a program it does not manage);
+	// the warning says who answers, and remove refuses while it does.
+	if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "WARNING: port 12345 answers the load balancer") || !strings.Contains(r.stderr, "socat") {
+		t.Errorf("quickCheck of a stopped resource with socat on its port: %v", r)
+	}
+	n.want("remove", 1, a...)
+	s.stop()
+	n.want("quickCheck", 7, a...)
+	n.want("restore", 0, a...)
+	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
+	eventually(t, "the responder lets go of the port", func() (bool, string) { return !n.listens(12345), "still listening" })
+	n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "socat") {
+		t.Errorf("quickCheck of a silent resource with socat on its port: %v", r)
+	}
+}
+
+// The VIP follows the resource's own changes: an interface renamed while
+// it runs, and a vip changed in the config after the state directory was
+// lost; remove deletes the VIP it added in both cases, nothing else.
+func TestRemoveFindsItsMovedVIP(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
+	n.ns.MustRun(t, "ip", "link", "set", "eth1", "name", "vipnic")
+	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "up")
+	n.want("remove", 0, a...)
+	if strings.Contains(n.ns.MustRun(t, "ip", "-o", "addr"), "10.10.5.200/") {
+		t.Errorf("vip left after remove on a renamed interface: %s", n.ns.MustRun(t, "ip", "-o", "addr"))
+	}
+	n.want("quickCheck", 7, a...)
+	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "down")
+	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "name", "eth1")
+	n.ns.MustRun(t, "ip", "link", "set", "eth1", "up")
+
+	n.want("restore", 0, a...)
+	n.wipeState()
+	n.want("remove", 0, n.args("t1", 12345, "--vip", "10.10.5.211", "--interface", "eth1")...)
+	if n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Errorf("the vip the responder watched is left: %s", n.addrs("eth1"))
+	}
+}
+
+// Restores of one VIP in two state directories racing each other: the
+// node-wide claim lets exactly one win.
+func TestOneVIPRaceAcrossStateDirs(t *testing.T) {
+	n := newNode(t)
+	other := filepath.Join(t.TempDir(), "other-state")
+	args := [][]string{
+		n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1"),
+		{"-t", "t2", "--port", "12346", "--vip", "10.10.5.200", "--interface", "eth1", "--state-dir", other},
+	}
+	for round := range 10 {
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for i := range args {
+			wg.Add(1)
+			go func() { defer wg.Done(); codes[i] = n.run("restore", nil, args[i]...).code }()
+		}
+		wg.Wait()
+		if codes[0]+codes[1] != 1 {
+			t.Fatalf("round %d: racing restores in two state directories exited %v, want one 0 and one 1", round, codes)
+		}
+		for i := range args {
+			n.want("remove", 0, args[i]...)
+		}
+	}
 }
 
 // A config file that became unreadable while the resource runs (a typo, a

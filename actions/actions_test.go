@@ -432,9 +432,7 @@ func TestStateDirWipedWhileRunning(t *testing.T) {
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.want("restore", 0, a...)
 	pid := n.pidOf("t1")
-	if err := os.RemoveAll(n.sd); err != nil {
-		t.Fatal(err)
-	}
+	n.wipeState()
 	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "without its pid file") {
 		t.Errorf("quickCheck: %v", r)
 	}
@@ -552,4 +550,19 @@ func TestRemoveOrderAndDrain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wipeState deletes the state directory as an admin's rm -rf would, while
+// a responder may be writing its stats file into it (then the directory is
+// not empty for a moment: try again, a bounded number of times).
+func (n *node) wipeState() {
+	n.t.Helper()
+	var err error
+	for range 100 {
+		if err = os.RemoveAll(n.sd); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.t.Fatalf("wipe the state directory: %v", err)
 }

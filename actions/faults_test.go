@@ -81,9 +81,7 @@ func TestStateDirWipedWhileStopped(t *testing.T) {
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.want("restore", 0, a...)
 	n.want("remove", 0, a...)
-	if err := os.RemoveAll(n.sd); err != nil {
-		t.Fatal(err)
-	}
+	n.wipeState()
 	n.want("quickCheck", 7, a...)
 	if _, err := os.Stat(n.sd); err == nil {
 		t.Error("quickCheck created the state directory")

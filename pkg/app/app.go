@@ -99,6 +99,9 @@ var (
 			}
 			o.Level = cc.Int("level")
 			st, err := resource.QuickCheck(c, o)
+			if st.Warning != "" {
+				o.Log.Warn(st.Warning)
+			}
 			switch {
 			case cc.Bool("json"):
 				b, _ := json.MarshalIndent(st, "", "  ")

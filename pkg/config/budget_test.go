@@ -68,3 +68,13 @@ func TestLoadForStop(t *testing.T) {
 		}
 	}
 }
+
+// One spelling per state directory: the responder's command line carries
+// it, and a responder whose pid file was lost is found by that line.
+func TestStateDirCleaned(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	c, err := Load(Sources{Flags: map[string]string{"tag": "t1", "port": "1", "state_dir": "/run//ilbvip/"}, Env: noEnv})
+	if err != nil || c.StateDir != "/run/ilbvip" {
+		t.Errorf("state_dir /run//ilbvip/: %q, %v; want /run/ilbvip", c.StateDir, err)
+	}
+}

@@ -9,6 +9,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -327,7 +328,9 @@ var Params = []Param{
 			if strings.ContainsRune(s, 0) {
 				return fmt.Errorf("contains a NUL byte")
 			}
-			c.StateDir = s
+			// One spelling per directory: the responder's command line
+			// carries it, and a lost pid file is found by that line.
+			c.StateDir = filepath.Clean(s)
 			return nil
 		},
 	},

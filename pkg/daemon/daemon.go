@@ -63,10 +63,11 @@ func Args(tag, stateDir string) []string {
 
 // Responder is a live responder found among the node's processes.
 type Responder struct {
-	Pid      int
-	Tag      string
-	StateDir string
-	VIP      string // "10.10.5.200/32", "" without a VIP or when unknown
+	Pid       int
+	Tag       string
+	StateDir  string
+	VIP       string // "10.10.5.200/32", "" without a VIP or when unknown
+	Interface string // the VIP's interface
 }
 
 // Record is the pid file's content.

@@ -138,7 +138,7 @@ func Responders() []Responder {
 		}
 		r := Responder{Pid: pid, Tag: a[3], StateDir: a[5]}
 		if sp, ok := environSpec(pid); ok {
-			r.VIP = sp.VIP
+			r.VIP, r.Interface = sp.VIP, sp.Interface
 		}
 		out = append(out, r)
 	}

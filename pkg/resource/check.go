@@ -27,6 +27,7 @@ type Status struct {
 	VIP       string        `json:"vip,omitempty"`
 	Interface string        `json:"interface,omitempty"`
 	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
+	Warning   string        `json:"warning,omitempty"`   // a hazard outside this resource (a stranger on its probe port)
 	Stats     *daemon.Stats `json:"stats,omitempty"`
 	Err       error         `json:"-"`
 }
@@ -68,7 +69,20 @@ func Inspect(c *config.Config, o Options) *Status {
 			problems = append(problems, p)
 		}
 	} else if vipPresent && leftBehind(c, m, merr) {
-		problems = append(problems, fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port))
+		problems = append(problems, leftBehindProblem(c, m))
+	}
+	// Whoever answers the probe port while this resource's responder does
+	// not keeps the node healthy for the load balancer. A silent running
+	// resource fails for it; a stopped one stays stopped (7 is the state of
+	// this resource, and a probe's "failed" would make the cluster manager
+	// stop, then fence, for a program it does not manage) and says so.
+	switch {
+	case responderUp && silent && c.Protocol == "tcp":
+		if p := strangerProblem(c, st.Pid); p != "" {
+			problems = append([]string{p}, problems...) // the worse news: the LB sees this node healthy
+		}
+	case !responderUp && len(problems) == 0:
+		st.Warning = strangerProblem(c, 0)
 	}
 	if m.found && !m.Run {
 		// remove began and did not finish: recover would refuse (7).
@@ -149,6 +163,37 @@ func leftBehind(c *config.Config, m mark, merr error) bool {
 	}
 	other, err := holder(c.StateDir, c.Tag, c.VIP)
 	return err == nil && other == ""
+}
+
+// leftBehindProblem: a VIP present without a responder. When the state
+// directory records the resource, recover repairs it; when nothing does
+// (state directory lost), recover will not start anything, so the choice
+// is the admin's or the cluster manager's.
+func leftBehindProblem(c *config.Config, m mark) string {
+	if m.found {
+		return fmt.Sprintf("vip %s is present but no responder answers port %d: run recover", vipSpec(c), c.Port)
+	}
+	return fmt.Sprintf("vip %s (added by ilbvip) is present but no responder answers port %d and nothing records this resource here (state directory lost?): run remove to take it down, or restore if it should run here", vipSpec(c), c.Port)
+}
+
+// strangerProblem names a listener on the probe port when the resource's
+// own responder does not hold it (stopped, or silent in tcp mode): the
+// load balancer takes this node as healthy all the same.
+func strangerProblem(c *config.Config, own int) string {
+	hs, err := responder.Listening(c.Port)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, h := range hs {
+		if own == 0 || h.Pid != own { // its own, listening again a moment before its stats say so
+			names = append(names, h.String())
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, strings.Join(names, ", "))
 }
 
 // notAnswering says what is wrong with a resource that has a run mark but
@@ -236,6 +281,9 @@ func (st *Status) Human(now time.Time) string {
 		b.WriteString("\n")
 	} else {
 		fmt.Fprintf(&b, "  responder  not running (%s port %d)\n", st.Protocol, st.Port)
+	}
+	if st.Warning != "" {
+		fmt.Fprintf(&b, "  warning    %s\n", st.Warning)
 	}
 	if s := st.Stats; s != nil && s.Silent {
 		fmt.Fprintf(&b, "  probe      silent for %s: %s\n", ago(now.Sub(s.SilentSince)), s.SilentReason)

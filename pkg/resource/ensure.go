@@ -22,7 +22,13 @@ func preflight(c *config.Config) error {
 	}
 	err := vip.Check(vipSpec(c))
 	var ee *vip.ElsewhereError
-	if errors.Is(err, vip.ErrNoInterface) || errors.As(err, &ee) {
+	if errors.As(err, &ee) {
+		if m, _ := readMark(c.StateDir, c.Tag); m.VIP.Addr == ee.Addr && m.VIP.Interface == ee.Interface {
+			return &Error{Code: ErrGeneric, Err: fmt.Errorf("vip %s is on %s, where this resource put it, and interface is now %s: run remove, then restore", ee.Addr, ee.Interface, c.Interface)}
+		}
+		return err
+	}
+	if errors.Is(err, vip.ErrNoInterface) {
 		return err
 	}
 	return nil
@@ -40,7 +46,11 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 		log.WithError(err).Warn("run mark unreadable: writing it anew")
 	}
 	m := mark{Run: true, Port: c.Port}
-	added, err := claimVIP(ctx, c, &m, before)
+	release, err := claimVIP(ctx, c)
+	if err != nil {
+		return err
+	}
+	added, err := ensureVIP(c, &m, before)
 	if err == nil {
 		err = ensureResponder(ctx, c, o)
 		if err != nil && added {
@@ -49,6 +59,7 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 			}
 		}
 	}
+	release()
 	if err != nil {
 		if !before.Run {
 			_ = removeMark(c.StateDir, c.Tag)
@@ -73,26 +84,25 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	return nil
 }
 
-// claimLock is the state directory's lock (".vip.lock"; no tag starts
-// with a dot) that makes "is the VIP free? then it is mine" one step for
-// the resources of one state directory.
-const claimLock = ".vip"
-
-// claimVIP refuses a VIP another running resource has and takes it (the
-// VIP step) in one step: restores of two tags with one VIP that race each
-// other cannot both win.
-func claimVIP(ctx context.Context, c *config.Config, m *mark, before mark) (added bool, err error) {
-	if c.HasVIP() {
-		l, err := statedir.Acquire(ctx, c.StateDir, claimLock)
-		if err != nil {
-			return false, err
-		}
-		defer l.Release(true)
-		if err := refuseHeld(c); err != nil {
-			return false, err
-		}
+// claimVIP makes "is the VIP free? then it is mine" one step on this node:
+// it takes the node-wide claim lock (statedir.AcquireNode: every state
+// directory on Linux), refuses a VIP another running resource has, and
+// leaves the lock held until release — after the VIP step and the
+// responder step, when this resource's responder is what the next
+// restore's holder check sees. Without a VIP there is nothing to claim.
+func claimVIP(ctx context.Context, c *config.Config) (release func(), err error) {
+	if !c.HasVIP() {
+		return func() {}, nil
 	}
-	return ensureVIP(c, m, before)
+	release, err = statedir.AcquireNode(ctx, c.StateDir, "vip-claim")
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseHeld(c); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
 }
 
 // dropOldVIP deletes the VIP this resource had before its vip or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 		}
 	}
 	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
+	served := servedVIPs(c) // before Stop: the responders tell which VIP they watch
 	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
 	if err == nil {
 		err = portsSilent(ctx, pids, c.Port, before.Port, recPort(rec))
@@ -58,7 +60,7 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	if c.Drain > 0 && len(pids) > 0 {
 		drain(ctx, t0.Add(c.Drain), log)
 	}
-	if err := deleteOwnVIPs(c, before, rec, log); err != nil {
+	if err := deleteOwnVIPs(c, before, rec, served, log); err != nil {
 		l.Release(false)
 		return err
 	}
@@ -157,12 +159,28 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 		port, strings.Join(names, ", "))}
 }
 
+// servedVIPs are the VIPs this resource's live responders watch, as
+// their own environment says: known even when the state directory was
+// lost and today's config names another VIP.
+func servedVIPs(c *config.Config) []vip.Spec {
+	var out []vip.Spec
+	for _, r := range daemon.Responders() {
+		if r.Tag != c.Tag || filepath.Clean(r.StateDir) != filepath.Clean(c.StateDir) {
+			continue
+		}
+		if p, err := netip.ParsePrefix(r.VIP); err == nil {
+			out = append(out, vip.Spec{Addr: p.Addr(), Prefix: p.Bits(), Interface: r.Interface})
+		}
+	}
+	return out
+}
+
 // deleteOwnVIPs deletes the VIPs this resource owns: the one its run mark
-// records (today's config may name another), today's when the OS marks it
-// as ilbvip's, and, for a resource restored by a version without run
-// marks, the one its pid file names. One that another running resource has
-// is kept.
-func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, log logrus.FieldLogger) error {
+// records (today's config may name another), the ones its responders
+// watched, today's when the OS marks it as ilbvip's, and, for a resource
+// restored by a version without run marks, the one its pid file names.
+// One that another running resource has is kept.
+func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, served []vip.Spec, log logrus.FieldLogger) error {
 	var cands []vip.Spec
 	add := func(vs vip.Spec) {
 		if !slices.ContainsFunc(cands, func(x vip.Spec) bool { return sameVIP(x, vs) }) {
@@ -171,6 +189,9 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, log logrus
 	}
 	if before.VIP.Addr.IsValid() {
 		add(before.VIP)
+	}
+	for _, vs := range served {
+		add(vs)
 	}
 	if c.HasVIP() {
 		if f, err := vip.Lookup(vipSpec(c)); err == nil && f.Marked {
@@ -194,8 +215,27 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, log logrus
 		if err := vip.Delete(vs); err != nil {
 			return err
 		}
+		if err := deleteMoved(vs, log); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// deleteMoved deletes vs where it went when its interface was renamed (or
+// the address moved): only an address the OS marks as ilbvip's, with the
+// same prefix.
+func deleteMoved(vs vip.Spec, log logrus.FieldLogger) error {
+	iface, prefix, found, err := vip.Locate(vs.Addr)
+	if err != nil || !found || iface == vs.Interface || prefix != vs.Prefix {
+		return nil
+	}
+	moved := vip.Spec{Addr: vs.Addr, Prefix: vs.Prefix, Interface: iface}
+	if f, err := vip.Lookup(moved); err != nil || !f.Marked {
+		return nil
+	}
+	log.Infof("vip %s found on %s (interface renamed?): deleting it there", vs, iface)
+	return vip.Delete(moved)
 }
 
 // Recover repairs only what is broken (restarts the responder, re-adds the
@@ -250,9 +290,8 @@ func Recorded(c *config.Config) bool {
 // and remove has not stopped it: its run mark says so, or — when the
 // state directory was lost or written by a version without run marks — a
 // responder of this tag still runs (found by its pid file or by its exact
-// command line), which only restore starts and remove stops, or its VIP is
-// still there marked as ilbvip's and no other resource has it (remove
-// deletes the VIP before the mark, so only a lost mark leaves that).
+// command line), which only restore starts and remove stops. A VIP alone
+// is no evidence: a remove that could not finish leaves one too.
 func startedHere(c *config.Config) bool {
 	m, err := readMark(c.StateDir, c.Tag)
 	if err == nil && m.Run {
@@ -264,8 +303,5 @@ func startedHere(c *config.Config) bool {
 	if rec, err := daemon.ReadRecord(c.StateDir, c.Tag); err == nil && daemon.Inspect(rec) == daemon.Running {
 		return true
 	}
-	if len(daemon.FindResponders(c.Tag, c.StateDir)) > 0 {
-		return true
-	}
-	return err == nil && c.HasVIP() && leftBehind(c, m, nil)
+	return len(daemon.FindResponders(c.Tag, c.StateDir)) > 0
 }

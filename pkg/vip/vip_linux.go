@@ -338,6 +338,9 @@ func primary(x kaddr) (bool, error) {
 		}
 		beyond = beyond || r.Gw != nil || r.Dst == nil
 	}
+	if beyond && sourceFor(x.ip) == x.ip {
+		return true, nil // what the kernel picks as source to leave the node
+	}
 	if !beyond {
 		return false, nil
 	}
@@ -351,6 +354,23 @@ func primary(x kaddr) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// sourceFor is the source address the kernel would give traffic from this
+// node to an off-link destination of a's family (a route lookup in the
+// documentation ranges, RFC 5737 and RFC 3849: nothing is sent); invalid
+// when there is no route.
+func sourceFor(a netip.Addr) netip.Addr {
+	dst := net.ParseIP("203.0.113.1")
+	if a.Is6() {
+		dst = net.ParseIP("2001:db8::1")
+	}
+	routes, err := netlink.RouteGet(dst)
+	if err != nil || len(routes) == 0 || routes[0].Src == nil {
+		return netip.Addr{}
+	}
+	src, _ := netip.AddrFromSlice(routes[0].Src)
+	return src.Unmap()
 }
 
 // lookup reports the address's facts (see Lookup) from the same dump that

@@ -1050,6 +1050,11 @@ func TestLookupPrimary(t *testing.T) {
 	if got := lookupIn(t, ns, admin); got.Primary {
 		t.Errorf("an admin's /32 next to the node's: %+v, want not Primary", got)
 	}
+	// With a second /32 on the NIC, the kernel's choice of source for
+	// traffic leaving the node still names the node's own address.
+	if got := lookupIn(t, ns, own); !got.Primary {
+		t.Errorf("the kernel's source for off-link traffic: %+v, want Primary", got)
+	}
 	// DHCP's default route names the node's address as its source.
 	ns.MustRun(t, "ip", "route", "replace", "default", "via", "10.0.1.1", "src", "10.0.1.2")
 	if got := lookupIn(t, ns, own); !got.Primary {

@@ -2,6 +2,7 @@ package vip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -21,7 +22,7 @@ func watch(ctx context.Context, s Spec, fn func(error)) error {
 	if err := w.subscribe(); err != nil {
 		return err
 	}
-	fn(do("check vip", s, check))
+	fn(settledCheck(s))
 	go w.loop(ctx, fn)
 	return nil
 }
@@ -82,7 +83,7 @@ func (w *watcher) loop(ctx context.Context, fn func(error)) {
 				}
 			}
 		}
-		fn(do("check vip", w.s, check))
+		fn(settledCheck(w.s))
 	}
 }
 
@@ -105,4 +106,17 @@ func (w *watcher) drain() bool {
 			return true
 		}
 	}
+}
+
+// settledCheck is Check, asked again while the kernel's address tables are
+// changing under its dump (netlink.ErrDumpInterrupted, after retryDump's
+// own tries): a busy host's churn on other interfaces must not make the
+// responder go silent for nothing. Bounded: 20 tries 10 ms apart.
+func settledCheck(s Spec) error {
+	err := do("check vip", s, check)
+	for i := 0; i < 20 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		time.Sleep(10 * time.Millisecond)
+		err = do("check vip", s, check)
+	}
+	return err
 }
