@@ -217,3 +217,21 @@ func TestProbeTimeout(t *testing.T) {
 	}
 	l.lk("remove", 0)
 }
+
+// A stop must not depend on LifeKeeper answering: with ins_list failing
+// (its daemon down, say), remove stops what the state directory records.
+func TestLifeKeeperRemoveWithoutInsList(t *testing.T) {
+	l := newLKNode(t)
+	l.setInfo("12345 vip=10.10.5.200 interface=eth1")
+	l.lk("restore", 0)
+	broken := "#!/bin/sh\necho 'lcd not running' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(l.lkroot, "bin", "ins_list"), []byte(broken), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.lk("remove", 0); !strings.Contains(r.stderr, "stopping what the state directory records") {
+		t.Errorf("remove with ins_list failing: %v", r)
+	}
+	if l.hasAddr("eth1", "10.10.5.200/32") || len(daemonPids(l.node, l.tag)) != 0 {
+		t.Errorf("remove left the vip or the responder: %s", l.addrs("eth1"))
+	}
+}

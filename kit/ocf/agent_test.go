@@ -366,6 +366,14 @@ func TestFailurePaths(t *testing.T) {
 				t.Errorf("stop with a 3 s timeout and a 25 s drain: took %s, %v; want the cut said and done within 3 s", r.took, r)
 			}
 			h.nothingLeft("vip")
+			// drain is judged at stop: lowered since the start, it is the
+			// lower one that counts (not the drain the responder began with).
+			h.want("start", op40, 0, "")
+			r = h.want("stop", map[string]string{"OCF_RESKEY_drain": "0s", "OCF_RESKEY_CRM_meta_timeout": "20000"}, 0, "")
+			if r.took > 5*time.Second {
+				t.Errorf("stop with drain lowered to 0s took %s, as if the start's 25 s drain still counted", r.took)
+			}
+			h.nothingLeft("vip")
 		}},
 		{"stop with a wrong tag or state_dir", withVIP, func(t *testing.T, h *ocfHost) {
 			// Where the record is cannot be told: the stop must not claim

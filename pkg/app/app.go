@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -217,14 +216,21 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	log := logrus.New()
 	log.SetOutput(stderr)
 	log.SetFormatter(&lineFormatter{action: a.Name})
-	info, err := lifeKeeperInfo(flags, env)
-	if err != nil {
-		log.Error(err)
-		return resource.ExitCode(err)
+	stopping := a.Name == "remove" && !cc.Bool("check-config")
+	info, ierr := lifeKeeperInfo(flags, env)
+	if ierr != nil && !stopping {
+		log.Error(ierr)
+		return resource.ExitCode(ierr)
 	}
 	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
 	c, err := config.Load(src)
-	if ce := (*config.Error)(nil); err != nil && a.Name == "remove" && errors.As(err, &ce) && !cc.Bool("check-config") {
+	if ce := (*config.Error)(nil); stopping && (ierr != nil || err != nil && errors.As(err, &ce)) {
+		// A stop must not depend on LifeKeeper answering or on a
+		// configuration that is right: what the state directory records
+		// is enough.
+		if ierr != nil {
+			err = ierr
+		}
 		c, err = configForStop(src, err, log)
 	}
 	if err != nil {
@@ -287,10 +293,13 @@ func configForStop(src config.Sources, loadErr error, log logrus.FieldLogger) (*
 		return nil, err // the tag or state_dir: names it and the fix
 	}
 	if !resource.Recorded(c) {
+		if other := resource.RunsElsewhere(c); other != "" {
+			return nil, &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("%v; and a responder of %s runs with %s: run remove with that state_dir", loadErr, c.Tag, other)}
+		}
 		return nil, loadErr // nothing of it runs here: the error is the news
 	}
 	log.WithField("tag", c.Tag).Warnf("%v: stopping what the state directory records", loadErr)
-	c.VIP, c.Port, c.Drain = netip.Addr{}, 0, 0 // from the record, not from a wrong config
+	c.Drain = 0 // a wrong config's drain is not to be waited for
 	return c, nil
 }
 

@@ -42,6 +42,14 @@ func TestDrainAndBudget(t *testing.T) {
 	if err != nil || c.Drain != 30*time.Second {
 		t.Errorf("drain 30s under Pacemaker (operation timeout 60s): %v", err)
 	}
+	// probe_timeout likewise: restore judges it against the start's timeout.
+	pt := map[string]string{"tag": "t1", "port": "12345", "probe_timeout": "25s"}
+	if _, err := Load(Sources{Flags: pt, Env: env(map[string]string{PacemakerTimeoutEnv: "40000"})}); err != nil {
+		t.Errorf("probe_timeout 25s under Pacemaker (operation timeout 40s): %v", err)
+	}
+	if _, err := Load(Sources{Flags: pt, Env: env(nil)}); err == nil || !strings.Contains(err.Error(), "probe_timeout") {
+		t.Errorf("probe_timeout 25s with action_timeout 20s and no cluster timeout: %v", err)
+	}
 	c, err = Load(Sources{Flags: map[string]string{"tag": "t1", "port": "12345", "drain": "30s", "action_timeout": "45s"}, Env: env(nil)})
 	if err != nil || c.Drain != 30*time.Second {
 		t.Errorf("drain 30s with action_timeout 45s: %v", err)

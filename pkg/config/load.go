@@ -258,12 +258,15 @@ func (c *Config) validate(env func(string) (string, bool)) error {
 	if c.Bind.IsValid() && (c.Bind.IsMulticast()) {
 		return bad("bind", fmt.Sprintf("%s is multicast: use a local unicast address or leave bind empty", c.Bind))
 	}
-	if c.ProbeTimeout > 0 && c.ProbeTimeout >= c.ActionTimeout {
+	_, pacemaker := lookupEnv(env, PacemakerTimeoutEnv)
+	// Under Pacemaker restore's budget is the start operation's timeout:
+	// restore judges probe_timeout against it (as remove judges drain).
+	if !pacemaker && c.ProbeTimeout > 0 && c.ProbeTimeout >= c.ActionTimeout {
 		return bad("probe_timeout", fmt.Sprintf("%s is not shorter than action_timeout %s: restore could not wait for the first probe; shorten probe_timeout or raise action_timeout", c.ProbeTimeout, c.ActionTimeout))
 	}
 	// Pacemaker gives each operation its own timeout, so only remove (the
 	// stop operation) can judge drain there: it cuts the wait to fit.
-	if _, pacemaker := lookupEnv(env, PacemakerTimeoutEnv); !pacemaker && c.Drain >= c.ActionTimeout {
+	if !pacemaker && c.Drain >= c.ActionTimeout {
 		return bad("drain", fmt.Sprintf("%s is not shorter than action_timeout %s: shorten drain or raise action_timeout", c.Drain, c.ActionTimeout))
 	}
 	return nil

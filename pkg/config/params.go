@@ -292,8 +292,8 @@ var Params = []Param{
 			"probe came within this long. A probe counts once its handshake completed (tcp) or it asked for http_path " +
 			"with GET or HEAD (http), from a source allow lets in: SYNs alone (half-open probes, or SYNs the allow " +
 			"filter drops) do not; a half-open prober still gets its SYN-ACK from the kernel, and so sees the node healthy, " +
-			"but the responder never learns of it, so do not use probe_timeout with one. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m, " +
-			"and shorter than action_timeout.",
+			"but the responder never learns of it, so do not use probe_timeout with one. Use a few probe intervals (Azure probes every 5s by default: 15s). At most 10m. " +
+			"With LifeKeeper or by hand it must be shorter than action_timeout; under Pacemaker give the start operation probe_timeout + 5s (a shorter one cuts the wait, and restore fails in time).",
 		set: func(c *Config, s string) error {
 			d, err := parseDuration(s, 0, 10*time.Minute)
 			if err != nil {

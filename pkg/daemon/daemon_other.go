@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -17,6 +18,11 @@ func Start(context.Context, string, Spec) (*Record, error) { return nil, ErrUnsu
 
 // Stop is not supported on this OS yet.
 func Stop(context.Context, string, string) ([]int, error) { return nil, ErrUnsupported }
+
+// StopDrained is not supported on this OS yet.
+func StopDrained(context.Context, string, string, time.Duration) ([]int, error) {
+	return nil, ErrUnsupported
+}
 
 // Inspect cannot tell on this OS: it says dead.
 func Inspect(*Record) State { return Dead }

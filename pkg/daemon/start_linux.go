@@ -64,6 +64,14 @@ func readReady(ctx context.Context, r *os.File) (string, error) {
 // pidfd opened before its identity is checked, so a pid reused meanwhile
 // cannot be hit.
 func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
+	return StopDrained(ctx, stateDir, tag, 0)
+}
+
+// StopDrained is Stop for a responder that may answer 503 for a drain
+// after TERM (http mode; the drain it was started with): a second TERM
+// after drain ends that wait, so the drain of today's configuration
+// counts, not the one of the start.
+func StopDrained(ctx context.Context, stateDir, tag string, drain time.Duration) ([]int, error) {
 	var targets []target
 	defer func() {
 		for _, t := range targets {
@@ -91,7 +99,9 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		t.signal(unix.SIGTERM)
 	}
 	killAt, deadline := stopTimes(ctx)
-	killed := false
+	// TERM again after the drain, every 100 ms: the kernel merges a TERM
+	// that arrives before the first was taken.
+	resendAt, killed := time.Now().Add(drain), false
 	for delay := time.Millisecond; ; delay = min(delay*2, 20*time.Millisecond) {
 		live := 0
 		for _, t := range targets {
@@ -104,6 +114,11 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		}
 		if now := time.Now(); now.After(deadline) {
 			return pids, fmt.Errorf("stop responder: %d process(es) still alive after TERM and KILL", live)
+		} else if !killed && now.After(resendAt) && now.Before(killAt) {
+			for _, t := range targets {
+				t.signal(unix.SIGTERM)
+			}
+			resendAt = now.Add(100 * time.Millisecond)
 		} else if !killed && now.After(killAt) {
 			for _, t := range targets {
 				t.signal(unix.SIGKILL)

@@ -116,6 +116,12 @@ type stopTarget struct {
 	h   windows.Handle
 }
 
+// StopDrained is Stop on Windows: the stop event ends the responder's
+// drain there only by the budget's terminate (not cut to today's drain).
+func StopDrained(ctx context.Context, stateDir, tag string, _ time.Duration) ([]int, error) {
+	return Stop(ctx, stateDir, tag)
+}
+
 // Stop stops the tag's responders: the recorded one if it is still ours,
 // and any other found by its exact command line (pid file lost). First the
 // graceful way, the responder's stop event (it closes its listener and

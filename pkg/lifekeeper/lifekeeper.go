@@ -17,6 +17,11 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/config"
 )
 
+// InsListTimeout bounds one ins_list call: well inside LifeKeeper's own
+// quickCheck limits (the IP kit's IP_QUICKCHECK_TIMEOUT is 12 s), before
+// the action's own budget starts.
+const InsListTimeout = 5 * time.Second
+
 // InsList is ins_list's path below LKROOT.
 const InsList = "bin/ins_list"
 
@@ -49,9 +54,13 @@ func Enabled(env func(string) (string, bool)) (string, bool) {
 // system), the one whose first field names this host wins; host names
 // compare case-insensitively, as LifeKeeper treats them.
 func InfoField(ctx context.Context, insList, tag, hostname string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, InsListTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, insList, "-t", tag, "-f:")
+	// At the deadline the whole process group goes (a shell's children
+	// too), and Wait stops waiting for pipes a straggler still holds.
+	ownGroup(cmd)
+	cmd.WaitDelay = 500 * time.Millisecond
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

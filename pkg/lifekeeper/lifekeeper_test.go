@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseInfo(t *testing.T) {
@@ -143,5 +144,28 @@ func TestEnabledDefaultRoot(t *testing.T) {
 	DefaultRoot = ""
 	if _, ok := Enabled(noEnv); ok {
 		t.Error("Enabled with no LKROOT and no default root")
+	}
+}
+
+// A hung ins_list (a shell script whose child sleeps, holding its output)
+// costs at most InsListTimeout and a moment, not the child's whole sleep.
+func TestInsListHungIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits InsListTimeout")
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	_, err := InfoField(context.Background(), filepath.Join(root, InsList), "t", "node1")
+	if err == nil {
+		t.Fatal("a hung ins_list gave an info field")
+	}
+	if took := time.Since(t0); took > InsListTimeout+5*time.Second {
+		t.Errorf("a hung ins_list held the action for %s", took)
 	}
 }

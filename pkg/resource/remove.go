@@ -49,7 +49,7 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	}
 	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
 	served := servedVIPs(c) // before Stop: the responders tell which VIP they watch
-	pids, err := daemon.Stop(ctx, c.StateDir, c.Tag)
+	pids, err := daemon.StopDrained(ctx, c.StateDir, c.Tag, c.Drain)
 	if err == nil {
 		err = portsSilent(ctx, pids, c.Port, before.Port, recPort(rec))
 	}
@@ -81,10 +81,14 @@ const drainReserve = time.Second
 // drain: say so, as the stop must succeed).
 func drain(ctx context.Context, until time.Time, log logrus.FieldLogger) {
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-drainReserve).Before(until) {
-		if cut := until.Sub(dl.Add(-drainReserve)).Round(100 * time.Millisecond); cut > 0 {
+		end := dl.Add(-drainReserve)
+		if now := time.Now(); end.Before(now) {
+			end = now // the cut is at most what is left of the drain
+		}
+		if cut := until.Sub(end).Round(100 * time.Millisecond); cut > 0 {
 			log.Warnf("drain cut short by %s to finish within the action's budget: give the stop drain + 10s (Pacemaker: op stop timeout; LifeKeeper or by hand: action_timeout)", cut)
 		}
-		until = dl.Add(-drainReserve)
+		until = end
 	}
 	select {
 	case <-time.After(time.Until(until)):
@@ -284,6 +288,17 @@ func Recorded(c *config.Config) bool {
 		}
 	}
 	return len(daemon.FindResponders(c.Tag, c.StateDir)) > 0
+}
+
+// RunsElsewhere names the state directory (and pid) of a responder of
+// this tag that runs with another state_dir than c's, "" when none does.
+func RunsElsewhere(c *config.Config) string {
+	for _, r := range daemon.Responders() {
+		if r.Tag == c.Tag && filepath.Clean(r.StateDir) != filepath.Clean(c.StateDir) {
+			return fmt.Sprintf("state_dir %s (pid %d)", r.StateDir, r.Pid)
+		}
+	}
+	return ""
 }
 
 // startedHere reports whether restore started the resource on this node

@@ -174,21 +174,31 @@ func selfProbeUntil(ctx context.Context, c *config.Config) error {
 	}
 }
 
+// rollbackReserve is what a wait inside restore leaves of the budget for
+// undoing what restore did (stop the responder, delete the VIP).
+const rollbackReserve = time.Second
+
 // waitForLBProbe waits until a probe from another host reached the new
 // responder (probe_timeout, SIOS LB Health Check's behaviour): only then
-// does the load balancer send traffic here.
+// does the load balancer send traffic here. The wait ends early enough to
+// leave rollbackReserve of the budget, and says so when that cut it.
 func waitForLBProbe(ctx context.Context, c *config.Config, pid int) error {
-	deadline := time.Now().Add(c.ProbeTimeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
+	deadline, cut := time.Now().Add(c.ProbeTimeout), false
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-rollbackReserve).Before(deadline) {
+		deadline, cut = dl.Add(-rollbackReserve), true
 	}
+	start := time.Now()
 	for {
 		if s, err := daemon.ReadStats(c.StateDir, c.Tag); err == nil && s.Pid == pid && !s.LastProbe.IsZero() {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no completed probe connection from outside this node on port %d within probe_timeout %s (%s; SYNs alone, or sources outside allow, do not count): check the load balancer's probe port and protocol, allow, and the host firewall",
-				c.Port, c.ProbeTimeout, map[string]string{"tcp": "a completed handshake counts", "http": "a GET or HEAD of http_path counts"}[c.Protocol])
+			within := fmt.Sprintf("within probe_timeout %s", c.ProbeTimeout)
+			if cut {
+				within = fmt.Sprintf("within %s (probe_timeout %s, cut to fit the action's budget: give restore probe_timeout + 5s)", time.Since(start).Round(100*time.Millisecond), c.ProbeTimeout)
+			}
+			return fmt.Errorf("no completed probe connection from outside this node on port %d %s (%s; SYNs alone, or sources outside allow, do not count): check the load balancer's probe port and protocol, allow, and the host firewall",
+				c.Port, within, map[string]string{"tcp": "a completed handshake counts", "http": "a GET or HEAD of http_path counts"}[c.Protocol])
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
