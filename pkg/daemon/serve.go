@@ -54,7 +54,8 @@ func Serve(ready *os.File) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	g, err := watchVIP(ctx, srv, spec, log, changed)
+	silence := make(chan struct{}, 1) // the gate's: written at once, not rate-limited
+	g, err := watchVIP(ctx, srv, spec, log, silence)
 	if err != nil {
 		_ = srv.Close()
 		_ = statedir.Remove(pidPath)
@@ -69,7 +70,7 @@ func Serve(ready *os.File) int {
 	w := &statsWriter{path: statedir.Path(spec.StateDir, spec.Tag, statedir.StatsExt), srv: srv, g: g, log: log}
 	w.write(true)
 	report(readyMsg)
-	return serveUntilStop(srv, spec, w, log, changed, sigs, done)
+	return serveUntilStop(srv, spec, w, log, changed, silence, sigs, done)
 }
 
 // listen writes the pid file and binds. The pid file comes first, so a
@@ -110,16 +111,21 @@ func listen(spec Spec, log logrus.FieldLogger, changed chan<- struct{}) (srv *re
 // closes the listener (after the drain in http mode) and returns the exit
 // code.
 func serveUntilStop(srv *responder.Server, spec Spec, w *statsWriter, log logrus.FieldLogger,
-	changed <-chan struct{}, sigs <-chan os.Signal, done <-chan error) int {
+	changed, silence <-chan struct{}, sigs <-chan os.Signal, done <-chan error) int {
 	// No periodic wake-up: an idle responder sleeps until a counter moves,
 	// then writes at once or arms one timer for the rest of statsInterval.
 	var pending <-chan time.Time
 	for {
 		select {
 		case <-changed:
-			if !w.write(false) && pending == nil {
+			// While a write is pending, Stats is not called, so the
+			// responder sends no more wake-ups until it is done: a busy
+			// port costs an atomic load per probe, not a channel send.
+			if pending == nil && !w.write(false) {
 				pending = time.After(statsInterval - time.Since(w.at))
 			}
+		case <-silence:
+			w.write(true)
 		case <-pending:
 			pending = nil
 			w.write(true)
