@@ -487,12 +487,11 @@ func (s *Server) handle(c net.Conn) {
 			return
 		}
 	}
-	bp := s.bufs.Get().(*[]byte)
-	s.finish(c, *bp)
-	s.bufs.Put(bp)
+	s.finish(c, nil)
 }
 
-// finish ends an answered connection without a reset: a FIN first (so a
+// finish ends an answered connection without a reset (buf: a read
+// buffer, or nil for a small one of its own): a FIN first (so a
 // client that reads to the end gets it at once and closes), then the
 // client's input is read into buf and dropped until it closes, at most
 // MaxRead bytes and never past the deadline. Closing with input unread, or
@@ -508,6 +507,13 @@ func (s *Server) finish(c net.Conn, buf []byte) {
 		return // Close began
 	}
 	defer s.track(c, false)
+	if buf == nil {
+		// Not a pooled MaxRead buffer: the responder's soft memory limit
+		// makes the GC run often, and each run empties sync.Pool, so a
+		// 4 KiB buffer per tcp probe became 4 KiB of garbage per probe (and
+		// most probers send nothing at all).
+		buf = make([]byte, 128)
+	}
 	for left := s.opts.MaxRead; left > 0; {
 		n, err := c.Read(buf[:min(len(buf), left)])
 		left -= n
