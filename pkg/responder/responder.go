@@ -503,6 +503,9 @@ func (s *Server) finish(c net.Conn, buf []byte) {
 			return // the client is gone already
 		}
 	}
+	if peerGone(c) {
+		return // it closed or reset already (most probers do): nothing to wait for
+	}
 	if !s.track(c, true) {
 		return // Close began
 	}
