@@ -272,7 +272,7 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 				return r.code == 0, r.String()
 			})
 			n.want("remove", 0, a...)
-			waitDead(t, pid)
+			testenv.WaitDead(t, pid)
 		})
 	}
 }
@@ -363,7 +363,7 @@ func TestRecoverNeverStarts(t *testing.T) {
 	}
 	if got := n.pidOf("t1"); got != pid {
 		t.Logf("recover replaced the unrecorded responder: pid %d -> %d", pid, got)
-		waitDead(t, pid)
+		testenv.WaitDead(t, pid)
 	}
 	if _, err := os.Stat(filepath.Join(n.sd, "t1.run")); err != nil {
 		t.Errorf("recover did not write the run mark anew: %v", err)
@@ -539,7 +539,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			waitDead(t, pid)
+			testenv.WaitDead(t, pid)
 			// The leader shows as a zombie while its other threads may still
 			// be exiting with the listener open.
 			eventually(t, "the killed responder's listener closed", func() (bool, string) {

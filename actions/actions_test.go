@@ -156,19 +156,6 @@ func (n *node) pidOf(tag string) int {
 	return rec.Pid
 }
 
-// waitDead waits until pid is gone or a zombie (bounded).
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	for i := 0; i < 500; i++ {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil || strings.Contains(string(b), ") Z ") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("pid %d still alive", pid)
-}
-
 func TestLifecycle(t *testing.T) {
 	for _, tc := range []struct {
 		name, vip, cidr string
@@ -213,7 +200,7 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("recover of a healthy resource replaced the responder")
 			}
 			n.want("remove", 0, a...)
-			waitDead(t, pid)
+			testenv.WaitDead(t, pid)
 			n.want("remove", 0, a...)
 			if tc.vip != "" && n.hasAddr("eth1", tc.cidr) {
 				t.Errorf("vip left after remove: %s", n.addrs("eth1"))
@@ -437,7 +424,7 @@ func TestStateDirWipedWhileRunning(t *testing.T) {
 		t.Errorf("quickCheck: %v", r)
 	}
 	n.want("remove", 0, a...)
-	waitDead(t, pid)
+	testenv.WaitDead(t, pid)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("vip left")
 	}

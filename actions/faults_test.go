@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 // The faults of issue 8: each with the outcome the kit promises.
@@ -23,7 +25,7 @@ func TestResponderTerminated(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitDead(t, pid)
+	testenv.WaitDead(t, pid)
 	n.want("quickCheck", 1, a...)
 	n.want("recover", 0, a...)
 	n.want("quickCheck", 0, a...)
@@ -107,7 +109,7 @@ func TestCorruptPidFile(t *testing.T) {
 			}
 			// The responder is still found by its command line and stopped.
 			n.want("remove", 0, a...)
-			waitDead(t, pid)
+			testenv.WaitDead(t, pid)
 			n.want("quickCheck", 7, a...)
 			// And restore over a corrupt file works too.
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(content), 0o600); err != nil {

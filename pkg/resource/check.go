@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,16 +185,13 @@ func strangerProblem(c *config.Config, own int) string {
 	if err != nil {
 		return ""
 	}
-	var names []string
-	for _, h := range hs {
-		if own == 0 || h.Pid != own { // its own, listening again a moment before its stats say so
-			names = append(names, h.String())
-		}
-	}
-	if len(names) == 0 {
+	others := slices.DeleteFunc(hs, func(h responder.Holder) bool {
+		return own != 0 && h.Pid == own // its own, listening again a moment before its stats say so
+	})
+	if len(others) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, strings.Join(names, ", "))
+	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, holderNames(others))
 }
 
 // notAnswering says what is wrong with a resource that has a run mark but

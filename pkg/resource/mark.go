@@ -97,16 +97,19 @@ func removeMark(dir, tag string) error { return statedir.Remove(statedir.Path(di
 func holder(dir, tag string, addr netip.Addr) (string, error) {
 	for _, r := range daemon.Responders() {
 		p, err := netip.ParsePrefix(r.VIP)
-		if err != nil || p.Addr() != addr || r.Tag == tag && filepath.Clean(r.StateDir) == filepath.Clean(dir) {
+		if err != nil || p.Addr() != addr || r.Tag == tag && sameDir(r.StateDir, dir) {
 			continue
 		}
-		if filepath.Clean(r.StateDir) == filepath.Clean(dir) {
+		if sameDir(r.StateDir, dir) {
 			return r.Tag, nil
 		}
 		return fmt.Sprintf("%s (state_dir %s)", r.Tag, r.StateDir), nil
 	}
 	return holderInDir(dir, tag, addr)
 }
+
+// sameDir reports whether two spellings name one state directory.
+func sameDir(a, b string) bool { return filepath.Clean(a) == filepath.Clean(b) }
 
 // holderInDir looks for the holder among the records of dir.
 func holderInDir(dir, tag string, addr netip.Addr) (string, error) {

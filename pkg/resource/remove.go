@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -151,6 +150,14 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
+	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
+		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it (the VIP stays until remove succeeds)",
+		port, holderNames(hs))}
+}
+
+// holderNames names listeners for a message; an ilbvip responder of
+// another tag or state directory says how it is stopped.
+func holderNames(hs []responder.Holder) string {
 	names := make([]string, len(hs))
 	for i, h := range hs {
 		names[i] = h.String()
@@ -158,9 +165,7 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 			names[i] += " (an ilbvip responder of another tag or state_dir: run remove with its own)"
 		}
 	}
-	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
-		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it (the VIP stays until remove succeeds)",
-		port, strings.Join(names, ", "))}
+	return strings.Join(names, ", ")
 }
 
 // servedVIPs are the VIPs this resource's live responders watch, as
@@ -169,7 +174,7 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 func servedVIPs(c *config.Config) []vip.Spec {
 	var out []vip.Spec
 	for _, r := range daemon.Responders() {
-		if r.Tag != c.Tag || filepath.Clean(r.StateDir) != filepath.Clean(c.StateDir) {
+		if r.Tag != c.Tag || !sameDir(r.StateDir, c.StateDir) {
 			continue
 		}
 		if p, err := netip.ParsePrefix(r.VIP); err == nil {
@@ -294,7 +299,7 @@ func Recorded(c *config.Config) bool {
 // this tag that runs with another state_dir than c's, "" when none does.
 func RunsElsewhere(c *config.Config) string {
 	for _, r := range daemon.Responders() {
-		if r.Tag == c.Tag && filepath.Clean(r.StateDir) != filepath.Clean(c.StateDir) {
+		if r.Tag == c.Tag && !sameDir(r.StateDir, c.StateDir) {
 			return fmt.Sprintf("state_dir %s (pid %d)", r.StateDir, r.Pid)
 		}
 	}
