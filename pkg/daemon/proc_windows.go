@@ -15,7 +15,7 @@ import (
 // (FILETIME, 100 ns resolution), checked on an open process handle: while
 // the handle is open the pid cannot be reused, so what was checked is what
 // gets signalled. Its command line (read from the process with
-// NtQueryInformationProcess) must be a responder's for the tag.
+// NtQueryInformationProcess, or its PEB) must be a responder's for the tag.
 
 const (
 	// queryAccess reads creation time, exit state and command line.
@@ -49,13 +49,24 @@ func openProc(pid int, access uint32) (windows.Handle, procObservation) {
 	if ev, err := windows.WaitForSingleObject(h, 0); err == nil && ev == windows.WAIT_OBJECT_0 {
 		o.Exited = true
 	}
-	o.CmdLine = cmdLineOf(h)
+	o.CmdLine = cmdLineOf(h, pid)
 	return h, o
 }
 
-// cmdLineOf reads a process's command line (Windows 8.1 and later), or ""
-// when it cannot.
-func cmdLineOf(h windows.Handle) string {
+// cmdLineOf reads the command line of pid, open as h: first through
+// NtQueryInformationProcess(ProcessCommandLineInformation), which Windows
+// 8.1 and later answer on a limited-information handle; else from the
+// process's PEB, the older route that Wine also has (Wine answers the
+// first call with STATUS_INVALID_INFO_CLASS). "" when neither can.
+func cmdLineOf(h windows.Handle, pid int) string {
+	if s, ok := cmdLineQuery(h); ok {
+		return s
+	}
+	return cmdLineFromPEB(pid)
+}
+
+// cmdLineQuery is the ProcessCommandLineInformation route.
+func cmdLineQuery(h windows.Handle) (string, bool) {
 	size := uint32(4096)
 	for range 3 {
 		// uintptr elements keep the UNICODE_STRING header aligned.
@@ -64,14 +75,59 @@ func cmdLineOf(h windows.Handle) string {
 		err := windows.NtQueryInformationProcess(h, windows.ProcessCommandLineInformation,
 			unsafe.Pointer(&buf[0]), uint32(len(buf))*uint32(unsafe.Sizeof(buf[0])), &need)
 		if err == nil {
-			return (*windows.NTUnicodeString)(unsafe.Pointer(&buf[0])).String()
+			return (*windows.NTUnicodeString)(unsafe.Pointer(&buf[0])).String(), true
 		}
 		if need <= size || need > 1<<20 {
-			return ""
+			return "", false
 		}
 		size = need
 	}
-	return ""
+	return "", false
+}
+
+// cmdLineFromPEB reads RTL_USER_PROCESS_PARAMETERS.CommandLine through the
+// PEB of pid (ProcessBasicInformation, then ReadProcessMemory). It needs a
+// second handle with PROCESS_VM_READ; the caller's handle stays open
+// meanwhile, so pid is still the process the caller identified. The other
+// process's addresses are kept as plain integers, never as Go pointers.
+func cmdLineFromPEB(pid int) string {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_INFORMATION|windows.PROCESS_VM_READ, false, uint32(pid))
+	if err != nil {
+		return ""
+	}
+	defer windows.CloseHandle(h)
+	// PROCESS_BASIC_INFORMATION as words: ExitStatus, PebBaseAddress, ...
+	var pbi [6]uintptr
+	if err := windows.NtQueryInformationProcess(h, windows.ProcessBasicInformation,
+		unsafe.Pointer(&pbi[0]), uint32(unsafe.Sizeof(pbi)), nil); err != nil || pbi[1] == 0 {
+		return ""
+	}
+	var params uintptr
+	if !readRemote(h, pbi[1]+unsafe.Offsetof(windows.PEB{}.ProcessParameters), unsafe.Pointer(&params), unsafe.Sizeof(params)) || params == 0 {
+		return ""
+	}
+	// UNICODE_STRING as words: Length and MaximumLength (uint16 each) in
+	// the first, Buffer in the second.
+	var us [2]uintptr
+	if !readRemote(h, params+unsafe.Offsetof(windows.RTL_USER_PROCESS_PARAMETERS{}.CommandLine), unsafe.Pointer(&us[0]), unsafe.Sizeof(us)) {
+		return ""
+	}
+	n := uintptr(uint16(us[0]))
+	if n == 0 || n%2 != 0 || us[1] == 0 {
+		return ""
+	}
+	u := make([]uint16, n/2)
+	if !readRemote(h, us[1], unsafe.Pointer(&u[0]), n) {
+		return ""
+	}
+	return windows.UTF16ToString(u)
+}
+
+// readRemote copies exactly size bytes at addr in process h to dst.
+func readRemote(h windows.Handle, addr uintptr, dst unsafe.Pointer, size uintptr) bool {
+	var got uintptr
+	err := windows.ReadProcessMemory(h, addr, (*byte)(dst), size, &got)
+	return err == nil && got == size
 }
 
 var procGetTickCount64 = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetTickCount64")
