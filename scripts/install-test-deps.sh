@@ -10,6 +10,9 @@ PKGS="$PKGS resource-agents libxml2-utils pacemaker pacemaker-cli-utils corosync
 PKGS="$PKGS nftables iptables"
 # The packages' tests (make packages): rpm, MSI build and inspection, Authenticode signing, man pages.
 PKGS="$PKGS rpm wixl msitools osslsigncode openssl groff-base"
+# The Windows executables and test binaries under Wine (internal/wine): Wine 8 and the
+# cross compiler for its ProcessPrng shim (scripts/wine/bcryptprimitives.c).
+PKGS="$PKGS wine64 gcc-mingw-w64-x86-64"
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NFPM=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
