@@ -10,6 +10,8 @@ PKGS="$PKGS resource-agents libxml2-utils pacemaker pacemaker-cli-utils corosync
 PKGS="$PKGS nftables iptables"
 # The packages' tests (make packages): rpm, MSI build and inspection, Authenticode signing, man pages.
 PKGS="$PKGS rpm wixl msitools osslsigncode openssl groff-base"
+# quickCheck --metrics and the alert rules: promtool (check metrics, check rules, test rules).
+PKGS="$PKGS prometheus"
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NFPM=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
@@ -22,6 +24,11 @@ if [ -n "$missing" ]; then
 		echo "install-test-deps: installing$missing"
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+		# Only promtool is wanted from prometheus: a Prometheus server this
+		# script installed does not run (one that was there is left alone).
+		case " $missing " in *" prometheus "*)
+			if command -v systemctl >/dev/null; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true; fi ;;
+		esac
 	else
 		echo "install-test-deps: missing Debian packages:$missing (run as root: apt-get install$missing)" >&2
 	fi
