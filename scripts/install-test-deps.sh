@@ -13,6 +13,8 @@ PKGS="$PKGS rpm wixl msitools osslsigncode openssl groff-base"
 # The Windows executables and test binaries under Wine (internal/wine): Wine 8 and the
 # cross compiler for its ProcessPrng shim (scripts/wine/bcryptprimitives.c).
 PKGS="$PKGS wine64 gcc-mingw-w64-x86-64"
+# quickCheck --metrics and the alert rules: promtool (check metrics, check rules, test rules).
+PKGS="$PKGS prometheus"
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NFPM=github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
@@ -25,6 +27,11 @@ if [ -n "$missing" ]; then
 		echo "install-test-deps: installing$missing"
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+		# Only promtool is wanted from prometheus: a Prometheus server this
+		# script installed does not run (one that was there is left alone).
+		case " $missing " in *" prometheus "*)
+			if command -v systemctl >/dev/null; then systemctl disable --now prometheus.service >/dev/null 2>&1 || true; fi ;;
+		esac
 	else
 		echo "install-test-deps: missing Debian packages:$missing (run as root: apt-get install$missing)" >&2
 	fi

@@ -103,7 +103,10 @@ func (r *runner) actions() error {
 	}
 	for _, c := range cs {
 		r.logf("actions: %s: %d cycles", c.sub.name(), len(c.got[ActStart]))
-		for _, a := range []string{ActStart, ActMonitor, ActRecover, ActStop, ActCycle} {
+		for _, a := range []string{ActStart, ActMonitor, ActMetrics, ActRecover, ActStop, ActCycle} {
+			if a == ActMetrics && len(c.got[a]) == 0 {
+				continue // a subject without it
+			}
 			var wall, cpu []time.Duration
 			for _, x := range c.got[a] {
 				wall, cpu = append(wall, x.wall), append(cpu, x.cpu)
@@ -142,6 +145,14 @@ func (r *runner) cycle(c *cycler, record bool) (err error) {
 	if err != nil {
 		return err
 	}
+	// quickCheck --metrics right after the plain one, on the same running
+	// resource: the two rows show what the Prometheus output costs on top.
+	var met sample
+	if m, ok := sub.(metricser); ok {
+		if met, err = m.metrics(); err != nil {
+			return err
+		}
+	}
 	if err := killListener(sub); err != nil {
 		return err
 	}
@@ -159,6 +170,9 @@ func (r *runner) cycle(c *cycler, record bool) (err error) {
 	if record {
 		c.got[ActStart] = append(c.got[ActStart], st)
 		c.got[ActMonitor] = append(c.got[ActMonitor], mon)
+		if met != (sample{}) {
+			c.got[ActMetrics] = append(c.got[ActMetrics], met)
+		}
 		c.got[ActRecover] = append(c.got[ActRecover], rec)
 		c.got[ActStop] = append(c.got[ActStop], sp)
 		c.got[ActCycle] = append(c.got[ActCycle], st.add(mon).add(sp))

@@ -19,6 +19,7 @@ const (
 var actionLabel = map[string]string{
 	ActStart:   "restore / start (VIP + listener)",
 	ActMonitor: "quickCheck / monitor",
+	ActMetrics: "quickCheck --metrics (Prometheus text)",
 	ActRecover: "recover after kill -9 of the listener",
 	ActStop:    "remove / stop",
 	ActCycle:   "one cycle: start + monitor + stop",

@@ -34,6 +34,7 @@ type Machine struct {
 const (
 	ActStart   = "start"
 	ActMonitor = "monitor"
+	ActMetrics = "metrics" // quickCheck --metrics, ilbvip's executables only
 	ActRecover = "recover"
 	ActStop    = "stop"
 	ActCycle   = "cycle"

@@ -140,6 +140,13 @@ func (s *ilbvipExe) monitor() (sample, error) {
 	return s.e.step("quickCheck", s.argv("quickCheck"), baseEnv())
 }
 
+// metricser is a subject that also has quickCheck --metrics.
+type metricser interface{ metrics() (sample, error) }
+
+func (s *ilbvipExe) metrics() (sample, error) {
+	return s.e.step("quickCheck --metrics", append(s.argv("quickCheck"), "--metrics"), baseEnv())
+}
+
 func (s *ilbvipExe) recover() (sample, error) {
 	r, err := s.e.step("recover", s.argv("recover"), baseEnv())
 	return withListener(s, r), err

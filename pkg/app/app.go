@@ -22,6 +22,7 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/daemon"
 	"github.com/ilbvip/ilbvip/pkg/doctor"
 	"github.com/ilbvip/ilbvip/pkg/lifekeeper"
+	"github.com/ilbvip/ilbvip/pkg/metrics"
 	"github.com/ilbvip/ilbvip/pkg/resource"
 )
 
@@ -39,6 +40,9 @@ type Action struct {
 	Run func(ctx context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error
 	// Quiet actions log nothing at info level when they succeed.
 	Quiet bool
+	// Check refuses a combination of the action's own flags (exit 2)
+	// before anything is loaded or touched.
+	Check func(cc *cli.Context) error
 }
 
 // The four actions.
@@ -77,9 +81,13 @@ var (
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin"},
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's"},
 			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
 			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing"},
 			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
+		},
+		Check: func(cc *cli.Context) error {
+			return exclusive(cc, "metrics", "json", "verbose", "diagnose")
 		},
 		Run: func(ctx context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error {
 			if cc.Bool("diagnose") {
@@ -102,6 +110,10 @@ var (
 				o.Log.Warn(st.Warning)
 			}
 			switch {
+			case cc.Bool("metrics"):
+				if err := metrics.Write(out, metrics.FromStatus(st, time.Now())); err != nil {
+					return &resource.Error{Code: resource.ErrGeneric, Err: err}
+				}
 			case cc.Bool("json"):
 				b, _ := json.MarshalIndent(st, "", "  ")
 				fmt.Fprintf(out, "%s\n", b)
@@ -144,6 +156,12 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 			code = resource.ErrArgs
 			return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
 		}
+		if a.Check != nil {
+			if err := a.Check(cc); err != nil {
+				code = resource.ErrArgs
+				return err
+			}
+		}
 		code = runAction(a, cc, stdout, stderr, env)
 		return nil
 	}
@@ -171,6 +189,20 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 		fmt.Fprintf(stderr, "%s: %v\n", a.Name, err)
 	}
 	return code
+}
+
+// exclusive refuses first together with any of others: they choose
+// different outputs.
+func exclusive(cc *cli.Context, first string, others ...string) error {
+	if !cc.Bool(first) {
+		return nil
+	}
+	for _, o := range others {
+		if cc.Bool(o) {
+			return fmt.Errorf("--%s and --%s choose different outputs: use one of them", first, o)
+		}
+	}
+	return nil
 }
 
 // commonFlags are the parameter table's flags plus -c and -i.

@@ -29,8 +29,12 @@ type Status struct {
 	Interface string        `json:"interface,omitempty"`
 	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
 	Warning   string        `json:"warning,omitempty"`   // a hazard outside this resource (a stranger on its probe port)
-	Stats     *daemon.Stats `json:"stats,omitempty"`
-	Err       error         `json:"-"`
+	// Stranger: another program listens on the probe port in place of the
+	// responder (stopped, or silent in tcp mode), so the load balancer
+	// takes this node as healthy all the same.
+	Stranger bool          `json:"stranger,omitempty"`
+	Stats    *daemon.Stats `json:"stats,omitempty"`
+	Err      error         `json:"-"`
 }
 
 // QuickCheck is the read-only health check: nil when healthy,
@@ -80,10 +84,12 @@ func Inspect(c *config.Config, o Options) *Status {
 	switch {
 	case responderUp && silent && c.Protocol == "tcp":
 		if p := strangerProblem(c, st.Pid); p != "" {
+			st.Stranger = true
 			problems = append([]string{p}, problems...) // the worse news: the LB sees this node healthy
 		}
 	case !responderUp && len(problems) == 0:
 		st.Warning = strangerProblem(c, 0)
+		st.Stranger = st.Warning != ""
 	}
 	if m.found && !m.Run {
 		// remove began and did not finish: recover would refuse (7).

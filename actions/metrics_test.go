@@ -1,0 +1,182 @@
+//go:build linux
+
+package actions_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ilbvip/ilbvip/internal/promcheck"
+	"github.com/ilbvip/ilbvip/internal/testenv"
+)
+
+// The tests of issue 18: quickCheck --metrics of a running resource whose
+// counters move with the load balancer's probes, of a stopped one and of
+// one silent because its VIP is gone; expfmt parses each output and
+// promtool check metrics accepts it.
+
+// metrics runs quickCheck --metrics, wants exit code, and returns the
+// parsed, promtool-checked families.
+func (n *node) metrics(code int, a []string) map[string]*dto.MetricFamily {
+	n.t.Helper()
+	r := n.want("quickCheck", code, append(a, "--metrics")...)
+	return promcheck.Check(n.t, r.stdout)
+}
+
+// value is family name's one sample (extra: labels it must also have,
+// "state" for ilbvip_state); ok is false when absent.
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, extra ...string) (float64, bool) {
+	t.Helper()
+	want := map[string]string{}
+	for i := 0; i+1 < len(extra); i += 2 {
+		want[extra[i]] = extra[i+1]
+	}
+	return promcheck.Value(t, fams, name, want)
+}
+
+// wantValues checks families against want (-1: absent).
+func wantValues(t *testing.T, fams map[string]*dto.MetricFamily, want map[string]float64) {
+	t.Helper()
+	for name, w := range want {
+		got, ok := value(t, fams, name)
+		switch {
+		case w == -1 && ok:
+			t.Errorf("%s = %v, want it absent", name, got)
+		case w != -1 && (!ok || got != w):
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, w)
+		}
+	}
+}
+
+// wantState checks ilbvip_state's one-hot samples.
+func wantState(t *testing.T, fams map[string]*dto.MetricFamily, state string) {
+	t.Helper()
+	for _, s := range []string{"running", "stopped", "failed", "silent"} {
+		v, ok := value(t, fams, "ilbvip_state", "state", s)
+		if want := map[bool]float64{true: 1}[s == state]; !ok || v != want {
+			t.Errorf("ilbvip_state{state=%q} = %v (present %v), want %v", s, v, ok, want)
+		}
+	}
+}
+
+// TestMetricsRunning: a restored resource's metrics say running, and its
+// counters move with the load balancer's probes: five probes from the
+// LB's namespace are five answered, and quickCheck's own self-probes are
+// counted apart, never as the load balancer's.
+func TestMetricsRunning(t *testing.T) {
+	for _, proto := range []string{"tcp", "http"} {
+		t.Run(proto, func(t *testing.T) {
+			n := newLBNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto)
+			n.want("restore", 0, a...)
+			fams := n.metrics(0, a)
+			wantState(t, fams, "running")
+			wantValues(t, fams, map[string]float64{"ilbvip_up": 1, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 1,
+				"ilbvip_probes_answered_total": 0, "ilbvip_probes_rejected_total": 0})
+			if v, _ := value(t, fams, "ilbvip_probes_answered_total", "tag", "t1", "port", "12345", "vip", "10.10.5.200"); v != 0 {
+				t.Errorf("labels tag, port, vip: answered %v", v)
+			}
+			start, ok := value(t, fams, "ilbvip_responder_start_time_seconds")
+			if !ok || start < 1.7e9 {
+				t.Errorf("ilbvip_responder_start_time_seconds = %v (present %v)", start, ok)
+			}
+
+			for i := 0; i < 5; i++ {
+				if err := n.lbProbe(proto, 12345); err != nil {
+					t.Fatalf("LB probe %d: %v", i, err)
+				}
+			}
+			eventually(t, "five answered probes in the metrics", func() (bool, string) {
+				fams := n.metrics(0, a)
+				answered, _ := value(t, fams, "ilbvip_probes_answered_total")
+				self, _ := value(t, fams, "ilbvip_self_probes_total")
+				last, _ := value(t, fams, "ilbvip_last_lb_probe_seconds")
+				got := fmt.Sprintf("answered %v, self-probes %v, last LB probe %vs ago", answered, self, last)
+				return answered == 5 && self >= 2 && last < 15, got
+			})
+			if s2, _ := value(t, n.metrics(0, a), "ilbvip_responder_start_time_seconds"); s2 != start {
+				t.Errorf("the start time moved without a restart: %v -> %v", start, s2)
+			}
+			n.want("remove", 0, a...)
+		})
+	}
+}
+
+// TestMetricsStopped: a stopped resource still writes its metrics (state
+// stopped, up 0, nothing answers, no VIP) with quickCheck's exit 7 and its
+// one line on stderr; no counters without a responder. Without a VIP there
+// is no vip label and no ilbvip_vip_present.
+func TestMetricsStopped(t *testing.T) {
+	n := newNode(t)
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		vip   float64
+	}{
+		{"vip", []string{"--vip", "10.10.5.200", "--interface", "eth1"}, 0},
+		{"responder only", nil, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := n.args("t1", 12345, tc.extra...)
+			r := n.want("quickCheck", 7, append(a, "--metrics")...)
+			if !strings.Contains(r.stderr, "stopped") {
+				t.Errorf("stderr lacks quickCheck's line: %q", r.stderr)
+			}
+			fams := promcheck.Check(t, r.stdout)
+			wantState(t, fams, "stopped")
+			wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": tc.vip,
+				"ilbvip_probes_answered_total": -1, "ilbvip_self_probes_total": -1, "ilbvip_last_lb_probe_seconds": -1,
+				"ilbvip_responder_start_time_seconds": -1})
+			if tc.vip == -1 && strings.Contains(r.stdout, "vip=") {
+				t.Errorf("a vip label without a VIP:\n%s", r.stdout)
+			}
+		})
+	}
+	if f := n.stateFiles(); len(f) != 0 {
+		t.Errorf("quickCheck --metrics of a stopped resource left files: %v", f)
+	}
+}
+
+// TestMetricsStoppedWithStranger: another program on the probe port of a
+// stopped resource answers the load balancer all the same: the resource
+// stays stopped (7) and up 0, but ilbvip_probe_answering is 1, so "two
+// nodes answer at once" sees it.
+func TestMetricsStoppedWithStranger(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	n := newNode(t)
+	n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	fams := n.metrics(7, a)
+	wantState(t, fams, "stopped")
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 0})
+}
+
+// TestMetricsSilentVIPGone: the VIP deleted behind the kit's back makes the
+// responder silent; the metrics say silent (up 0, not answering, VIP
+// absent) with exit 1, and keep the counters of what it answered before.
+func TestMetricsSilentVIPGone(t *testing.T) {
+	n := newLBNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.want("restore", 0, a...)
+	if err := n.lbProbe("tcp", 12345); err != nil {
+		t.Fatalf("LB probe after restore: %v", err)
+	}
+	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
+	n.waitSilent("tcp", 12345)
+	eventually(t, "metrics say silent", func() (bool, string) {
+		r := n.run("quickCheck", nil, append(a, "--metrics")...)
+		v, _ := value(t, promcheck.Parse(t, r.stdout), "ilbvip_state", "state", "silent")
+		return r.code == 1 && v == 1, r.String()
+	})
+	fams := n.metrics(1, a)
+	wantState(t, fams, "silent")
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
+		"ilbvip_probes_answered_total": 1})
+	if last, ok := value(t, fams, "ilbvip_last_lb_probe_seconds"); !ok || last < 0 {
+		t.Errorf("ilbvip_last_lb_probe_seconds = %v (present %v)", last, ok)
+	}
+	n.want("remove", 0, a...)
+}
