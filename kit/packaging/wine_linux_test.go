@@ -55,6 +55,7 @@ func TestMSIUnderWine(t *testing.T) {
 	t.Run("concurrent restores", n.testConcurrentRestores)
 	t.Run("stranger never signalled", n.testStranger)
 	t.Run("lifekeeper", n.testLifeKeeper)
+	t.Run("diagnose", n.testDiagnose)
 }
 
 // buildWinHelper builds testdata/winhelper for Windows.
@@ -344,4 +345,17 @@ func (n *winNode) testLifeKeeper(t *testing.T) {
 		t.Fatal("the port still answers after remove")
 	}
 	n.want(7, "quickCheck", a...)
+}
+
+// testDiagnose runs quickCheck --diagnose with a VIP: Wine 8 answers
+// GetIpInterfaceTable "Request not supported", so the weak host line must
+// say it could not read the settings and give the command to check by
+// hand (the verdict itself is unit-tested in pkg/doctor); nothing panics.
+func (n *winNode) testDiagnose(t *testing.T) {
+	n.t = t
+	r := n.want(0, "quickCheck", args("dg", 12351, "--vip", "10.10.5.200", "--interface", "Ethernet 2", "--diagnose")...)
+	want := `warn  weak_host       could not read the interfaces' weak host settings: GetIpInterfaceTable: `
+	if !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, `netsh interface ipv4 show interface "Ethernet 2"`) {
+		t.Errorf("diagnose under Wine: want the weak_host line %q with the netsh command, got\n%s", want, r.Stdout)
+	}
 }

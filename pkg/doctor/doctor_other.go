@@ -40,14 +40,15 @@ func checkVIPElsewhere(context.Context, *node) Check {
 
 func checkSource(*node) Check { return notChecked("source", "the outbound source address") }
 
-// osChecks adds what only an admin can check on Windows: the VIP's NIC must
+// osChecks adds Windows' own: the weak host model that Floating IP needs
+// (checkWeakHost), and what only an admin can check: the VIP's NIC must
 // not be the one in the load balancer's backend pool (Windows then sees the
 // fabric's frontend IP as a duplicate address).
 func osChecks(n *node) []Check {
 	if !n.c.HasVIP() {
 		return nil
 	}
-	return []Check{{Name: "vip_nic", Status: Skip,
+	return append(checkWeakHost(n), Check{Name: "vip_nic", Status: Skip,
 		Found: fmt.Sprintf("not checked on this OS: %q must not be the NIC in the load balancer's backend pool", n.c.Interface),
-		Fix:   "put the VIP on a second NIC that is not in the backend pool"}}
+		Fix:   "put the VIP on a second NIC that is not in the backend pool"})
 }
