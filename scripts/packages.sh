@@ -60,6 +60,8 @@ done
 if [ -n "$SIGN_CERT" ]; then
 	for a in $ACTIONS; do scripts/sign.sh "$STAGE/windows/$a.exe"; done
 fi
+mkdir -p "$STAGE/lifekeeper"
+cp kit/lifekeeper/windows/*.cmd "$STAGE/lifekeeper/"
 cp kit/packaging/example.yaml "$STAGE/example.yaml"
 cp LICENSE "$STAGE/LICENSE.txt"
 MSI="$OUT/ilbvip-$PKG_VERSION-x64.msi"

@@ -335,7 +335,7 @@ func TestFileLists(t *testing.T) {
 			comp[r["FileName"]] = r["Component_"]
 		}
 		sort.Strings(names)
-		diff(t, "msiinfo export File", names, []string{"LICENSE.txt", "example.yaml", "quickCheck.exe", "recover.exe", "remove.exe", "restore.exe"})
+		diff(t, "msiinfo export File", names, []string{"LICENSE.txt", "example.yaml", "quickCheck.cmd", "quickCheck.exe", "recover.cmd", "recover.exe", "remove.cmd", "remove.exe", "restore.cmd", "restore.exe"})
 		dirOf := map[string]string{} // component -> directory
 		for _, r := range msiTable(t, msiFile, "Component") {
 			dirOf[r["Component"]] = r["Directory_"]
@@ -358,6 +358,11 @@ func TestFileLists(t *testing.T) {
 		for _, f := range []string{"restore.exe", "remove.exe", "quickCheck.exe", "recover.exe", "LICENSE.txt"} {
 			if got := where(f); got != `ProgramFiles64Folder\ilbvip` {
 				t.Errorf("%s goes to %s, want ProgramFiles64Folder\\ilbvip", f, got)
+			}
+		}
+		for _, f := range []string{"restore.cmd", "remove.cmd", "quickCheck.cmd", "recover.cmd"} {
+			if got := where(f); got != `INSTALLDIR\lifekeeper` {
+				t.Errorf("%s goes to %s, want INSTALLDIR\\lifekeeper", f, got)
 			}
 		}
 		if got := where("example.yaml"); got != `CommonAppDataFolder\ilbvip` {

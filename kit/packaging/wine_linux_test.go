@@ -345,6 +345,21 @@ func (n *winNode) testLifeKeeper(t *testing.T) {
 		t.Fatal("the port still answers after remove")
 	}
 	n.want(7, "quickCheck", a...)
+
+	// The same through the MSI's .cmd wrappers, as a LifeKeeper resource
+	// whose scripts are scripts: arguments and exit codes pass through.
+	for _, step := range []struct {
+		action string
+		code   int
+	}{{"restore", 0}, {"quickCheck", 0}, {"remove", 0}, {"quickCheck", 7}} {
+		cmdFile := installDir + `\lifekeeper\` + step.action + ".cmd"
+		if r := n.p.Run(time.Minute, nil, "cmd", append([]string{"/c", cmdFile}, a...)...); r.Code != step.code {
+			t.Fatalf("cmd /c %s %s: %v, want exit %d", cmdFile, strings.Join(a, " "), r, step.code)
+		}
+	}
+	if r := n.p.Run(time.Minute, nil, "cmd", "/c", installDir+`\lifekeeper\restore.cmd`, "-t", "lbhc-12350", "-i", "lbhc-12350", "--port", "0"); r.Code != 6 {
+		t.Fatalf("restore.cmd with a bad port: %v, want exit 6", r)
+	}
 }
 
 // testDiagnose runs quickCheck --diagnose with a VIP: Wine 8 answers
