@@ -807,7 +807,7 @@ func TestSigning(t *testing.T) {
 	for _, r := range msiTable(t, msi, "File") {
 		names = append(names, r["FileName"])
 	}
-	if len(names) != 6 {
+	if len(names) != 10 { // 4 .exe, 4 .cmd, LICENSE.txt, example.yaml
 		t.Errorf("signed MSI files: %v", names)
 	}
 
