@@ -101,6 +101,9 @@ var (
 			if st.Warning != "" {
 				o.Log.Warn(st.Warning)
 			}
+			if cc.Bool("json") || cc.Bool("verbose") {
+				st.Cloud = doctor.DescribeCloud(c)
+			}
 			switch {
 			case cc.Bool("json"):
 				b, _ := json.MarshalIndent(st, "", "  ")

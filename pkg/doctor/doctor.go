@@ -194,14 +194,15 @@ func Run(ctx context.Context, c *config.Config, env Env) *Report {
 		// with the dead responder.
 		r.State = fmt.Sprintf("failed: responder pid %d is %s", rec.Pid, daemon.Inspect(rec))
 	}
-	n.cloud = detectCloud(env.DMI)
+	n.cloud = selectCloud(c, env.DMI)
 	n.sources = probeSources(c, n.cloud)
 	r.Checks = []Check{
 		checkConfig(c),
 		checkInterface(n),
-		checkBind(n),
+		cloudBind(n, checkBind),
 		checkCloud(n.cloud),
 		checkAllow(c, n.cloud),
+		checkLBConfig(n),
 		checkPort(n),
 		checkFirewall(ctx, n),
 		checkTimestamps(n),
@@ -301,12 +302,12 @@ func checkLBProbes(n *node) Check {
 		ck.Status, ck.Found = Skip, "not running: the load balancer's probes are only answered (and counted) while the resource runs"
 		return ck
 	}
-	return lbProbes(n.stats, n.env.Now(), n.c.Port)
+	return lbProbes(n.stats, n.env.Now(), n.c.Port, quietFor(n.cloud))
 }
 
 // lbProbes judges the responder's counters: the load balancer must have
-// probed within lbQuiet, unless the responder started less than that ago.
-func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
+// probed within quiet, unless the responder started less than that ago.
+func lbProbes(s *daemon.Stats, now time.Time, port uint16, quiet time.Duration) Check {
 	ck := Check{Name: "lb_probes"}
 	if s == nil {
 		ck.Status, ck.Found = Warn, "cannot read the responder's stats file: the last probe is unknown"
@@ -320,7 +321,7 @@ func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
 	fix := fmt.Sprintf("check the load balancer's health probe (tcp %d, this node in its backend pool), the cloud's network security rules for the probe source, allow and the host firewall (see the firewall line)", port)
 	if s.LastProbe.IsZero() {
 		up := now.Sub(s.Since).Truncate(time.Second)
-		if up < lbQuiet {
+		if up < quiet {
 			ck.Status, ck.Found = OK, fmt.Sprintf("no load-balancer probe yet, but the responder started only %s ago: too early to tell%s", up, rejected)
 			return ck
 		}
@@ -328,8 +329,8 @@ func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
 		return ck
 	}
 	age := now.Sub(s.LastProbe).Truncate(time.Second)
-	if age > lbQuiet {
-		ck.Status, ck.Found, ck.Fix = Warn, fmt.Sprintf("last load-balancer probe %s ago from %s, none in the last %s%s", age, s.LastSource, lbQuiet, rejected), fix
+	if age > quiet {
+		ck.Status, ck.Found, ck.Fix = Warn, fmt.Sprintf("last load-balancer probe %s ago from %s, none in the last %s%s", age, s.LastSource, quiet, rejected), fix
 		return ck
 	}
 	ck.Status, ck.Found = OK, fmt.Sprintf("last load-balancer probe %s ago from %s, %d answered%s", age, s.LastSource, s.Answered, rejected)

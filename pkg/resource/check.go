@@ -30,6 +30,7 @@ type Status struct {
 	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
 	Warning   string        `json:"warning,omitempty"`   // a hazard outside this resource (a stranger on its probe port)
 	Stats     *daemon.Stats `json:"stats,omitempty"`
+	Cloud     string        `json:"cloud,omitempty"` // the cloud profile (quickCheck sets it for --verbose and --json)
 	Err       error         `json:"-"`
 }
 
@@ -265,6 +266,9 @@ func (st *Status) Human(now time.Time) string {
 	b.WriteString("\n")
 	for _, p := range st.Problems[min(1, len(st.Problems)):] {
 		fmt.Fprintf(&b, "  also       %s\n", p)
+	}
+	if st.Cloud != "" {
+		fmt.Fprintf(&b, "  cloud      %s\n", st.Cloud)
 	}
 	if st.VIP != "" {
 		fmt.Fprintf(&b, "  vip        %s on %s: %s\n", st.VIP, st.Interface, st.VIPState)
