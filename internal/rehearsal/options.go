@@ -27,6 +27,16 @@ type Options struct {
 	Settings   map[string]string
 
 	Prefix string // namespace prefix, default "ilbvip-demo-"
+
+	// Cloud is the load balancer's cloud: azure (default), gcp or aws.
+	// Its reference settings are the ones ilbvip needs (Azure: Floating IP,
+	// NoHealthyBackendsBehavior AllProbedDown; Google Cloud: a failover
+	// policy with dropTrafficIfUnhealthy; AWS: the kit as a responder only);
+	// scenario e changes the one that matters.
+	Cloud string
+	// SVG is where the timeline picture goes; "" for
+	// $TMPDIR/ilbvip-rehearsal-CLOUD.svg, "-" for none.
+	SVG string
 }
 
 // ErrNotRoot: the rehearsal needs network namespaces.

@@ -161,7 +161,7 @@ func (b *Bed) build() error {
 				return err
 			}
 		}
-		w, err := startWeb(n.ns, netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), n.Name)
+		w, err := startWeb(n.ns, netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), netip.AddrPortFrom(n.Addr, b.Opts.WebPort), n.Name)
 		if err != nil {
 			return fmt.Errorf("%s: web server: %w", n.Name, err)
 		}
