@@ -34,6 +34,10 @@ type Options struct {
 	// policy with dropTrafficIfUnhealthy; AWS: the kit as a responder only);
 	// scenario e changes the one that matters.
 	Cloud string
+	// IPv6 rehearses an IPv6 VIP (fd00:5::200) on a dual-stack bed; Azure
+	// only, whose IPv6 probes come from fe80::1234:5678:9abc (the kit's
+	// allow, unless Settings gives one).
+	IPv6 bool
 	// SVG is where the timeline picture goes; "" for
 	// $TMPDIR/ilbvip-rehearsal-CLOUD.svg, "-" for none.
 	SVG string

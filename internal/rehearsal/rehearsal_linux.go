@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,9 +145,9 @@ func (r *Rehearsal) get(ctx context.Context, timeout time.Duration) (string, err
 	name, err := r.Bed.Get(ctx, timeout)
 	r.TL.answers(testbed.Answer{Sent: at, At: time.Now(), Node: name, Err: err})
 	if err != nil {
-		r.say(at, "client: GET http://%s/ -> no answer: %v", r.Bed.Opts.VIP, err)
+		r.say(at, "client: GET http://%s/ -> no answer: %v", hostOf(r.Bed.Opts.VIP), err)
 	} else {
-		r.say(at, "client: GET http://%s/ -> %q", r.Bed.Opts.VIP, name)
+		r.say(at, "client: GET http://%s/ -> %q", hostOf(r.Bed.Opts.VIP), name)
 	}
 	return name, err
 }
@@ -419,6 +420,14 @@ func (r *Rehearsal) Crash(ctx context.Context, node *testbed.Node) (Crashed, err
 	}
 	c.Back = e.Time.Sub(t1)
 	return c, r.getNode(ctx, node.Name)
+}
+
+// hostOf writes an address as a URL's host: IPv6 in brackets.
+func hostOf(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
 }
 
 func firstLine(s string) string {

@@ -178,8 +178,17 @@ type kitPlan struct {
 func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 	vip := testbed.DefaultVIP
 	noVIP := cloud == lbsim.AWS
+	if o.IPv6 {
+		if cloud != lbsim.Azure {
+			return kitPlan{}, vip, fmt.Errorf("ipv6: the IPv6 rehearsal is Azure's (cloud azure)")
+		}
+		vip = testbed.DefaultVIP6
+	}
 	if o.ConfigFile == "" {
 		set := map[string]string{"port": "12345"}
+		if o.IPv6 {
+			set["allow"] = lbsim.AzureProbe6.String()
+		}
 		for k, v := range o.Settings {
 			if v != "" {
 				set[k] = v
@@ -210,8 +219,8 @@ func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 		switch {
 		case noVIP:
 			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): an AWS Network Load Balancer has no Floating IP, so a VIP on the node carries none of its traffic: leave vip unset (responder only)", cfg.VIP, o.ConfigFile)
-		case !cfg.VIP.Is4():
-			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): the rehearsal is IPv4 only for now", cfg.VIP, o.ConfigFile)
+		case cfg.VIP.Is6() && cloud != lbsim.Azure:
+			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): the rehearsal has IPv6 for Azure only", cfg.VIP, o.ConfigFile)
 		}
 		vip = cfg.VIP
 	}
@@ -298,27 +307,32 @@ func (r *Rehearsal) header(k kitPlan, port uint16) {
 	if r.Sim.Rules().FloatingIP {
 		r.Printf("             VIP %s is routed, unchanged, to one healthy node; %s when none is\n", b.Opts.VIP, noneText(r.Sim.Rules()))
 	} else {
-		r.Printf("             the NLB's frontend %s:%d is proxied to one healthy node's own address; to every node when none is healthy\n", b.Opts.VIP, b.Opts.WebPort)
+		r.Printf("             the NLB's frontend %s is proxied to one healthy node's own address; to every node when none is healthy\n", netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort))
 	}
 	for _, n := range b.Nodes {
 		if !r.Sim.Rules().FloatingIP {
-			r.Printf("  %-10s backend NIC %s %s, web page on %s:%d says %q\n", n.Name, testbed.BackendNIC, n.Addr, n.Addr, b.Opts.WebPort, n.Name)
+			r.Printf("  %-10s backend NIC %s %s, web page on %s says %q\n", n.Name, testbed.BackendNIC, n.Addr, netip.AddrPortFrom(n.Addr, b.Opts.WebPort), n.Name)
 			continue
 		}
-		r.Printf("  %-10s backend NIC %s %s, VIP NIC %s, web page on %s:%d says %q\n", n.Name, testbed.BackendNIC, n.Addr, testbed.VIPNIC,
-			b.Opts.VIP, b.Opts.WebPort, n.Name)
+		r.Printf("  %-10s backend NIC %s %s, VIP NIC %s, web page on %s says %q\n", n.Name, testbed.BackendNIC, n.Addr, testbed.VIPNIC,
+			netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), n.Name)
 	}
 	var lbs []string
 	for _, n := range b.Nodes {
 		lbs = append(lbs, n.LBAddr.String())
 	}
+	allow := strings.Join(lbs, ",") + " (the LB's addresses)"
+	if a := k.Settings["allow"]; a == lbsim.AzureProbe6.String() {
+		allow = a + " (Azure's IPv6 probe source)"
+	} else if a != "" {
+		allow = a
+	}
 	r.Printf("  kit        resource %q: %s\n", b.Nodes[0].Tag(), k.describe)
 	if k.NoVIP {
-		r.Printf("             each node: no vip (responder only), allow %s (the LB's addresses), its own state_dir\n", strings.Join(lbs, ","))
+		r.Printf("             each node: no vip (responder only), allow %s, its own state_dir\n", allow)
 		return
 	}
-	r.Printf("             each node: vip %s on %s, allow %s (the LB's addresses), its own state_dir\n",
-		b.Opts.VIP, testbed.VIPNIC, strings.Join(lbs, ","))
+	r.Printf("             each node: vip %s on %s, allow %s, its own state_dir\n", b.Opts.VIP, testbed.VIPNIC, allow)
 }
 
 func noneText(r lbsim.Rules) string {

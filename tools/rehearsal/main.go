@@ -39,6 +39,7 @@ func main() {
 	fs.StringVar(&o.Protocol, "probe-protocol", "", "the LB's probe protocol, tcp or http (default: the kit's)")
 	fs.StringVar(&o.Path, "probe-path", "", "the LB's HTTP probe path (default: the kit's http_path)")
 	fs.StringVar(&o.Cloud, "cloud", "azure", "the load balancer's cloud: azure, gcp or aws")
+	fs.BoolVar(&o.IPv6, "ipv6", false, "azure: rehearse an IPv6 VIP (fd00:5::200) on a dual-stack bed, probed from fe80::1234:5678:9abc")
 	fs.StringVar(&o.SVG, "svg", "", "where to write the timeline picture (default $TMPDIR/ilbvip-rehearsal-CLOUD.svg; - for none)")
 	fs.StringVar(&o.BinDir, "bin", "", "directory of restore, remove, quickCheck, recover (default: this program's directory)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
