@@ -91,8 +91,8 @@ func (r *Rehearsal) say(at time.Time, format string, a ...any) {
 func (r *Rehearsal) Heading(format string, a ...any) {
 	title := fmt.Sprintf(format, a...)
 	label, _, _ := strings.Cut(title, ":")
-	if len(label) > 24 {
-		label = label[:24]
+	if len(label) > 28 {
+		label = label[:28]
 	}
 	if title != "Summary" {
 		r.TL.mark(Mark{At: time.Now(), Label: label})

@@ -176,7 +176,7 @@ func (c cloud) sourceText() string {
 // probeTarget says where the cloud addresses its probes. Azure: the backend
 // NIC's own address (load-balancer-custom-probe-overview). Google Cloud: the
 // forwarding rule's IP, the VIP
-// (https://cloud.google.com/load-balancing/docs/internal#health_checking).
+// (https://cloud.google.com/load-balancing/docs/health-check-concepts, "Destination for probe packets").
 // AWS: the target's own address (target-group-health-checks).
 func (c cloud) probeTarget() string {
 	if c.name == "gcp" {

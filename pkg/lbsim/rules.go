@@ -24,7 +24,7 @@ type Rules struct {
 	Cloud string
 	// ProbeToVIP: health checks are addressed to the frontend IP (Google
 	// Cloud sends them to the forwarding rule's IP,
-	// https://cloud.google.com/load-balancing/docs/internal#health_checking);
+	// https://cloud.google.com/load-balancing/docs/health-check-concepts, "Destination for probe packets");
 	// otherwise to the backend's own address (Azure, AWS).
 	ProbeToVIP bool
 	// FloatingIP: the VIP's packets reach the backend with the VIP as

@@ -58,7 +58,7 @@ func (t *Timeline) answers(as ...testbed.Answer) {
 const (
 	tlWidth  = 1100
 	tlLeft   = 120 // labels
-	tlRight  = 20
+	tlRight  = 70
 	tlRow    = 34 // one band
 	tlTop    = 82
 	tlMarkH  = 14
@@ -156,7 +156,7 @@ func (t *Timeline) drawRouting(c *svg.SVG, x func(time.Time) int, colour map[str
 	paint := func(to time.Time) {
 		if w := x(to) - x(from); w > 0 {
 			c.Rect(x(from), y, w, tlRow, style)
-			if w > 60 {
+			if w > 7*len(label)+8 { // only where the label fits
 				c.Text(x(from)+4, y+tlRow/2+4, label, "fill:#222")
 			}
 		}
@@ -256,25 +256,6 @@ func (t *Timeline) drawLegend(c *svg.SVG, colour map[string]string, y int) {
 	}
 	item(colFailed, "no answer")
 	item(colToAll, "sent to every backend")
-}
-
-// summaryCounts tallies the requests between two times: by node, and
-// failed.
-func (t *Timeline) summaryCounts(from, to time.Time) (map[string]int, int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	by, failed := map[string]int{}, 0
-	for _, a := range t.requests {
-		if a.At.Before(from) || a.At.After(to) {
-			continue
-		}
-		if a.Err != nil || a.Node == "" {
-			failed++
-		} else {
-			by[a.Node]++
-		}
-	}
-	return by, failed
 }
 
 func countsText(by map[string]int, failed int) string {
