@@ -1,11 +1,13 @@
 package doctor
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/config"
 )
 
 // TestDiagnoseClouds runs the real quickCheck --diagnose with each cloud
@@ -59,5 +61,33 @@ func TestDiagnoseClouds(t *testing.T) {
 	if r.code != 6 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 ||
 		!strings.Contains(r.stderr, `cloud (from flag --cloud): "azur" is not a cloud: use auto, azure, gcp, aws, none`) {
 		t.Errorf("cloud azur: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestTimestampsByCloud: tcp_timestamps matters on Azure only; a node set
+// to cloud none is not told to check whether it runs in Azure.
+func TestTimestampsByCloud(t *testing.T) {
+	sys := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(sys, "net/ipv4"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sys, "net/ipv4/tcp_timestamps"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cloud string
+		want  Status
+		text  string
+	}{
+		{"azure", Warn, "on Azure"},
+		{"gcp", OK, "matters only in Azure"},
+		{"aws", OK, "matters only in Azure"},
+		{"none", OK, "matters only in Azure"},
+	} {
+		c := &config.Config{Cloud: tc.cloud}
+		ck := checkTimestamps(&node{c: c, env: Env{ProcSys: sys}, cloud: selectCloud(c, "")})
+		if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
+			t.Errorf("cloud %s: %s %q, want %s containing %q", tc.cloud, ck.Status, ck.Found, tc.want, tc.text)
+		}
 	}
 }

@@ -4,7 +4,10 @@
 // probe source missing from allow, TCP timestamps on behind an Azure load
 // balancer, strict reverse-path filtering, ARP settings that hide the VIP,
 // the VIP already on the node while the resource is stopped or chosen as a
-// source address, and a load balancer that never probes. It only reads:
+// source address, a load balancer that never probes, and each cloud's
+// rules (the cloud parameter, or DMI under auto): where its probes are sent
+// and so what bind must be, its probe sources, and what a VIP means there.
+// It only reads:
 // nothing on the node is changed, and nothing is sent off the node unless
 // the caller asks for an ARP probe (Env.ARPProbe). quickCheck --diagnose
 // prints its Report.
