@@ -278,19 +278,7 @@ func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Swi
 		return s, fmt.Errorf("client: no answer from %s within 3 s after the LB marked it up", to.Name)
 	}
 	s.FirstNew = first.At.Sub(t0)
-	last := t0
-	for _, a := range answers {
-		switch {
-		case a.At.Before(t0):
-		case a.Node == from.Name && a.At.Before(first.At):
-			last = a.At
-		case a.Node == from.Name:
-			s.OldAfter++
-		case a.Err != nil && a.At.Before(first.At):
-			s.Failed++
-		}
-	}
-	s.Gap = first.At.Sub(last)
+	s.tally(answers, from.Name, t0, first.At)
 	r.say(first.At, "client: %q answers: switchover %s after remove began, no answer for %s (%d requests failed; limit %s)",
 		to.Name, ms(s.FirstNew), ms(s.Gap), s.Failed, ms(r.Bound()))
 	switch {
@@ -302,6 +290,25 @@ func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Swi
 		return s, fmt.Errorf("client: %s still answered %d times after %s took over", from.Name, s.OldAfter, to.Name)
 	}
 	return s, r.getNode(ctx, to.Name)
+}
+
+// tally counts the client's answers around a switchover that began at t0
+// and whose new node first answered at first: the gap since the old node's
+// last answer, the failed requests, the old node's answers after first.
+func (s *Switch) tally(answers []testbed.Answer, from string, t0, first time.Time) {
+	last := t0
+	for _, a := range answers {
+		switch {
+		case a.At.Before(t0):
+		case a.Node == from && a.At.Before(first):
+			last = a.At
+		case a.Node == from:
+			s.OldAfter++
+		case a.Err != nil && a.At.Before(first):
+			s.Failed++
+		}
+	}
+	s.Gap = first.Sub(last)
 }
 
 // Lost is the outcome of scenario c.

@@ -202,6 +202,12 @@ func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 		k.describe = describe(set)
 		return k, vip, nil
 	}
+	return o.kitFromFile(cloud, vip)
+}
+
+// kitFromFile is kit for an admin's own config file.
+func (o Options) kitFromFile(cloud string, vip netip.Addr) (kitPlan, netip.Addr, error) {
+	noVIP := cloud == lbsim.AWS
 	tag := o.Tag
 	if tag == "" {
 		tag = strings.TrimSuffix(filepath.Base(o.ConfigFile), ".yaml")

@@ -58,19 +58,7 @@ func main() {
 	var duration time.Duration
 	var bs backends
 	var listeners ports
-	fs := flag.NewFlagSet("lbsim", flag.ContinueOnError)
-	fs.StringVar(&vip, "vip", "", "the frontend IP (required)")
-	fs.Var(&bs, "backend", "a backend as name=address:port (probe port); repeat for each")
-	fs.StringVar(&cfg.Protocol, "protocol", "tcp", "probe protocol: tcp (handshake) or http (GET, wants 200)")
-	fs.StringVar(&cfg.Path, "path", "/", "http: the probe's path")
-	fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "probe interval")
-	fs.DurationVar(&cfg.Timeout, "timeout", 0, "one probe at most (default: the interval)")
-	fs.IntVar(&cfg.Threshold, "threshold", 2, "results in a row that flip a backend up or down")
-	fs.StringVar(&cfg.Cloud, "cloud", "azure", "the cloud's rules: azure, gcp or aws")
-	fs.StringVar(&cfg.NoHealthyBackendsBehavior, "no-healthy-backends-behavior", "", "azure: AllProbedDown (default: drop) or AllProbedUp (send to every backend)")
-	fs.BoolVar(&cfg.DropTrafficIfUnhealthy, "drop-traffic-if-unhealthy", false, "gcp: a failover policy with dropTrafficIfUnhealthy (default: none, so every backend gets traffic when none is healthy)")
-	fs.Var(&listeners, "listener", "aws: a Network Load Balancer listener port, proxied to the target's own address; repeat for each")
-	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
+	fs := flagSet(&cfg, &vip, &duration, &bs, &listeners)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
@@ -114,6 +102,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "lbsim: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// flagSet declares the command line into cfg and the other targets.
+func flagSet(cfg *lbsim.Config, vip *string, duration *time.Duration, bs *backends, listeners *ports) *flag.FlagSet {
+	fs := flag.NewFlagSet("lbsim", flag.ContinueOnError)
+	fs.StringVar(vip, "vip", "", "the frontend IP (required)")
+	fs.Var(bs, "backend", "a backend as name=address:port (probe port); repeat for each")
+	fs.StringVar(&cfg.Protocol, "protocol", "tcp", "probe protocol: tcp (handshake) or http (GET; healthy on 200, AWS 200-399)")
+	fs.StringVar(&cfg.Path, "path", "/", "http: the probe's path")
+	fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "probe interval")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "one probe at most (default: the interval)")
+	fs.IntVar(&cfg.Threshold, "threshold", 2, "results in a row that flip a backend up or down")
+	fs.StringVar(&cfg.Cloud, "cloud", "azure", "the cloud's rules: azure, gcp or aws")
+	fs.StringVar(&cfg.NoHealthyBackendsBehavior, "no-healthy-backends-behavior", "", "azure: AllProbedDown (default: drop) or AllProbedUp (send to every backend)")
+	fs.BoolVar(&cfg.DropTrafficIfUnhealthy, "drop-traffic-if-unhealthy", false, "gcp: a failover policy with dropTrafficIfUnhealthy (default: none, so every backend gets traffic when none is healthy)")
+	fs.Var(listeners, "listener", "aws: a Network Load Balancer listener port, proxied to the target's own address; repeat for each")
+	fs.DurationVar(duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
+	return fs
 }
 
 // netnsOf is the network namespace of a process ("self", "1"), "" if unknown.
