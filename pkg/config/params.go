@@ -162,7 +162,8 @@ var Params = []Param{
 		Long: "Comma-separated (or a YAML list) of source addresses or CIDRs that may probe. Others get no answer: " +
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
 			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
-			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22. " +
+			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22 " +
+			"(IPv6 health checks: 2600:2d00:1:b029::/64). " +
 			"AWS: the VPC or subnet CIDR. " +
 			"The node's own self-probe (127.0.0.1, ::1, the bind address) is always allowed.",
 		set: func(c *Config, s string) error {
