@@ -114,7 +114,10 @@ type Config struct {
 	NoHealthyBackendsBehavior string
 	// DropTrafficIfUnhealthy: Google Cloud: the backend service has a
 	// failover policy with dropTrafficIfUnhealthy (the setup ilbvip needs).
-	// Without it, new connections go to every backend when none is healthy.
+	// Without it, new connections go to every backend when none is healthy
+	// (without a failover policy; a policy without dropTrafficIfUnhealthy
+	// sends them to the primary backends, and the simulator has no backup
+	// backends, so it is the same here).
 	DropTrafficIfUnhealthy bool
 	// Listeners are an AWS Network Load Balancer's listener ports: the
 	// proxy forwards them to the same port on the target's own address.
