@@ -33,9 +33,15 @@ PKG_VERSION ?= $(shell cat VERSION)
 packages:
 	PKG_VERSION='$(PKG_VERSION)' SIGN_CERT='$(SIGN_CERT)' SIGN_KEY='$(SIGN_KEY)' scripts/packages.sh dist
 
-## demo: the failover rehearsal: two nodes behind a simulated cloud ILB in throwaway namespaces (root; else the responder alone)
+## demo: the failover rehearsal: two nodes behind a simulated cloud load balancer in throwaway namespaces (root; else the responder alone); CLOUD=azure (default), gcp or aws
+CLOUD ?= azure
 demo: build
-	scripts/demo.sh
+	CLOUD=$(CLOUD) scripts/demo.sh
+
+## timelines: regenerate the README's failover timelines (docs/timeline-CLOUD.svg), one rehearsal per cloud (root)
+.PHONY: timelines
+timelines: build
+	for c in azure gcp aws; do bin/rehearsal --bin bin --cloud $$c --svg docs/timeline-$$c.svg --interval 500ms --threshold 2 >/dev/null || exit 1; echo docs/timeline-$$c.svg; done
 
 ## test: install what the tests need (root, Debian), then lint and run every test
 test: deps lint unit soak fuzz

@@ -1,10 +1,12 @@
 #!/bin/bash
-# make demo: the failover rehearsal. As root: two nodes in throwaway network
-# namespaces behind a simulated cloud internal load balancer with Floating IP
-# (probe every 500 ms, 2 in a row flip a node): node1 active, a switchover to
-# node2, then node2's probe responder stopped while its VIP stays. bin/rehearsal
-# prints the transcript and removes every namespace and process it made, also
-# on Ctrl-C. Without root: the responder alone on 127.0.0.1.
+# make demo [CLOUD=azure|gcp|aws]: the failover rehearsal. As root: two nodes
+# in throwaway network namespaces behind a simulated cloud load balancer with
+# that cloud's rules (probe every 500 ms, 2 in a row flip a node): node1
+# active, a switchover to node2 and back, node1's responder killed and
+# recovered, then the scenario that shows why the cloud's setting matters.
+# bin/rehearsal prints the transcript, writes bin/rehearsal-CLOUD.svg (the
+# timeline) and removes every namespace and process it made, also on Ctrl-C.
+# Without root: the responder alone on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=bin
@@ -26,4 +28,5 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-exec "$BIN/rehearsal" --bin "$BIN" --interval 500ms --threshold 2 "$@"
+CLOUD=${CLOUD:-azure}
+exec "$BIN/rehearsal" --bin "$BIN" --cloud "$CLOUD" --svg "$BIN/rehearsal-$CLOUD.svg" --interval 500ms --threshold 2 "$@"

@@ -27,6 +27,20 @@ type Options struct {
 	Settings   map[string]string
 
 	Prefix string // namespace prefix, default "ilbvip-demo-"
+
+	// Cloud is the load balancer's cloud: azure (default), gcp or aws.
+	// Its reference settings are the ones ilbvip needs (Azure: Floating IP,
+	// NoHealthyBackendsBehavior AllProbedDown; Google Cloud: a failover
+	// policy with dropTrafficIfUnhealthy; AWS: the kit as a responder only);
+	// scenario e changes the one that matters.
+	Cloud string
+	// IPv6 rehearses an IPv6 VIP (fd00:5::200) on a dual-stack bed; Azure
+	// only, whose IPv6 probes come from fe80::1234:5678:9abc (the kit's
+	// allow, unless Settings gives one).
+	IPv6 bool
+	// SVG is where the timeline picture goes; "" for
+	// $TMPDIR/ilbvip-rehearsal-CLOUD.svg, "-" for none.
+	SVG string
 }
 
 // ErrNotRoot: the rehearsal needs network namespaces.

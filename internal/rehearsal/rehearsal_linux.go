@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,29 +19,59 @@ type Rehearsal struct {
 	Bed *testbed.Bed
 	Sim *lbsim.Sim
 	LB  lbsim.Config // the simulator's settings, defaults filled in
+	TL  *Timeline    // everything that happened, for the picture
 
 	out   io.Writer
 	mu    sync.Mutex // serialises out: LB events print from the simulator
 	start time.Time
+	port  uint16
+	user  func(lbsim.Event) // the caller's OnEvent, kept across RestartLB
 }
 
 // Start starts the LB simulator on bed (probe port port) and returns a
 // rehearsal that narrates to out (io.Discard for none).
 func Start(bed *testbed.Bed, lb lbsim.Config, port uint16, out io.Writer) (*Rehearsal, error) {
-	r := &Rehearsal{Bed: bed, out: out, start: time.Now()}
-	user := lb.OnEvent
+	r := &Rehearsal{Bed: bed, out: out, start: time.Now(), port: port, user: lb.OnEvent}
+	r.TL = &Timeline{Start: r.start}
+	for _, n := range bed.Nodes {
+		r.TL.Backends = append(r.TL.Backends, n.Name)
+	}
+	if err := r.startLB(lb); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Rehearsal) startLB(lb lbsim.Config) error {
+	user := r.user
 	lb.OnEvent = func(e lbsim.Event) {
+		r.TL.event(e)
 		r.say(e.Time, "LB: %s", e)
 		if user != nil {
 			user(e)
 		}
 	}
-	sim, err := bed.StartLB(lb, port)
+	sim, err := r.Bed.StartLB(lb, r.port)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.Sim, r.LB = sim, sim.Config()
-	return r, nil
+	return nil
+}
+
+// RestartLB stops the simulator and starts it with lb: a setting changed
+// in the cloud. Backends start down again, as after any change of the
+// probe. The events of both runs stay in the timeline.
+func (r *Rehearsal) RestartLB(lb lbsim.Config) error {
+	if err := r.Bed.StopLB(); err != nil {
+		return fmt.Errorf("lb simulator: %w", err)
+	}
+	now := time.Now() // the new simulator starts with every backend down
+	for _, b := range r.TL.Backends {
+		r.TL.event(lbsim.Event{Time: now, Kind: lbsim.Down, Backend: b})
+	}
+	r.TL.event(lbsim.Event{Time: now, Kind: lbsim.Dropped})
+	return r.startLB(lb)
 }
 
 // Bound is the limit for a switchover: interval × threshold + 1 s.
@@ -55,11 +86,25 @@ func (r *Rehearsal) say(at time.Time, format string, a ...any) {
 	fmt.Fprintf(r.out, "  [%6.2fs] %s\n", at.Sub(r.start).Seconds(), fmt.Sprintf(format, a...))
 }
 
-// Heading prints a scenario's title.
+// Heading prints a scenario's title and marks its start in the timeline
+// (with the title's first words).
 func (r *Rehearsal) Heading(format string, a ...any) {
+	title := fmt.Sprintf(format, a...)
+	label, _, _ := strings.Cut(title, ":")
+	if len(label) > 28 {
+		label = label[:28]
+	}
+	if title != "Summary" {
+		r.TL.mark(Mark{At: time.Now(), Label: label})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.out, "\n%s\n", fmt.Sprintf(format, a...))
+	fmt.Fprintf(r.out, "\n%s\n", title)
+}
+
+// Note marks something done to a node (kill -9, a route) in the timeline.
+func (r *Rehearsal) Note(at time.Time, node, label string) {
+	r.TL.mark(Mark{At: at, Node: node, Label: label})
 }
 
 // Printf prints free text (indented by the caller).
@@ -72,10 +117,16 @@ func (r *Rehearsal) Printf(format string, a ...any) {
 // action runs an ilbvip action on a node, prints it, and fails on an exit
 // code other than want.
 func (r *Rehearsal) action(ctx context.Context, node *testbed.Node, action string, want int) (testbed.Result, error) {
+	begin := time.Now()
 	res, err := node.Action(ctx, action)
 	if err != nil {
 		return res, err
 	}
+	label := action
+	if res.Code != 0 {
+		label += fmt.Sprintf(" (exit %d)", res.Code)
+	}
+	r.TL.mark(Mark{At: begin, Node: node.Name, Label: label, Bad: res.Code != want})
 	at := time.Now() // stamped when it ended, so the transcript stays in order
 	line := fmt.Sprintf("%s: %s -t %s   exit %d (%s)", node.Name, action, node.Tag(), res.Code, ms(res.Took))
 	if msg := firstLine(res.Stderr + res.Stdout); msg != "" && res.Code != 0 {
@@ -92,10 +143,11 @@ func (r *Rehearsal) action(ctx context.Context, node *testbed.Node, action strin
 func (r *Rehearsal) get(ctx context.Context, timeout time.Duration) (string, error) {
 	at := time.Now()
 	name, err := r.Bed.Get(ctx, timeout)
+	r.TL.answers(testbed.Answer{Sent: at, At: time.Now(), Node: name, Err: err})
 	if err != nil {
-		r.say(at, "client: GET http://%s/ -> no answer: %v", r.Bed.Opts.VIP, err)
+		r.say(at, "client: GET http://%s/ -> no answer: %v", hostOf(r.Bed.Opts.VIP), err)
 	} else {
-		r.say(at, "client: GET http://%s/ -> %q", r.Bed.Opts.VIP, name)
+		r.say(at, "client: GET http://%s/ -> %q", hostOf(r.Bed.Opts.VIP), name)
 	}
 	return name, err
 }
@@ -221,29 +273,42 @@ func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Swi
 		return s, err
 	}
 	answers := w.Stop()
+	r.TL.answers(answers...)
 	if !ok {
 		return s, fmt.Errorf("client: no answer from %s within 3 s after the LB marked it up", to.Name)
 	}
 	s.FirstNew = first.At.Sub(t0)
+	s.tally(answers, from.Name, t0, first.At)
+	r.say(first.At, "client: %q answers: switchover %s after remove began, no answer for %s (%d requests failed; limit %s)",
+		to.Name, ms(s.FirstNew), ms(s.Gap), s.Failed, ms(r.Bound()))
+	switch {
+	case s.OldAfter > 0 && r.Sim.Rules().ToAllWhenNoneHealthy:
+		// The cloud sends new connections to every backend while none is
+		// healthy (AWS fails open): the old node may answer in that window.
+		r.say(time.Now(), "client: %s answered %d times after %s did: no backend was healthy for a moment, and %s", from.Name, s.OldAfter, to.Name, r.Sim.Rules().Why)
+	case s.OldAfter > 0:
+		return s, fmt.Errorf("client: %s still answered %d times after %s took over", from.Name, s.OldAfter, to.Name)
+	}
+	return s, r.getNode(ctx, to.Name)
+}
+
+// tally counts the client's answers around a switchover that began at t0
+// and whose new node first answered at first: the gap since the old node's
+// last answer, the failed requests, the old node's answers after first.
+func (s *Switch) tally(answers []testbed.Answer, from string, t0, first time.Time) {
 	last := t0
 	for _, a := range answers {
 		switch {
 		case a.At.Before(t0):
-		case a.Node == from.Name && a.At.Before(first.At):
+		case a.Node == from && a.At.Before(first):
 			last = a.At
-		case a.Node == from.Name:
+		case a.Node == from:
 			s.OldAfter++
-		case a.Err != nil && a.At.Before(first.At):
+		case a.Err != nil && a.At.Before(first):
 			s.Failed++
 		}
 	}
-	s.Gap = first.At.Sub(last)
-	r.say(first.At, "client: %q answers: switchover %s after remove began, no answer for %s (%d requests failed; limit %s)",
-		to.Name, ms(s.FirstNew), ms(s.Gap), s.Failed, ms(r.Bound()))
-	if s.OldAfter > 0 {
-		return s, fmt.Errorf("client: %s still answered %d times after %s took over", from.Name, s.OldAfter, to.Name)
-	}
-	return s, r.getNode(ctx, to.Name)
+	s.Gap = first.Sub(last)
 }
 
 // Lost is the outcome of scenario c.
@@ -265,29 +330,57 @@ func (r *Rehearsal) LoseProbe(ctx context.Context, node *testbed.Node) (Lost, er
 		return Lost{}, fmt.Errorf("%s: stop the responder (pid %d): %w", node.Name, pid, err)
 	}
 	r.say(t0, "%s: kill -TERM %d   (the probe responder stops; the VIP and the web server stay)", node.Name, pid)
+	r.Note(t0, node.Name, "kill -TERM responder")
 	e, err := r.waitLB(ctx, t0, lbsim.Down, node.Name)
 	if err != nil {
 		return Lost{}, err
 	}
 	l := Lost{Down: e.Time.Sub(t0)}
-	if _, err := r.waitLB(ctx, t0, lbsim.Dropped, ""); err != nil {
+	if err := r.waitNoneHealthy(ctx, t0); err != nil {
 		return l, err
 	}
-	has, err := node.HasVIP()
-	if err != nil {
+	if r.Sim.Rules().FloatingIP {
+		has, err := node.HasVIP()
+		if err != nil {
+			return l, err
+		}
+		if !has {
+			return l, fmt.Errorf("%s: the VIP went away: the scenario needs it to stay", node.Name)
+		}
+		r.say(time.Now(), "%s still holds %s on %s", node.Name, r.Bed.Opts.VIP, testbed.VIPNIC)
+	}
+	if err := r.expectNoAnswer(ctx); err != nil {
 		return l, err
-	}
-	if !has {
-		return l, fmt.Errorf("%s: the VIP went away: the scenario needs it to stay", node.Name)
-	}
-	r.say(time.Now(), "%s still holds %s on %s", node.Name, r.Bed.Opts.VIP, testbed.VIPNIC)
-	if name, err := r.get(ctx, 500*time.Millisecond); err == nil {
-		return l, fmt.Errorf("client: %s answered through the VIP although no backend is healthy", name)
 	}
 	if _, err := r.action(ctx, node, "quickCheck", 1); err != nil {
 		return l, err
 	}
 	return l, nil
+}
+
+// waitNoneHealthy waits for the LB to drop the VIP's traffic, or to send
+// it to every backend where the cloud does that with none healthy.
+func (r *Rehearsal) waitNoneHealthy(ctx context.Context, since time.Time) error {
+	kind := lbsim.Dropped
+	if r.Sim.Rules().ToAllWhenNoneHealthy {
+		kind = lbsim.ToAll
+	}
+	_, err := r.waitLB(ctx, since, kind, "")
+	return err
+}
+
+// expectNoAnswer asks once while no backend is healthy: where the cloud
+// drops the traffic nobody may answer; where it sends it to every backend
+// (AWS fails open) the answer is shown, not judged.
+func (r *Rehearsal) expectNoAnswer(ctx context.Context) error {
+	name, err := r.get(ctx, 500*time.Millisecond)
+	switch {
+	case err == nil && r.Sim.Rules().ToAllWhenNoneHealthy:
+		r.say(time.Now(), "client: %s answered although no backend is healthy: %s", name, r.Sim.Rules().Why)
+	case err == nil:
+		return fmt.Errorf("client: %s answered through the VIP although no backend is healthy", name)
+	}
+	return nil
 }
 
 // Crashed is the outcome of scenario d.
@@ -311,13 +404,17 @@ func (r *Rehearsal) Crash(ctx context.Context, node *testbed.Node) (Crashed, err
 		return c, fmt.Errorf("%s: kill the responder (pid %d): %w", node.Name, pid, err)
 	}
 	r.say(t0, "%s: kill -9 %d   (the probe responder crashes)", node.Name, pid)
+	r.Note(t0, node.Name, "kill -9 responder")
 	e, err := r.waitLB(ctx, t0, lbsim.Down, node.Name)
 	if err != nil {
 		return c, err
 	}
 	c.Down = e.Time.Sub(t0)
-	if name, err := r.get(ctx, 500*time.Millisecond); err == nil {
-		return c, fmt.Errorf("client: %s answered through the VIP although no backend is healthy", name)
+	if err := r.waitNoneHealthy(ctx, t0); err != nil {
+		return c, err
+	}
+	if err := r.expectNoAnswer(ctx); err != nil {
+		return c, err
 	}
 	t1 := time.Now()
 	res, err := r.action(ctx, node, "recover", 0)
@@ -330,6 +427,14 @@ func (r *Rehearsal) Crash(ctx context.Context, node *testbed.Node) (Crashed, err
 	}
 	c.Back = e.Time.Sub(t1)
 	return c, r.getNode(ctx, node.Name)
+}
+
+// hostOf writes an address as a URL's host: IPv6 in brackets.
+func hostOf(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
 }
 
 func firstLine(s string) string {

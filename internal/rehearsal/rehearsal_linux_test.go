@@ -51,8 +51,15 @@ const (
 // setup builds a bed with the kit and the LB and removes it when the test ends.
 func setup(t *testing.T, settings map[string]string, lb lbsim.Config) (*rehearsal.Rehearsal, *testbed.Bed) {
 	t.Helper()
+	return setupBed(t, testbed.Options{}, settings, lb)
+}
+
+// setupBed is setup with the bed's options (an IPv6 VIP).
+func setupBed(t *testing.T, o testbed.Options, settings map[string]string, lb lbsim.Config) (*rehearsal.Rehearsal, *testbed.Bed) {
+	t.Helper()
 	testenv.RequireRoot(t)
-	bed, err := testbed.New(testbed.Options{Prefix: "ilbvip-t-bed-", BinDir: binDir})
+	o.Prefix, o.BinDir = "ilbvip-t-bed-", binDir
+	bed, err := testbed.New(o)
 	if err != nil {
 		t.Fatalf("test bed: %v", err)
 	}
@@ -184,4 +191,36 @@ func TestCrash(t *testing.T) {
 	if d.Back > r.Bound() {
 		t.Errorf("traffic back after %s, more than interval × threshold + 1 s = %s", d.Back, r.Bound())
 	}
+}
+
+// TestAzureIPv6: an IPv6 VIP behind Azure's load balancer, whose IPv6
+// probes come from the link-local fe80::1234:5678:9abc to the node's own
+// global IPv6 address. With that source in allow the node turns healthy
+// and a switchover works; with an allow of the load balancer's addresses
+// alone (as an IPv4 setup's allow of 168.63.129.16 would be) the probes
+// never get an answer.
+func TestAzureIPv6(t *testing.T) {
+	vip := testbed.DefaultVIP6
+	t.Run("allow with fe80::1234:5678:9abc", func(t *testing.T) {
+		r, bed := setupBed(t, testbed.Options{VIP: vip}, map[string]string{"allow": "fe80::1234:5678:9abc"}, lbsim.Config{})
+		c := ctx(t)
+		if _, err := r.Activate(c, bed.Node("node1")); err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.Switchover(c, bed.Node("node1"), bed.Node("node2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("IPv6 switchover %s, gap %s", s.FirstNew, s.Gap)
+		if s.FirstNew > r.Bound() {
+			t.Errorf("switchover took %s, more than %s", s.FirstNew, r.Bound())
+		}
+	})
+	t.Run("allow without it", func(t *testing.T) {
+		r, bed := setupBed(t, testbed.Options{VIP: vip}, map[string]string{"allow": "fd00:1::1,fd00:2::1"}, lbsim.Config{})
+		_, err := r.Activate(ctx(t), bed.Node("node1"))
+		if err == nil || !strings.Contains(err.Error(), "LB: node1 did not turn healthy") || !strings.Contains(err.Error(), "i/o timeout") {
+			t.Fatalf("Activate: %v, want node1 never healthy, its probes timing out (the allow filter drops their SYNs)", err)
+		}
+	})
 }

@@ -17,16 +17,22 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
-// Run builds a bed, runs scenarios a (node1 active), b (switchover to
-// node2) and c (node2's probe responder stops, its VIP stays), prints the
-// transcript to out, and removes every namespace, process and file it made,
-// also when ctx is cancelled (Ctrl-C) or a step fails.
+// Run builds a bed and rehearses o's cloud: a) node1 active, b) a
+// switchover to node2 and c) back, d) kill -9 of node1's responder and
+// recover, then e) the cloud's scenario that shows why its load-balancer
+// setting matters (see Rehearsal.Why). It prints the transcript to out,
+// writes the timeline picture (o.SVG) and removes every namespace, process
+// and file it made, also when ctx is cancelled (Ctrl-C) or a step fails.
 func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	begin := time.Now()
 	if os.Geteuid() != 0 {
 		return ErrNotRoot
 	}
-	kit, vip, err := o.kit()
+	cloud, err := o.cloud()
+	if err != nil {
+		return err
+	}
+	kit, vip, err := o.kit(cloud)
 	if err != nil {
 		return err
 	}
@@ -50,63 +56,77 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	if err := bed.SetKit(kit.Kit); err != nil {
 		return err
 	}
-	lb := lbsim.Config{Interval: o.Interval, Timeout: o.Timeout, Threshold: o.Threshold, Protocol: kit.protocol, Path: kit.path}
-	if o.Protocol != "" {
-		lb.Protocol = o.Protocol
-	}
-	if o.Path != "" {
-		lb.Path = o.Path
-	}
-	if lb.Interval == 0 {
-		lb.Interval = 500 * time.Millisecond
-	}
-	port := kit.port
-	if o.ProbePort != 0 {
-		port = o.ProbePort
-	}
-	r, err := Start(bed, lb, port, out)
+	r, err := Start(bed, o.lb(cloud, kit, bed), o.probePort(kit), out)
 	if err != nil {
 		return err
 	}
-	r.header(kit, port)
-	n1, n2 := bed.Node("node1"), bed.Node("node2")
-	var sum []string
-	fail := func(scenario string, err error) error {
+	r.TL.Title = "ilbvip failover rehearsal: " + cloudTitle(cloud)
+	r.TL.Subtitle = fmt.Sprintf("%s; probe every %s, threshold %d. Bands: each node's probe state and the actions on it; where the LB sends new connections; each client request.",
+		describeLB(r.LB), r.LB.Interval, r.LB.Threshold)
+	r.header(kit, o.probePort(kit))
+	sum, err := r.rehearse(ctx)
+	defer r.writeSVG(o.svgPath(cloud), out)
+	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted during %s", scenario)
+			return fmt.Errorf("interrupted: %w", err)
 		}
-		return fmt.Errorf("scenario %s: %w", scenario, err)
+		return err
 	}
+	return r.conclude(sum)
+}
 
-	r.Heading("a) node1 active: restore on node1; the client fetches the page through the VIP")
+// rehearse runs the scenarios and returns the summary's lines.
+func (r *Rehearsal) rehearse(ctx context.Context) ([]string, error) {
+	n1, n2 := r.Bed.Node("node1"), r.Bed.Node("node2")
+	var sum []string
+	r.Heading("a) node1 active: restore on node1; the client fetches the page through the %s", r.front())
 	a, err := r.Activate(ctx, n1)
 	if err != nil {
-		return fail("a", err)
+		return sum, fmt.Errorf("scenario a: %w", err)
 	}
-	sum = append(sum, fmt.Sprintf("a) node1 answered; the LB sent it the VIP's traffic %s after restore began", ms(a.Routed)))
-
-	r.Heading("b) switchover: remove on node1, then restore on node2 (a client asks every 20ms)")
-	s, err := r.Switchover(ctx, n1, n2)
+	sum = append(sum, fmt.Sprintf("a) node1 answered; the LB sent it the traffic %s after restore began", ms(a.Routed)))
+	for _, step := range []struct {
+		name     string
+		from, to *testbed.Node
+	}{{"b", n1, n2}, {"c", n2, n1}} {
+		r.Heading("%s) switchover: remove on %s, then restore on %s (a client asks every 20ms)", step.name, step.from.Name, step.to.Name)
+		s, err := r.Switchover(ctx, step.from, step.to)
+		if err != nil {
+			return sum, fmt.Errorf("scenario %s: %w", step.name, err)
+		}
+		sum = append(sum, r.switchLine(step.name, step.to.Name, s))
+	}
+	r.Heading("d) kill -9: node1's probe responder is killed; recover brings it back")
+	d, err := r.Crash(ctx, n1)
 	if err != nil {
-		return fail("b", err)
+		return sum, fmt.Errorf("scenario d: %w", err)
 	}
+	sum = append(sum, fmt.Sprintf("d) the LB marked node1 down %s after kill -9; recover took %s, traffic back %s after it began", ms(d.Down), ms(d.Recover), ms(d.Back)))
+	r.Heading("e) why it matters (%s): %s", cloudTitle(r.LB.Cloud), whyTitle(r.LB.Cloud))
+	u, err := r.Why(ctx, n1, n2)
+	if err != nil {
+		return sum, fmt.Errorf("scenario e: %w", err)
+	}
+	return append(sum, whyLine(r.LB.Cloud, u)), nil
+}
+
+func (r *Rehearsal) switchLine(name, to string, s Switch) string {
 	verdict := "within"
 	if s.FirstNew > r.Bound() {
 		verdict = "OVER"
 	}
-	sum = append(sum, fmt.Sprintf("b) switchover %s (remove began -> first answer from node2), no answer for %s: %s the limit %s (interval %s x threshold %d + 1s)",
-		ms(s.FirstNew), ms(s.Gap), verdict, ms(r.Bound()), r.LB.Interval, r.LB.Threshold))
+	line := fmt.Sprintf("%s) switchover %s (remove began -> first answer from %s), no answer for %s: %s the limit %s (interval %s x threshold %d + 1s)",
+		name, ms(s.FirstNew), to, ms(s.Gap), verdict, ms(r.Bound()), r.LB.Interval, r.LB.Threshold)
+	if s.OldAfter > 0 {
+		line += fmt.Sprintf("; the old node answered %d times after that: %s", s.OldAfter, r.Sim.Rules().Why)
+	}
+	return line
+}
 
-	r.Heading("c) node2's probe responder stops, its VIP stays (the article's deleted health-check resource)")
-	l, err := r.LoseProbe(ctx, n2)
-	if err != nil {
-		return fail("c", err)
-	}
-	sum = append(sum, fmt.Sprintf("c) the LB marked node2 down %s after its responder stopped; the client got no answer although node2 held the VIP", ms(l.Down)))
-	if _, err := r.action(ctx, n2, "remove", 0); err != nil { // the kit's own clean-up: the VIP goes
-		return fail("c", err)
-	}
-	if err := bed.StopLB(); err != nil {
+// conclude stops the LB and prints the summary; an error when a rule was
+// broken.
+func (r *Rehearsal) conclude(sum []string) error {
+	if err := r.Bed.StopLB(); err != nil {
 		return fmt.Errorf("lb simulator: %w", err)
 	}
 	two := r.TwoHealthy()
@@ -116,13 +136,32 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 		sum = append(sum, fmt.Sprintf("TWO HEALTHY BACKENDS AT ONCE: %v", two))
 	}
 	r.Heading("Summary")
+	over := false
 	for _, line := range sum {
 		r.Printf("  %s\n", line)
+		over = over || strings.Contains(line, ": OVER the limit")
 	}
-	if len(two) > 0 || s.FirstNew > r.Bound() {
+	if len(two) > 0 || over {
 		return errors.New("the rehearsal broke the rules above")
 	}
 	return nil
+}
+
+// writeSVG writes the timeline picture and says where.
+func (r *Rehearsal) writeSVG(path string, out io.Writer) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		r.TL.WriteSVG(f, time.Now())
+		err = f.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(out, "\nTimeline: not written: %v\n", err)
+		return
+	}
+	fmt.Fprintf(out, "\nTimeline: %s\n", path)
 }
 
 // kitPlan is the kit's side of the rehearsal.
@@ -134,11 +173,22 @@ type kitPlan struct {
 }
 
 // kit works out the kit's settings: from the admin's file (validated by
-// the kit's own loader) or from o.Settings.
-func (o Options) kit() (kitPlan, netip.Addr, error) {
+// the kit's own loader) or from o.Settings. Behind an AWS Network Load
+// Balancer, which has no Floating IP, the kit runs as a responder only.
+func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 	vip := testbed.DefaultVIP
+	noVIP := cloud == lbsim.AWS
+	if o.IPv6 {
+		if cloud != lbsim.Azure {
+			return kitPlan{}, vip, fmt.Errorf("ipv6: the IPv6 rehearsal is Azure's (cloud azure)")
+		}
+		vip = testbed.DefaultVIP6
+	}
 	if o.ConfigFile == "" {
 		set := map[string]string{"port": "12345"}
+		if o.IPv6 {
+			set["allow"] = lbsim.AzureProbe6.String()
+		}
 		for k, v := range o.Settings {
 			if v != "" {
 				set[k] = v
@@ -148,10 +198,16 @@ func (o Options) kit() (kitPlan, netip.Addr, error) {
 		if err != nil || p == 0 {
 			return kitPlan{}, vip, fmt.Errorf("port %q: use 1-65535", set["port"])
 		}
-		k := kitPlan{Kit: testbed.Kit{Tag: o.Tag, Settings: set}, port: uint16(p), protocol: set["protocol"], path: set["http_path"]}
+		k := kitPlan{Kit: testbed.Kit{Tag: o.Tag, Settings: set, NoVIP: noVIP}, port: uint16(p), protocol: set["protocol"], path: set["http_path"]}
 		k.describe = describe(set)
 		return k, vip, nil
 	}
+	return o.kitFromFile(cloud, vip)
+}
+
+// kitFromFile is kit for an admin's own config file.
+func (o Options) kitFromFile(cloud string, vip netip.Addr) (kitPlan, netip.Addr, error) {
+	noVIP := cloud == lbsim.AWS
 	tag := o.Tag
 	if tag == "" {
 		tag = strings.TrimSuffix(filepath.Base(o.ConfigFile), ".yaml")
@@ -166,13 +222,16 @@ func (o Options) kit() (kitPlan, netip.Addr, error) {
 		return kitPlan{}, vip, fmt.Errorf("%s: %w", o.ConfigFile, err)
 	}
 	if cfg.HasVIP() {
-		if !cfg.VIP.Is4() {
-			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): the rehearsal is IPv4 only for now", cfg.VIP, o.ConfigFile)
+		switch {
+		case noVIP:
+			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): an AWS Network Load Balancer has no Floating IP, so a VIP on the node carries none of its traffic: leave vip unset (responder only)", cfg.VIP, o.ConfigFile)
+		case cfg.VIP.Is6() && cloud != lbsim.Azure:
+			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): the rehearsal has IPv6 for Azure only", cfg.VIP, o.ConfigFile)
 		}
 		vip = cfg.VIP
 	}
 	k := kitPlan{
-		Kit:      testbed.Kit{Tag: tag, File: o.ConfigFile, Bind: cfg.Bind.IsValid()},
+		Kit:      testbed.Kit{Tag: tag, File: o.ConfigFile, Bind: cfg.Bind.IsValid(), NoVIP: noVIP},
 		port:     cfg.Port,
 		protocol: cfg.Protocol,
 		path:     cfg.HTTPPath,
@@ -184,8 +243,48 @@ func (o Options) kit() (kitPlan, netip.Addr, error) {
 	if cfg.Drain > 0 {
 		set["drain"] = cfg.Drain.String()
 	}
-	k.describe = o.ConfigFile + " (" + describe(set) + "; vip, interface, state_dir, allow set by the test bed)"
+	set2 := "vip, interface, state_dir, allow set by the test bed"
+	if noVIP {
+		set2 = "state_dir, allow set by the test bed; no vip: responder only"
+	}
+	k.describe = o.ConfigFile + " (" + describe(set) + "; " + set2 + ")"
 	return k, vip, nil
+}
+
+// lb is the load balancer of the rehearsal: the admin's probe settings and
+// the cloud's reference settings.
+func (o Options) lb(cloud string, k kitPlan, bed *testbed.Bed) lbsim.Config {
+	lb := lbsim.Config{Cloud: cloud, Interval: o.Interval, Timeout: o.Timeout, Threshold: o.Threshold, Protocol: k.protocol, Path: k.path}
+	if o.Protocol != "" {
+		lb.Protocol = o.Protocol
+	}
+	if o.Path != "" {
+		lb.Path = o.Path
+	}
+	if lb.Interval == 0 {
+		lb.Interval = 500 * time.Millisecond
+	}
+	if lb.Timeout == 0 {
+		// The simulator applies a round's results together, when its
+		// slowest probe ends: a probe that times out (Google Cloud's to a
+		// node without the VIP) would hold back the other's result by a
+		// whole interval.
+		lb.Timeout = lb.Interval / 2
+	}
+	switch cloud {
+	case lbsim.GCP:
+		lb.DropTrafficIfUnhealthy = true
+	case lbsim.AWS:
+		lb.Listeners = []uint16{bed.Opts.WebPort}
+	}
+	return lb
+}
+
+func (o Options) probePort(k kitPlan) uint16 {
+	if o.ProbePort != 0 {
+		return o.ProbePort
+	}
+	return k.port
 }
 
 func describe(set map[string]string) string {
@@ -204,18 +303,47 @@ func (r *Rehearsal) header(k kitPlan, port uint16) {
 	if probe == "http" {
 		probe += " GET " + r.LB.Path
 	}
-	r.Printf("ilbvip failover rehearsal: two nodes behind a simulated cloud internal load balancer with Floating IP\n")
-	r.Printf("  client+LB  probes %s on port %d of each node every %s (timeout %s); %d results in a row flip a backend\n",
-		probe, port, r.LB.Interval, r.LB.Timeout, r.LB.Threshold)
-	r.Printf("             VIP %s is routed, unchanged, to one healthy node; dropped when none is\n", b.Opts.VIP)
+	to := fmt.Sprintf("port %d of each node", port)
+	if r.Sim.Rules().ProbeToVIP {
+		to = fmt.Sprintf("port %d of the VIP, through each node", port)
+	}
+	r.Printf("ilbvip failover rehearsal: two nodes behind a simulated %s\n", describeLB(r.LB))
+	r.Printf("  client+LB  probes %s on %s every %s (timeout %s); %d results in a row flip a backend\n",
+		probe, to, r.LB.Interval, r.LB.Timeout, r.LB.Threshold)
+	if r.Sim.Rules().FloatingIP {
+		r.Printf("             VIP %s is routed, unchanged, to one healthy node; %s when none is\n", b.Opts.VIP, noneText(r.Sim.Rules()))
+	} else {
+		r.Printf("             the NLB's frontend %s is proxied to one healthy node's own address; to every node when none is healthy\n", netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort))
+	}
 	for _, n := range b.Nodes {
-		r.Printf("  %-10s backend NIC %s %s, VIP NIC %s, web page on %s:%d says %q\n", n.Name, testbed.BackendNIC, n.Addr, testbed.VIPNIC, b.Opts.VIP, b.Opts.WebPort, n.Name)
+		if !r.Sim.Rules().FloatingIP {
+			r.Printf("  %-10s backend NIC %s %s, web page on %s says %q\n", n.Name, testbed.BackendNIC, n.Addr, netip.AddrPortFrom(n.Addr, b.Opts.WebPort), n.Name)
+			continue
+		}
+		r.Printf("  %-10s backend NIC %s %s, VIP NIC %s, web page on %s says %q\n", n.Name, testbed.BackendNIC, n.Addr, testbed.VIPNIC,
+			netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), n.Name)
 	}
 	var lbs []string
 	for _, n := range b.Nodes {
 		lbs = append(lbs, n.LBAddr.String())
 	}
+	allow := strings.Join(lbs, ",") + " (the LB's addresses)"
+	if a := k.Settings["allow"]; a == lbsim.AzureProbe6.String() {
+		allow = a + " (Azure's IPv6 probe source)"
+	} else if a != "" {
+		allow = a
+	}
 	r.Printf("  kit        resource %q: %s\n", b.Nodes[0].Tag(), k.describe)
-	r.Printf("             each node: vip %s on %s, allow %s (the LB's addresses), its own state_dir\n",
-		b.Opts.VIP, testbed.VIPNIC, strings.Join(lbs, ","))
+	if k.NoVIP {
+		r.Printf("             each node: no vip (responder only), allow %s, its own state_dir\n", allow)
+		return
+	}
+	r.Printf("             each node: vip %s on %s, allow %s, its own state_dir\n", b.Opts.VIP, testbed.VIPNIC, allow)
+}
+
+func noneText(r lbsim.Rules) string {
+	if r.ToAllWhenNoneHealthy {
+		return "sent to every node (" + r.Why + ")"
+	}
+	return "dropped"
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -34,10 +34,7 @@ func (b *Bed) Get(ctx context.Context, timeout time.Duration) (string, error) {
 		},
 	}
 	defer tr.CloseIdleConnections()
-	url := "http://" + b.Opts.VIP.String()
-	if b.Opts.WebPort != 80 {
-		url += ":" + strconv.Itoa(int(b.Opts.WebPort))
-	}
+	url := "http://" + netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort).String()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
 	if err != nil {
 		return "", err

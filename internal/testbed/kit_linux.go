@@ -31,6 +31,9 @@ type Kit struct {
 	// address (for a file that sets bind to a real node's address).
 	File string
 	Bind bool
+	// NoVIP runs the kit as a responder only (no vip, no interface), as
+	// behind an AWS Network Load Balancer, which has no Floating IP.
+	NoVIP bool
 }
 
 // SetKit writes each node's config for k.
@@ -80,6 +83,10 @@ func (n *Node) bedSettings() map[string]string {
 		"interface": VIPNIC,
 		"state_dir": n.StateDir,
 		"allow":     strings.Join(lbs, ","),
+	}
+	if n.kit.NoVIP {
+		delete(s, "vip")
+		delete(s, "interface")
 	}
 	if n.kit.Bind {
 		s["bind"] = n.Addr.String()
@@ -157,6 +164,18 @@ func (n *Node) Action(ctx context.Context, action string, extra ...string) (Resu
 // exec), for example a cluster manager's command line tools.
 func (n *Node) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.NS, name}, args...)...)
+}
+
+// GuestAgentRoute adds (or deletes) what Google's guest agent installs on
+// every backend of an internal passthrough Network Load Balancer: a local
+// route for the forwarding rule's IP (protocol 66), with which the node
+// accepts the VIP's traffic whether or not it holds the VIP.
+func (n *Node) GuestAgentRoute(add bool) error {
+	op := "append" // next to the kernel's own local route when the node holds the VIP
+	if !add {
+		op = "del"
+	}
+	return ip("-n", n.NS, "route", op, "local", n.bed.Opts.VIP.String(), "dev", BackendNIC, "proto", "66", "table", "local")
 }
 
 // ResponderPid is the pid in the node's pid file.

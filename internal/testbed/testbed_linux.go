@@ -27,18 +27,26 @@ const (
 	VIPNIC     = "eth1" // the NIC that carries the VIP (a veth whose peer eth1p stays in the node)
 )
 
-// DefaultVIP is the VIP of the README's Azure example.
-var DefaultVIP = netip.MustParseAddr("10.10.5.200")
+// DefaultVIP is the VIP of the README's Azure example; DefaultVIP6 the
+// IPv6 one of a dual-stack bed.
+var (
+	DefaultVIP  = netip.MustParseAddr("10.10.5.200")
+	DefaultVIP6 = netip.MustParseAddr("fd00:5::200")
+)
 
 // Options configures a Bed. Zero values take the defaults.
 type Options struct {
 	// Prefix starts every namespace name, default "ilbvip-bed-"; the
 	// process id follows, so a bed left by a killed process is found and
 	// removed by the next New with the same prefix.
-	Prefix  string
-	VIP     netip.Addr // IPv4, default DefaultVIP
-	WebPort uint16     // the web server's port on the VIP, default 80
-	BinDir  string     // the ilbvip executables (restore, remove, quickCheck, recover)
+	Prefix string
+	// VIP is the frontend IP, default DefaultVIP. An IPv6 VIP makes the bed
+	// dual stack: the links get IPv6 addresses too (fd00:N::1 the LB's,
+	// fd00:N::2 the node's, which is then Node.Addr), and the LB's links
+	// also Azure's IPv6 probe source fe80::1234:5678:9abc.
+	VIP     netip.Addr
+	WebPort uint16 // the web server's port on the VIP, default 80
+	BinDir  string // the ilbvip executables (restore, remove, quickCheck, recover)
 }
 
 // Bed is a built test bed. Close removes everything it made.
@@ -85,8 +93,8 @@ func New(opts Options) (*Bed, error) {
 	if !opts.VIP.IsValid() {
 		opts.VIP = DefaultVIP
 	}
-	if !opts.VIP.Is4() {
-		return nil, fmt.Errorf("vip %s: the test bed is IPv4 only", opts.VIP)
+	if !opts.VIP.Is4() && !opts.VIP.Is6() {
+		return nil, fmt.Errorf("vip %s: not an IP address", opts.VIP)
 	}
 	if opts.WebPort == 0 {
 		opts.WebPort = 80
@@ -100,11 +108,15 @@ func New(opts Options) (*Bed, error) {
 	b := &Bed{Opts: opts, Dir: dir, LB: base + "lb", lbNS: netns.None()}
 	for i := 1; i <= 2; i++ {
 		name := "node" + strconv.Itoa(i)
+		addr, lbAddr := netip.AddrFrom4([4]byte{10, 0, byte(i), 2}), netip.AddrFrom4([4]byte{10, 0, byte(i), 1})
+		if opts.VIP.Is6() {
+			addr, lbAddr = netip.AddrFrom16([16]byte{0: 0xfd, 3: byte(i), 15: 2}), netip.AddrFrom16([16]byte{0: 0xfd, 3: byte(i), 15: 1})
+		}
 		b.Nodes = append(b.Nodes, &Node{
 			Name:     name,
 			NS:       base + name,
-			Addr:     netip.AddrFrom4([4]byte{10, 0, byte(i), 2}),
-			LBAddr:   netip.AddrFrom4([4]byte{10, 0, byte(i), 1}),
+			Addr:     addr,
+			LBAddr:   lbAddr,
 			Dir:      filepath.Join(dir, name),
 			StateDir: filepath.Join(dir, name, "state"),
 			bed:      b,
@@ -127,7 +139,7 @@ func (b *Bed) build() error {
 	}
 	// The LB forwards between the nodes' links, so the nodes reach each
 	// other as in one cloud network (a cluster's own traffic).
-	if err := b.sysctls(b.lbNS, map[string]string{"ipv4/ip_forward": "1"}); err != nil {
+	if err := b.sysctls(b.lbNS, map[string]string{"ipv4/ip_forward": "1", "ipv6/conf/all/forwarding": "1"}); err != nil {
 		return err
 	}
 	for _, n := range b.Nodes {
@@ -143,31 +155,48 @@ func (b *Bed) build() error {
 		if err := b.sysctls(n.ns, nil); err != nil {
 			return err
 		}
-		lbAddr, nodeAddr := n.LBAddr.String()+"/24", n.Addr.String()+"/24"
-		for _, args := range [][]string{
-			{"-n", b.LB, "link", "add", n.Name, "type", "veth", "peer", "name", BackendNIC, "netns", n.NS},
-			{"-n", b.LB, "addr", "add", lbAddr, "dev", n.Name},
-			{"-n", b.LB, "link", "set", n.Name, "up"},
-			{"-n", n.NS, "addr", "add", nodeAddr, "dev", BackendNIC},
-			{"-n", n.NS, "link", "set", BackendNIC, "up"},
-			// Replies from the VIP leave by the backend NIC, as on a cloud VM
-			// whose default route is on its primary NIC.
-			{"-n", n.NS, "route", "add", "default", "via", n.LBAddr.String(), "dev", BackendNIC},
-			{"-n", n.NS, "link", "add", VIPNIC, "type", "veth", "peer", "name", VIPNIC + "p"},
-			{"-n", n.NS, "link", "set", VIPNIC, "up"},
-			{"-n", n.NS, "link", "set", VIPNIC + "p", "up"},
-		} {
+		for _, args := range n.links() {
 			if err := ip(args...); err != nil {
 				return err
 			}
 		}
-		w, err := startWeb(n.ns, netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), n.Name)
+		w, err := startWeb(n.ns, netip.AddrPortFrom(b.Opts.VIP, b.Opts.WebPort), netip.AddrPortFrom(n.Addr, b.Opts.WebPort), n.Name)
 		if err != nil {
 			return fmt.Errorf("%s: web server: %w", n.Name, err)
 		}
 		b.webs = append(b.webs, w)
 	}
 	return nil
+}
+
+// links are the ip commands that wire node n to the LB: a veth pair with
+// IPv4 addresses, IPv6 ones too in a dual-stack bed (nodad: no duplicate
+// address detection to wait for), and the node's VIP NIC.
+func (n *Node) links() [][]string {
+	lb := n.bed.LB
+	i := n.Name[len("node"):]
+	v4lb, v4 := "10.0."+i+".1", "10.0."+i+".2"
+	cmds := [][]string{
+		{"-n", lb, "link", "add", n.Name, "type", "veth", "peer", "name", BackendNIC, "netns", n.NS},
+		{"-n", lb, "addr", "add", v4lb + "/24", "dev", n.Name},
+		{"-n", lb, "link", "set", n.Name, "up"},
+		{"-n", n.NS, "addr", "add", v4 + "/24", "dev", BackendNIC},
+		{"-n", n.NS, "link", "set", BackendNIC, "up"},
+		// Replies from the VIP leave by the backend NIC, as on a cloud VM
+		// whose default route is on its primary NIC.
+		{"-n", n.NS, "route", "add", "default", "via", v4lb, "dev", BackendNIC},
+	}
+	if n.Addr.Is6() {
+		cmds = append(cmds,
+			[]string{"-n", lb, "addr", "add", n.LBAddr.String() + "/64", "dev", n.Name, "nodad"},
+			[]string{"-n", lb, "addr", "add", "fe80::1234:5678:9abc/64", "dev", n.Name, "nodad"},
+			[]string{"-n", n.NS, "addr", "add", n.Addr.String() + "/64", "dev", BackendNIC, "nodad"},
+			[]string{"-n", n.NS, "-6", "route", "add", "default", "via", n.LBAddr.String(), "dev", BackendNIC})
+	}
+	return append(cmds,
+		[]string{"-n", n.NS, "link", "add", VIPNIC, "type", "veth", "peer", "name", VIPNIC + "p"},
+		[]string{"-n", n.NS, "link", "set", VIPNIC, "up"},
+		[]string{"-n", n.NS, "link", "set", VIPNIC + "p", "up"})
 }
 
 // sysctls turns reverse-path filtering off (a reply from the VIP arrives on

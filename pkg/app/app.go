@@ -109,6 +109,9 @@ var (
 			if st.Warning != "" {
 				o.Log.Warn(st.Warning)
 			}
+			if cc.Bool("json") || cc.Bool("verbose") {
+				st.Cloud = doctor.DescribeCloud(c)
+			}
 			switch {
 			case cc.Bool("metrics"):
 				if err := metrics.Write(out, metrics.FromStatus(st, time.Now())); err != nil {

@@ -35,6 +35,7 @@ type Config struct {
 	ActionTimeout time.Duration
 	StateDir      string
 	LogLevel      string
+	Cloud         string // auto, azure, gcp, aws, none
 
 	// File is the YAML file that was read, "" when none.
 	File string

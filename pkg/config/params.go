@@ -57,6 +57,9 @@ const (
 	MaxTag      = 64
 )
 
+// Clouds are the values of the cloud parameter.
+var Clouds = []string{"auto", "azure", "gcp", "aws", "none"}
+
 // Params is the table: the one source of truth for every parameter.
 var Params = []Param{
 	{
@@ -159,7 +162,8 @@ var Params = []Param{
 		Long: "Comma-separated (or a YAML list) of source addresses or CIDRs that may probe. Others get no answer: " +
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
 			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
-			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22. " +
+			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22 " +
+			"(IPv6 health checks: 2600:2d00:1:b029::/64). " +
 			"AWS: the VPC or subnet CIDR. " +
 			"The node's own self-probe (127.0.0.1, ::1, the bind address) is always allowed.",
 		set: func(c *Config, s string) error {
@@ -332,6 +336,25 @@ var Params = []Param{
 			// carries it, and a lost pid file is found by that line.
 			c.StateDir = filepath.Clean(s)
 			return nil
+		},
+	},
+	{
+		Name: "cloud", Kind: Choice, Default: "auto", Choices: Clouds,
+		Short: "The load balancer's cloud: auto (from the firmware's DMI strings), azure, gcp, aws or none",
+		Long: "Selects the cloud's rules for quickCheck --diagnose and quickCheck --verbose: where the load balancer " +
+			"sends its probe (Azure: the node's own address; Google Cloud: the VIP, so bind must stay unset), " +
+			"its probe sources (IPv6 included), and what a VIP on the node means there (an AWS Network Load Balancer " +
+			"has no Floating IP). auto reads /sys/class/dmi/id; none is for on premises or another cloud. " +
+			"It never changes what restore does to the node.",
+		set: func(c *Config, s string) error {
+			s = strings.ToLower(s)
+			for _, k := range Clouds {
+				if s == k {
+					c.Cloud = s
+					return nil
+				}
+			}
+			return fmt.Errorf("%q is not a cloud: use %s", s, strings.Join(Clouds, ", "))
 		},
 	},
 	{

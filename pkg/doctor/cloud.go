@@ -10,27 +10,69 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/config"
 )
 
-// cloud is what the firmware's DMI strings tell about where the node runs.
+// cloud is the load balancer's cloud: from the cloud parameter, or what
+// the firmware's DMI strings tell about where the node runs (auto).
 type cloud struct {
-	name     string         // "azure", "gcp", "aws", "" unknown
-	evidence string         // the DMI strings that told
-	sources  []netip.Prefix // IPv4 probe sources (GCP's IPv6 ones are not listed yet)
-	sources6 []netip.Prefix // IPv6 probe sources, where the cloud documents them
-	unread   string         // why DMI could not be read, "" when it was
+	name       string         // "azure", "gcp", "aws", "" unknown or none
+	evidence   string         // the DMI strings that told, or the parameter
+	configured bool           // set by the cloud parameter, not detected
+	sources    []netip.Prefix // IPv4 probe sources
+	sources6   []netip.Prefix // IPv6 probe sources, where the cloud documents them
+	unread     string         // why DMI could not be read, "" when it was
+	detected   string         // configured: the cloud DMI names, "" none or unread
 }
 
 // azureAssetTag is the chassis asset tag of every Azure VM; a Hyper-V VM
 // elsewhere has the same vendor and product strings but not this tag.
 const azureAssetTag = "7783-7084-3265-9085-8269-3286-77"
 
-// Documented health-probe sources. Azure probes IPv6 from a link-local
-// address, sent to the backend NIC's global IPv6 address (the responder
-// sees fe80::1234:5678:9abc%eth0 and matches it by address).
+// Documented health-probe sources.
+//
+// Azure probes from 168.63.129.16, and IPv6 from the link-local
+// fe80::1234:5678:9abc, sent to the backend NIC's global IPv6 address (the
+// responder sees fe80::1234:5678:9abc%eth0 and matches it by address):
+// https://learn.microsoft.com/en-us/azure/load-balancer/load-balancer-custom-probe-overview
+//
+// Google Cloud's health checks for an internal passthrough Network Load
+// Balancer come from 35.191.0.0/16 and 130.211.0.0/22, and for IPv6 from
+// 2600:2d00:1:b029::/64 (the fw-allow-health-check-ipv6 rule of
+// https://cloud.google.com/load-balancing/docs/internal/setting-up-internal;
+// 2600:1901:8001::/48 is listed for other, proxy-based load balancers on
+// https://cloud.google.com/load-balancing/docs/firewall-rules, not for this
+// one).
 var (
 	azureProbe  = netip.MustParsePrefix("168.63.129.16/32")
 	azureProbe6 = netip.MustParsePrefix("fe80::1234:5678:9abc/128")
 	gcpProbes   = []netip.Prefix{netip.MustParsePrefix("35.191.0.0/16"), netip.MustParsePrefix("130.211.0.0/22")}
+	gcpProbes6  = []netip.Prefix{netip.MustParsePrefix("2600:2d00:1:b029::/64")}
 )
+
+// profile fills in a cloud's documented probe sources.
+func profile(name, evidence string) cloud {
+	c := cloud{name: name, evidence: evidence}
+	switch name {
+	case "azure":
+		c.sources, c.sources6 = []netip.Prefix{azureProbe}, []netip.Prefix{azureProbe6}
+	case "gcp":
+		c.sources, c.sources6 = gcpProbes, gcpProbes6
+	}
+	return c
+}
+
+// selectCloud is the cloud parameter's profile, or the one DMI names when
+// it is auto (or unset).
+func selectCloud(c *config.Config, dmi string) cloud {
+	switch c.Cloud {
+	case "", "auto":
+		return detectCloud(dmi)
+	case "none":
+		return cloud{configured: true, evidence: "cloud: none"}
+	}
+	cl := profile(c.Cloud, "set by the cloud parameter")
+	cl.configured = true
+	cl.detected = detectCloud(dmi).name
+	return cl
+}
 
 func (c cloud) title() string {
 	switch c.name {
@@ -66,20 +108,19 @@ func detectCloud(dir string) cloud {
 	q := func(k, v string) string { return fmt.Sprintf("%s %q", k, v) }
 	switch {
 	case asset == azureAssetTag:
-		return cloud{name: "azure", evidence: q("chassis_asset_tag", asset), sources: []netip.Prefix{azureProbe}, sources6: []netip.Prefix{azureProbe6}}
+		return profile("azure", q("chassis_asset_tag", asset))
 	case vendor == "Microsoft Corporation" && product == "Virtual Machine":
 		// Without Azure's asset tag this may be Hyper-V on premises; the
 		// Azure advice is still the safe one for a VM behind a load balancer.
-		return cloud{name: "azure", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product) + " (no Azure asset tag: Azure or Hyper-V)",
-			sources: []netip.Prefix{azureProbe}, sources6: []netip.Prefix{azureProbe6}}
+		return profile("azure", q("sys_vendor", vendor)+", "+q("product_name", product)+" (no Azure asset tag: Azure or Hyper-V)")
 	case product == "Google Compute Engine" || vendor == "Google":
-		return cloud{name: "gcp", evidence: q("sys_vendor", vendor) + ", " + q("product_name", product), sources: gcpProbes}
+		return profile("gcp", q("sys_vendor", vendor)+", "+q("product_name", product))
 	case vendor == "Amazon EC2":
-		return cloud{name: "aws", evidence: q("sys_vendor", vendor)}
+		return profile("aws", q("sys_vendor", vendor))
 	case strings.Contains(strings.ToLower(biosVendor), "amazon"):
-		return cloud{name: "aws", evidence: q("bios_vendor", biosVendor)}
+		return profile("aws", q("bios_vendor", biosVendor))
 	case strings.Contains(strings.ToLower(biosVersion), "amazon"):
-		return cloud{name: "aws", evidence: q("bios_version", biosVersion)}
+		return profile("aws", q("bios_version", biosVersion))
 	}
 	return cloud{evidence: q("sys_vendor", vendor) + ", " + q("product_name", product)}
 }
@@ -95,22 +136,53 @@ func prefixList(ps []netip.Prefix) string {
 	return strings.Join(s, ", ")
 }
 
+// checkCloud names the cloud, its probe sources and where it sends its
+// probes; a configured cloud that the firmware contradicts is a warning
+// (a copied config file, or the wrong profile's advice).
 func checkCloud(c cloud) Check {
 	ck := Check{Name: "cloud"}
 	switch {
+	case c.configured && c.name == "":
+		ck.Status, ck.Found = Info, "cloud set to none: on premises or another cloud; no cloud-specific checks"
+		return ck
 	case c.unread != "":
-		ck.Status, ck.Found = Info, "cloud not known: "+c.unread
+		ck.Status, ck.Found = Info, "cloud not known: "+c.unread+"; set the cloud parameter (azure, gcp, aws) to get its checks"
+		return ck
 	case c.name == "":
 		ck.Status, ck.Found = Info, "no cloud recognised ("+c.evidence+"): on premises, or a cloud this check does not know"
-	case c.name == "aws":
-		ck.Status, ck.Found = OK, fmt.Sprintf("AWS (%s): probes come from the load balancer's own addresses in the VPC (not knowable offline)", c.evidence)
-	default:
-		ck.Status, ck.Found = OK, fmt.Sprintf("%s (%s): probes come from %s", c.title(), c.evidence, prefixList(c.sources))
-		if len(c.sources6) > 0 {
-			ck.Found += ", IPv6 probes from " + prefixList(c.sources6)
-		}
+		ck.Fix = "in a cloud, set the cloud parameter (azure, gcp, aws)"
+		return ck
+	}
+	ck.Status = OK
+	ck.Found = fmt.Sprintf("%s (%s): probes come from %s, to %s", c.title(), c.evidence, c.sourceText(), c.probeTarget())
+	if c.configured && c.detected != "" && c.detected != c.name {
+		ck.Status = Warn
+		ck.Found += fmt.Sprintf("; but the firmware says %s", profile(c.detected, "").title())
+		ck.Fix = fmt.Sprintf("set cloud to %s (or auto) if this node runs there", c.detected)
 	}
 	return ck
+}
+
+func (c cloud) sourceText() string {
+	switch {
+	case c.name == "aws":
+		return "the load balancer's own addresses in the VPC (not knowable offline)"
+	case len(c.sources6) > 0:
+		return prefixList(c.sources) + ", IPv6 probes from " + prefixList(c.sources6)
+	}
+	return prefixList(c.sources)
+}
+
+// probeTarget says where the cloud addresses its probes. Azure: the backend
+// NIC's own address (load-balancer-custom-probe-overview). Google Cloud: the
+// forwarding rule's IP, the VIP
+// (https://cloud.google.com/load-balancing/docs/health-check-concepts, "Destination for probe packets").
+// AWS: the target's own address (target-group-health-checks).
+func (c cloud) probeTarget() string {
+	if c.name == "gcp" {
+		return "the VIP (the forwarding rule's IP)"
+	}
+	return "this node's own address"
 }
 
 // wanted are the probe sources that allow must cover for c: the cloud's

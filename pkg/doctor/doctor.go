@@ -4,7 +4,10 @@
 // probe source missing from allow, TCP timestamps on behind an Azure load
 // balancer, strict reverse-path filtering, ARP settings that hide the VIP,
 // the VIP already on the node while the resource is stopped or chosen as a
-// source address, and a load balancer that never probes. It only reads:
+// source address, a load balancer that never probes, and each cloud's
+// rules (the cloud parameter, or DMI under auto): where its probes are sent
+// and so what bind must be, its probe sources, and what a VIP means there.
+// It only reads:
 // nothing on the node is changed, and nothing is sent off the node unless
 // the caller asks for an ARP probe (Env.ARPProbe). quickCheck --diagnose
 // prints its Report.
@@ -194,14 +197,15 @@ func Run(ctx context.Context, c *config.Config, env Env) *Report {
 		// with the dead responder.
 		r.State = fmt.Sprintf("failed: responder pid %d is %s", rec.Pid, daemon.Inspect(rec))
 	}
-	n.cloud = detectCloud(env.DMI)
+	n.cloud = selectCloud(c, env.DMI)
 	n.sources = probeSources(c, n.cloud)
 	r.Checks = []Check{
 		checkConfig(c),
 		checkInterface(n),
-		checkBind(n),
+		cloudBind(n, checkBind),
 		checkCloud(n.cloud),
 		checkAllow(c, n.cloud),
+		checkLBConfig(n),
 		checkPort(n),
 		checkFirewall(ctx, n),
 		checkTimestamps(n),
@@ -301,12 +305,12 @@ func checkLBProbes(n *node) Check {
 		ck.Status, ck.Found = Skip, "not running: the load balancer's probes are only answered (and counted) while the resource runs"
 		return ck
 	}
-	return lbProbes(n.stats, n.env.Now(), n.c.Port)
+	return lbProbes(n.stats, n.env.Now(), n.c.Port, quietFor(n.cloud))
 }
 
 // lbProbes judges the responder's counters: the load balancer must have
-// probed within lbQuiet, unless the responder started less than that ago.
-func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
+// probed within quiet, unless the responder started less than that ago.
+func lbProbes(s *daemon.Stats, now time.Time, port uint16, quiet time.Duration) Check {
 	ck := Check{Name: "lb_probes"}
 	if s == nil {
 		ck.Status, ck.Found = Warn, "cannot read the responder's stats file: the last probe is unknown"
@@ -320,7 +324,7 @@ func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
 	fix := fmt.Sprintf("check the load balancer's health probe (tcp %d, this node in its backend pool), the cloud's network security rules for the probe source, allow and the host firewall (see the firewall line)", port)
 	if s.LastProbe.IsZero() {
 		up := now.Sub(s.Since).Truncate(time.Second)
-		if up < lbQuiet {
+		if up < quiet {
 			ck.Status, ck.Found = OK, fmt.Sprintf("no load-balancer probe yet, but the responder started only %s ago: too early to tell%s", up, rejected)
 			return ck
 		}
@@ -328,8 +332,8 @@ func lbProbes(s *daemon.Stats, now time.Time, port uint16) Check {
 		return ck
 	}
 	age := now.Sub(s.LastProbe).Truncate(time.Second)
-	if age > lbQuiet {
-		ck.Status, ck.Found, ck.Fix = Warn, fmt.Sprintf("last load-balancer probe %s ago from %s, none in the last %s%s", age, s.LastSource, lbQuiet, rejected), fix
+	if age > quiet {
+		ck.Status, ck.Found, ck.Fix = Warn, fmt.Sprintf("last load-balancer probe %s ago from %s, none in the last %s%s", age, s.LastSource, quiet, rejected), fix
 		return ck
 	}
 	ck.Status, ck.Found = OK, fmt.Sprintf("last load-balancer probe %s ago from %s, %d answered%s", age, s.LastSource, s.Answered, rejected)

@@ -124,7 +124,7 @@ func checkTimestamps(n *node) Check {
 		ck.Status = Warn
 		ck.Found = fmt.Sprintf("net.ipv4.tcp_timestamps is %d on Azure: Microsoft documents that the load balancer's health probes fail with TCP timestamps on", v)
 		ck.Fix = fix
-	case n.cloud.name == "":
+	case n.cloud.name == "" && !n.cloud.configured:
 		ck.Status = Info
 		ck.Found = fmt.Sprintf("net.ipv4.tcp_timestamps is %d: fine, unless this node is in Azure (cloud not recognised), where health probes fail with it on", v)
 		ck.Fix = "in Azure: " + fix

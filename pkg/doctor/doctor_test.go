@@ -140,7 +140,7 @@ func TestLBProbes(t *testing.T) {
 		{"no stats file", nil, Warn, "cannot read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ck := lbProbes(tc.stats, now, 12345)
+			ck := lbProbes(tc.stats, now, 12345, lbQuiet)
 			if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
 				t.Errorf("got %s %q, want %s containing %q", ck.Status, ck.Found, tc.want, tc.text)
 			}

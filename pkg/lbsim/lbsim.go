@@ -1,16 +1,29 @@
-// Package lbsim simulates a cloud internal load balancer with Floating IP for
-// tests and the demo.
+// Package lbsim simulates a cloud internal load balancer for tests and the
+// demo, with each cloud's rules (see Rules): Azure's Standard load balancer
+// with Floating IP (the default), Google Cloud's internal passthrough
+// Network Load Balancer and AWS's Network Load Balancer.
 //
-// It probes every backend's probe port as Azure, GCP or AWS do (a TCP
-// handshake, or an HTTP GET that must answer 200), every Interval with a
-// Timeout. Threshold results in a row flip a backend between up and down,
-// in both directions (Azure's probeThreshold); a refused or reset connection
-// is a failure. Backends start down. The VIP's traffic goes to one healthy
-// backend without changing the destination address: the simulator sets a
-// VIP/32 route via that backend's address, and a blackhole route when no
-// backend is healthy, so the traffic is dropped. The choice is sticky: the
-// active backend keeps the traffic while it stays up, which is what a load
-// balancer in front of a cluster with one healthy node does.
+// It probes every backend's probe port as the cloud does (a TCP handshake,
+// or an HTTP GET whose status the cloud's rule accepts), every Interval
+// with a Timeout: at the backend's own address (Azure, AWS) or at the VIP
+// through that backend (Google Cloud). Threshold results in a row flip a
+// backend between up and down, in both directions (Azure's probeThreshold,
+// Google's healthy and unhealthy thresholds, AWS's threshold counts); a
+// refused or reset connection is a failure, and on Azure an HTTP answer
+// other than 200 takes a backend down at once. Backends start down.
+//
+// With Floating IP the VIP's traffic goes to one healthy backend without
+// changing the destination address: the simulator sets a VIP/32 route via
+// that backend's address. AWS has no Floating IP: the simulator stands in
+// for the Network Load Balancer with a TCP proxy on the frontend address
+// (the VIP, in the simulator's namespace) that connects to the target's own
+// address. With no healthy backend the traffic is dropped (a blackhole
+// route), or sent to every backend where the cloud does that (a multipath
+// route, or the proxy's round robin): Azure with NoHealthyBackendsBehavior
+// AllProbedUp, Google Cloud without a failover policy that sets
+// dropTrafficIfUnhealthy, and AWS, which fails open. The choice is sticky:
+// the active backend keeps the traffic while it stays up, which is what a
+// load balancer in front of a cluster with one healthy node does.
 //
 // All backends are probed together once per interval, and a round's results
 // are applied together, so "two backends healthy at once" means two nodes
@@ -76,8 +89,10 @@ func ParseBackend(s string) (Backend, error) {
 
 // Router sends the VIP's traffic where the simulator decides.
 type Router interface {
-	// Route sends the VIP's traffic to b, unchanged, or drops it when b is nil.
-	Route(b *Backend) error
+	// Route sends the VIP's new connections to the backends in to (one,
+	// or all of them when none is healthy and the cloud sends to all),
+	// or drops them when to is empty.
+	Route(to []Backend) error
 	// Close removes what Route made.
 	Close() error
 }
@@ -91,6 +106,22 @@ type Config struct {
 	Interval  time.Duration
 	Timeout   time.Duration // one probe at most; default and maximum: Interval
 	Threshold int           // results in a row that flip a backend, default 2
+	// Cloud is azure (default), gcp or aws: the rules the simulator
+	// follows (see Rules).
+	Cloud string
+	// NoHealthyBackendsBehavior is Azure's probe setting: AllProbedDown
+	// (default) or AllProbedUp.
+	NoHealthyBackendsBehavior string
+	// DropTrafficIfUnhealthy: Google Cloud: the backend service has a
+	// failover policy with dropTrafficIfUnhealthy (the setup ilbvip needs).
+	// Without it, new connections go to every backend when none is healthy
+	// (without a failover policy; a policy without dropTrafficIfUnhealthy
+	// sends them to the primary backends, and the simulator has no backup
+	// backends, so it is the same here).
+	DropTrafficIfUnhealthy bool
+	// Listeners are an AWS Network Load Balancer's listener ports: the
+	// proxy forwards them to the same port on the target's own address.
+	Listeners []uint16
 	// Netns is the named network namespace (as `ip netns` names it) the
 	// simulator probes from and routes in; "" is the current one.
 	Netns string
@@ -112,6 +143,7 @@ const (
 	Down       Kind = "down"        // a backend turned unhealthy
 	Routed     Kind = "routed"      // the VIP's traffic now goes to Backend
 	Dropped    Kind = "dropped"     // no backend is healthy: the VIP's traffic is dropped
+	ToAll      Kind = "to-all"      // no backend is healthy: the VIP's traffic goes to every backend
 	TwoHealthy Kind = "two-healthy" // more than one backend is healthy at once
 )
 
@@ -134,6 +166,8 @@ func (e Event) String() string {
 		return "VIP traffic -> " + e.Backend + " (via " + e.Detail + ")"
 	case Dropped:
 		return "VIP traffic dropped: no healthy backend"
+	case ToAll:
+		return "VIP traffic -> every backend: no healthy backend, and " + e.Detail
 	case TwoHealthy:
 		return "two backends healthy at once: " + strings.Join(e.Healthy, ", ")
 	}
@@ -143,9 +177,10 @@ func (e Event) String() string {
 // Sim is a running (or ready) simulator.
 type Sim struct {
 	cfg    Config
+	rules  Rules
 	log    logrus.FieldLogger
 	states []state
-	active int  // index of the backend that gets the traffic, -1: dropped
+	active int  // index of the backend that gets the traffic, -1: dropped, -2: every backend
 	routed bool // a route (or blackhole) was set
 	twice  bool // two backends are healthy now (reported once per episode)
 
@@ -171,7 +206,7 @@ func New(cfg Config) (*Sim, error) {
 		l.SetOutput(io.Discard)
 		log = l
 	}
-	return &Sim{cfg: cfg, log: log, states: make([]state, len(cfg.Backends)), active: -1, lastErr: map[string]error{}}, nil
+	return &Sim{cfg: cfg, rules: cfg.rules(), log: log, states: make([]state, len(cfg.Backends)), active: -1, lastErr: map[string]error{}}, nil
 }
 
 func (c *Config) check() error {
@@ -219,11 +254,14 @@ func (c *Config) check() error {
 	if c.Threshold < 1 || c.Threshold > MaxThreshold {
 		return fmt.Errorf("threshold %d: use 1 to %d", c.Threshold, MaxThreshold)
 	}
-	return nil
+	return c.checkCloud()
 }
 
 // Config returns the configuration with its defaults filled in.
 func (s *Sim) Config() Config { return s.cfg }
+
+// Rules returns the cloud's rules the simulator follows.
+func (s *Sim) Rules() Rules { return s.rules }
 
 // Run probes and routes until ctx is done, then removes its route and
 // returns nil. It returns an error when the namespace cannot be entered or a
@@ -238,7 +276,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	}
 	router := s.cfg.Router
 	if router == nil {
-		if router, err = newNetlinkRouter(h, s.cfg.VIP); err != nil {
+		if router, err = newRouter(h, &s.cfg, s.rules, s.log); err != nil {
 			return err
 		}
 	}
@@ -247,8 +285,8 @@ func (s *Sim) Run(ctx context.Context) error {
 			s.log.Warnf("remove the VIP route: %v", err)
 		}
 	}()
-	s.log.Infof("probing %d backends (%s, every %s, timeout %s, %d results in a row flip a backend) for VIP %s",
-		len(s.cfg.Backends), s.cfg.Protocol, s.cfg.Interval, s.cfg.Timeout, s.cfg.Threshold, s.cfg.VIP)
+	s.log.Infof("%s: probing %d backends (%s, every %s, timeout %s, %d results in a row flip a backend) for VIP %s",
+		s.cfg.Cloud, len(s.cfg.Backends), s.cfg.Protocol, s.cfg.Interval, s.cfg.Timeout, s.cfg.Threshold, s.cfg.VIP)
 	if err := s.reroute(router, time.Now()); err != nil { // drop until a backend is up
 		return err
 	}
@@ -276,7 +314,7 @@ func (s *Sim) probeAll(h netns.NsHandle) []error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res[i] = s.probe(h, b)
+			res[i] = s.probe(h, i, b)
 		}()
 	}
 	wg.Wait()
@@ -303,7 +341,9 @@ func (s *Sim) apply(router Router, results []error, now time.Time) error {
 			continue
 		}
 		st.ok, st.fail, st.lastErr = 0, st.fail+1, err
-		if st.up && st.fail >= s.cfg.Threshold {
+		var se *StatusError
+		fast := s.rules.FailFastHTTP && errors.As(err, &se)
+		if st.up && (st.fail >= s.cfg.Threshold || fast) {
 			st.up = false
 			downs = append(downs, i)
 		} else {
@@ -325,7 +365,8 @@ func (s *Sim) apply(router Router, results []error, now time.Time) error {
 }
 
 // reroute keeps the active backend while it is up (sticky), else picks the
-// first healthy one, else drops the traffic.
+// first healthy one, else drops the traffic or sends it to every backend,
+// as the cloud does.
 func (s *Sim) reroute(router Router, now time.Time) error {
 	next := -1
 	if s.active >= 0 && s.states[s.active].up {
@@ -338,23 +379,33 @@ func (s *Sim) reroute(router Router, now time.Time) error {
 			}
 		}
 	}
+	if next < 0 && s.rules.ToAllWhenNoneHealthy {
+		next = -2
+	}
 	if s.routed && next == s.active {
 		return nil
 	}
-	if next < 0 {
+	switch next {
+	case -1:
 		if err := router.Route(nil); err != nil {
 			return fmt.Errorf("drop the VIP's traffic: %w", err)
 		}
 		s.active, s.routed = -1, true
 		s.emit(Event{Time: now, Kind: Dropped})
-		return nil
+	case -2:
+		if err := router.Route(s.cfg.Backends); err != nil {
+			return fmt.Errorf("send the VIP's traffic to every backend: %w", err)
+		}
+		s.active, s.routed = -2, true
+		s.emit(Event{Time: now, Kind: ToAll, Detail: s.rules.Why})
+	default:
+		b := s.cfg.Backends[next]
+		if err := router.Route([]Backend{b}); err != nil {
+			return fmt.Errorf("route the VIP to %s: %w", b, err)
+		}
+		s.active, s.routed = next, true
+		s.emit(Event{Time: now, Kind: Routed, Backend: b.Name, Detail: b.Addr.Addr().String()})
 	}
-	b := s.cfg.Backends[next]
-	if err := router.Route(&b); err != nil {
-		return fmt.Errorf("route the VIP to %s: %w", b, err)
-	}
-	s.active, s.routed = next, true
-	s.emit(Event{Time: now, Kind: Routed, Backend: b.Name, Detail: b.Addr.Addr().String()})
 	return nil
 }
 
@@ -382,6 +433,12 @@ func (s *Sim) emit(e Event) {
 		s.cfg.OnEvent(e)
 	}
 }
+
+// StatusError is an HTTP probe answered with a status the cloud does not
+// take as healthy.
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return fmt.Sprintf("http status %d", e.Code) }
 
 // LastError is backend's last probe error: nil after a success or before
 // the first probe. It says why a backend does not turn healthy.

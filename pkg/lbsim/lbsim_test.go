@@ -89,13 +89,16 @@ type recorder struct {
 	closed bool
 }
 
-func (r *recorder) Route(b *Backend) error {
+func (r *recorder) Route(to []Backend) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if b == nil {
+	switch len(to) {
+	case 0:
 		r.routes = append(r.routes, "drop")
-	} else {
-		r.routes = append(r.routes, b.Name)
+	case 1:
+		r.routes = append(r.routes, to[0].Name)
+	default:
+		r.routes = append(r.routes, "all")
 	}
 	return nil
 }

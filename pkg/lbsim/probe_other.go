@@ -4,19 +4,30 @@ package lbsim
 
 import (
 	"errors"
-	"net/netip"
+	"net"
+	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netns"
-
-	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
 // probe runs one probe; other systems have no network namespaces, so only
-// the current one works (Run fails earlier otherwise).
-func (s *Sim) probe(_ netns.NsHandle, b Backend) error {
-	return responder.Probe(s.cfg.Protocol, b.Addr, s.cfg.Path, nil, s.cfg.Timeout)
+// the current one works, and only to the backend's own address.
+func (s *Sim) probe(_ netns.NsHandle, _ int, b Backend) error {
+	if s.rules.ProbeToVIP {
+		return errors.New("probing through the VIP needs Linux (policy routing)")
+	}
+	c, err := net.DialTimeout("tcp", b.Addr.String(), s.cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(s.cfg.Timeout)); err != nil {
+		return err
+	}
+	return s.exchange(c, b.Addr)
 }
 
-func newNetlinkRouter(_ netns.NsHandle, _ netip.Addr) (Router, error) {
+func newRouter(netns.NsHandle, *Config, Rules, logrus.FieldLogger) (Router, error) {
 	return nil, errors.New("routing the VIP needs Linux (netlink): give Config.Router")
 }

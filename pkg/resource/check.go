@@ -34,6 +34,7 @@ type Status struct {
 	// takes this node as healthy all the same.
 	Stranger bool          `json:"stranger,omitempty"`
 	Stats    *daemon.Stats `json:"stats,omitempty"`
+	Cloud    string        `json:"cloud,omitempty"` // the cloud profile (quickCheck sets it for --verbose and --json)
 	Err      error         `json:"-"`
 }
 
@@ -271,6 +272,9 @@ func (st *Status) Human(now time.Time) string {
 	b.WriteString("\n")
 	for _, p := range st.Problems[min(1, len(st.Problems)):] {
 		fmt.Fprintf(&b, "  also       %s\n", p)
+	}
+	if st.Cloud != "" {
+		fmt.Fprintf(&b, "  cloud      %s\n", st.Cloud)
 	}
 	if st.VIP != "" {
 		fmt.Fprintf(&b, "  vip        %s on %s: %s\n", st.VIP, st.Interface, st.VIPState)

@@ -1,11 +1,14 @@
 // Command lbsim runs the load-balancer simulator (pkg/lbsim) in the current
-// network namespace: it probes the backends, routes the VIP to one healthy
-// backend (a VIP/32 route, a blackhole when none is healthy) and logs every
-// transition. Run it inside a namespace, as root:
+// network namespace, with one cloud's rules: it probes the backends, routes
+// the VIP to one healthy backend (a VIP/32 route; a blackhole, or every
+// backend, when none is healthy; a proxy to the target's own address for
+// AWS) and logs every transition. Run it inside a namespace, as root:
 //
 //	ip netns exec LB lbsim --vip 10.10.5.200 \
 //	    --backend node1=10.0.1.2:12345 --backend node2=10.0.2.2:12345 \
 //	    --interval 500ms --threshold 2 --duration 60s
+//	ip netns exec LB lbsim --cloud gcp --drop-traffic-if-unhealthy ...
+//	ip netns exec LB lbsim --cloud aws --listener 80 ...
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +29,18 @@ import (
 )
 
 type backends []lbsim.Backend
+
+type ports []uint16
+
+func (p *ports) String() string { return fmt.Sprint(*p) }
+func (p *ports) Set(s string) error {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return fmt.Errorf("%q is not a port: use 1-65535", s)
+	}
+	*p = append(*p, uint16(n))
+	return nil
+}
 
 func (b *backends) String() string { return fmt.Sprint(*b) }
 func (b *backends) Set(s string) error {
@@ -41,15 +57,8 @@ func main() {
 	var vip string
 	var duration time.Duration
 	var bs backends
-	fs := flag.NewFlagSet("lbsim", flag.ContinueOnError)
-	fs.StringVar(&vip, "vip", "", "the frontend IP (required)")
-	fs.Var(&bs, "backend", "a backend as name=address:port (probe port); repeat for each")
-	fs.StringVar(&cfg.Protocol, "protocol", "tcp", "probe protocol: tcp (handshake) or http (GET, wants 200)")
-	fs.StringVar(&cfg.Path, "path", "/", "http: the probe's path")
-	fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "probe interval")
-	fs.DurationVar(&cfg.Timeout, "timeout", 0, "one probe at most (default: the interval)")
-	fs.IntVar(&cfg.Threshold, "threshold", 2, "results in a row that flip a backend up or down")
-	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
+	var listeners ports
+	fs := flagSet(&cfg, &vip, &duration, &bs, &listeners)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
@@ -66,7 +75,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "lbsim: --threshold %d: use 1 to %d\n", cfg.Threshold, lbsim.MaxThreshold)
 		os.Exit(2)
 	}
-	cfg.Backends = bs
+	cfg.Backends, cfg.Listeners = bs, listeners
 	log := logrus.New()
 	log.SetOutput(os.Stderr)
 	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"})
@@ -93,6 +102,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "lbsim: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// flagSet declares the command line into cfg and the other targets.
+func flagSet(cfg *lbsim.Config, vip *string, duration *time.Duration, bs *backends, listeners *ports) *flag.FlagSet {
+	fs := flag.NewFlagSet("lbsim", flag.ContinueOnError)
+	fs.StringVar(vip, "vip", "", "the frontend IP (required)")
+	fs.Var(bs, "backend", "a backend as name=address:port (probe port); repeat for each")
+	fs.StringVar(&cfg.Protocol, "protocol", "tcp", "probe protocol: tcp (handshake) or http (GET; healthy on 200, AWS 200-399)")
+	fs.StringVar(&cfg.Path, "path", "/", "http: the probe's path")
+	fs.DurationVar(&cfg.Interval, "interval", 5*time.Second, "probe interval")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "one probe at most (default: the interval)")
+	fs.IntVar(&cfg.Threshold, "threshold", 2, "results in a row that flip a backend up or down")
+	fs.StringVar(&cfg.Cloud, "cloud", "azure", "the cloud's rules: azure, gcp or aws")
+	fs.StringVar(&cfg.NoHealthyBackendsBehavior, "no-healthy-backends-behavior", "", "azure: AllProbedDown (default: drop) or AllProbedUp (send to every backend)")
+	fs.BoolVar(&cfg.DropTrafficIfUnhealthy, "drop-traffic-if-unhealthy", false, "gcp: a failover policy with dropTrafficIfUnhealthy (default: none, so every backend gets traffic when none is healthy)")
+	fs.Var(listeners, "listener", "aws: a Network Load Balancer listener port, proxied to the target's own address; repeat for each")
+	fs.DurationVar(duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
+	return fs
 }
 
 // netnsOf is the network namespace of a process ("self", "1"), "" if unknown.

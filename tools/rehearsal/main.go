@@ -1,9 +1,11 @@
 // Command rehearsal runs the failover rehearsal of `make demo`: two nodes in
-// network namespaces behind the load-balancer simulator, node1 active, a
-// switchover to node2, then node2's probe responder lost while its VIP
-// stays. It prints a transcript and removes everything it made. Root only.
+// network namespaces behind the load-balancer simulator with one cloud's
+// rules: node1 active, a switchover to node2 and back, node1's responder
+// killed and recovered, then the cloud's scenario that shows why its
+// load-balancer setting matters. It prints a transcript, writes the
+// timeline as an SVG picture and removes everything it made. Root only.
 //
-//	rehearsal [-c /etc/ilbvip/TAG.yaml] [--interval 500ms] [--threshold 2] ...
+//	rehearsal [--cloud azure|gcp|aws] [-c /etc/ilbvip/TAG.yaml] [--interval 500ms] [--threshold 2] [--svg FILE] ...
 package main
 
 import (
@@ -36,6 +38,9 @@ func main() {
 	fs.UintVar(&probePort, "probe-port", 0, "the LB's probe port (default: the kit's port)")
 	fs.StringVar(&o.Protocol, "probe-protocol", "", "the LB's probe protocol, tcp or http (default: the kit's)")
 	fs.StringVar(&o.Path, "probe-path", "", "the LB's HTTP probe path (default: the kit's http_path)")
+	fs.StringVar(&o.Cloud, "cloud", "azure", "the load balancer's cloud: azure, gcp or aws")
+	fs.BoolVar(&o.IPv6, "ipv6", false, "azure: rehearse an IPv6 VIP (fd00:5::200) on a dual-stack bed, probed from fe80::1234:5678:9abc")
+	fs.StringVar(&o.SVG, "svg", "", "where to write the timeline picture (default $TMPDIR/ilbvip-rehearsal-CLOUD.svg; - for none)")
 	fs.StringVar(&o.BinDir, "bin", "", "directory of restore, remove, quickCheck, recover (default: this program's directory)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)

@@ -1,0 +1,117 @@
+package doctor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+)
+
+// Each cloud's rules that decide whether the VIP fails over safely, as
+// checks. Sources, per cloud:
+//
+// Azure: probes go to the backend NIC's own address; Floating IP keeps the
+// frontend IP as the packets' destination; with NoHealthyBackendsBehavior
+// AllProbedDown (the default) no new flows go to the pool when every probe
+// is down, with AllProbedUp they go to every instance.
+// https://learn.microsoft.com/en-us/azure/load-balancer/load-balancer-custom-probe-overview
+// https://learn.microsoft.com/en-us/azure/load-balancer/load-balancer-floating-ip
+// https://learn.microsoft.com/en-us/dotnet/api/azure.resourcemanager.network.models.probenohealthybackendsbehavior
+//
+// Google Cloud (internal passthrough Network Load Balancer): health checks
+// are sent to the forwarding rule's IP; the guest agent installs a local
+// route for that IP on every backend; without a failover policy, when all
+// backends are unhealthy new connections go to all of them, and a failover
+// policy with dropTrafficIfUnhealthy drops them instead.
+// https://cloud.google.com/load-balancing/docs/internal
+// https://cloud.google.com/load-balancing/docs/internal/int-netlb-traffic-distribution
+// https://cloud.google.com/load-balancing/docs/internal/failover-overview
+//
+// AWS (Network Load Balancer): clients connect to the load balancer and a
+// target receives the traffic at its own address (no Floating IP); health
+// checks default to every 30 s; when every target is unhealthy the load
+// balancer fails open and sends to all of them.
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-target-groups.html
+
+// cloudBind replaces the OS's bind check when the cloud makes any bind
+// wrong: Google Cloud sends its health checks to the VIP, so a responder
+// bound to the node's own address never sees one (config already refuses
+// bind = vip).
+func cloudBind(n *node, osCheck func(*node) Check) Check {
+	b := n.c.Bind
+	if n.cloud.name != "gcp" || !b.IsValid() || b.IsUnspecified() {
+		return osCheck(n)
+	}
+	to := "the forwarding rule's IP"
+	if n.c.HasVIP() {
+		to += " " + n.c.VIP.String()
+	}
+	return Check{Name: "bind", Status: Fail,
+		Found: fmt.Sprintf("bind is %s, but Google Cloud sends its health checks to %s, not to the node's address: the responder never sees them and this node never becomes healthy", b, to),
+		Fix:   "leave bind unset: the responder then listens on every address, the VIP included"}
+}
+
+// checkLBConfig says what the cloud's load balancer must be set to for
+// exactly one node to get the VIP's traffic, and what a VIP on the node
+// means there. None of it is visible from the node, so it is Info, except
+// a VIP on AWS, which carries none of a Network Load Balancer's traffic.
+func checkLBConfig(n *node) Check {
+	ck := Check{Name: "lb_config", Status: Info}
+	c := n.c
+	switch n.cloud.name {
+	case "azure":
+		ck.Found = "Azure: the load-balancing rule needs Floating IP on (packets keep the frontend IP"
+		if c.HasVIP() {
+			ck.Found += " " + c.VIP.String()
+		}
+		ck.Found += " as destination), and the health probe's NoHealthyBackendsBehavior left at AllProbedDown: " +
+			"AllProbedUp sends new flows to every node while none is healthy, as during a switchover"
+	case "gcp":
+		ck.Found = "Google Cloud: give the backend service a failover policy with dropTrafficIfUnhealthy: without it, " +
+			"while no backend is healthy (as during a switchover) new connections go to every backend; " +
+			"and turn off the guest agent's local route for the forwarding rule's IP, so that only the active node holds it"
+		if r := foreignLocalRoute(c); r != "" {
+			ck.Status = Warn
+			ck.Found = fmt.Sprintf("Google Cloud: %s: this node accepts the VIP's traffic (and health checks) whether or not the resource runs here", r)
+			ck.Fix = "turn off the guest agent's IP forwarding for the forwarding rule's IP on both nodes (Google's HA guides do), then delete the route"
+		}
+	case "aws":
+		ck.Found = "AWS: a Network Load Balancer fails open: while no target is healthy (as during a switchover) it sends new connections to every target"
+		if c.HasVIP() {
+			ck.Status = Warn
+			ck.Found = fmt.Sprintf("AWS: a Network Load Balancer has no Floating IP: it delivers clients' traffic to this node's own address, so the vip %s on %s carries none of the load balancer's traffic; and it fails open: while no target is healthy it sends new connections to every target",
+				c.VIP, c.Interface)
+			ck.Fix = "for a Network Load Balancer leave vip unset (responder only) and serve on the node's own address; keep vip only if something else routes it to the active instance (a VPC route table entry, which ilbvip does not change)"
+		}
+	default:
+		ck.Status, ck.Found = Skip, "cloud not known: no load-balancer settings to name"
+	}
+	return ck
+}
+
+// quietFor is how long without a probe makes lb_probes warn: AWS checks
+// every 30 s by default, Azure and Google Cloud every 5 s.
+func quietFor(cl cloud) time.Duration {
+	if cl.name == "aws" {
+		return 2*30*time.Second + 5*time.Second
+	}
+	return lbQuiet
+}
+
+// DescribeCloud is the resource's cloud in one line, for quickCheck
+// --verbose: the cloud parameter's profile, or what DMI says under auto.
+func DescribeCloud(c *config.Config) string {
+	cl := selectCloud(c, defaultDMI)
+	switch {
+	case cl.configured && cl.name == "":
+		return "none (cloud parameter): no cloud rules"
+	case cl.configured:
+		return fmt.Sprintf("%s (cloud parameter), probes to %s", cl.title(), cl.probeTarget())
+	case cl.name == "" && cl.unread != "":
+		return "not known (auto: " + cl.unread + ")"
+	case cl.name == "":
+		return "not recognised (auto: " + cl.evidence + ")"
+	}
+	return fmt.Sprintf("%s (auto: %s), probes to %s", cl.title(), cl.evidence, cl.probeTarget())
+}

@@ -1,0 +1,143 @@
+package doctor
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ilbvip/ilbvip/pkg/config"
+)
+
+// TestSelectCloud: the cloud parameter picks the profile; auto reads DMI;
+// a configured cloud that the firmware contradicts is a warning.
+func TestSelectCloud(t *testing.T) {
+	for _, tc := range []struct {
+		name, param string
+		dmi         map[string]string
+		cloud       string
+		want        Status
+		text        string
+	}{
+		{"auto reads dmi", "auto", dmiGCP, "gcp", OK, "Google Cloud (sys_vendor"},
+		{"unset is auto", "", dmiAzure, "azure", OK, "Azure (chassis_asset_tag"},
+		{"configured without dmi", "gcp", nil, "gcp", OK, "to the VIP (the forwarding rule's IP)"},
+		{"configured, dmi agrees", "azure", dmiAzure, "azure", OK, "to this node's own address"},
+		{"configured, dmi disagrees", "gcp", dmiAzure, "gcp", Warn, "but the firmware says Azure"},
+		{"none", "none", dmiAzure, "", Info, "cloud set to none"},
+		{"auto on premises names the parameter", "auto", dmiKVM, "", Info, "no cloud recognised"},
+		{"aws", "aws", nil, "aws", OK, "own addresses in the VPC"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := selectCloud(&config.Config{Cloud: tc.param}, dmiDir(t, tc.dmi))
+			ck := checkCloud(cl)
+			if cl.name != tc.cloud || ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
+				t.Errorf("cloud %q, %s %q; want %q, %s containing %q", cl.name, ck.Status, ck.Found, tc.cloud, tc.want, tc.text)
+			}
+			if ck.Status == Warn && ck.Fix == "" {
+				t.Error("a warning without a fix")
+			}
+		})
+	}
+}
+
+// TestCloudBind: Google Cloud sends its health checks to the VIP, so a bind
+// on the node's address fails there, naming bind; elsewhere the OS check
+// decides.
+func TestCloudBind(t *testing.T) {
+	osCheck := func(*node) Check { return Check{Name: "bind", Status: OK, Found: "os check"} }
+	node6 := netip.MustParseAddr("10.128.0.5")
+	for _, tc := range []struct {
+		name, cloud string
+		bind        netip.Addr
+		want        Status
+		text        string
+	}{
+		{"gcp, bind on the node's address", "gcp", node6, Fail, "bind is 10.128.0.5, but Google Cloud sends its health checks to the forwarding rule's IP 10.128.0.200"},
+		{"gcp, bind unset", "gcp", netip.Addr{}, OK, "os check"},
+		{"gcp, bind 0.0.0.0", "gcp", netip.IPv4Unspecified(), OK, "os check"},
+		{"azure probes the node's address", "azure", node6, OK, "os check"},
+		{"aws probes the node's address", "aws", node6, OK, "os check"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &config.Config{Cloud: tc.cloud, Bind: tc.bind, VIP: netip.MustParseAddr("10.128.0.200"), Interface: "eth0"}
+			n := &node{c: c, cloud: selectCloud(c, "")}
+			ck := cloudBind(n, osCheck)
+			if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
+				t.Errorf("got %s %q, want %s containing %q", ck.Status, ck.Found, tc.want, tc.text)
+			}
+			if ck.Status == Fail && !strings.Contains(ck.Fix, "leave bind unset") {
+				t.Errorf("fix %q does not say to leave bind unset", ck.Fix)
+			}
+		})
+	}
+}
+
+// TestCloudAllow: each profile's probe sources, IPv6 included, through the
+// cloud parameter.
+func TestCloudAllow(t *testing.T) {
+	vip6 := netip.MustParseAddr("fd00:5::200")
+	for _, tc := range []struct {
+		name, cloud string
+		allow       []netip.Prefix
+		vip         netip.Addr
+		want        Status
+		text        string
+	}{
+		{"azure ipv6 vip with the ipv4 allow of the docs", "azure", prefixes("168.63.129.16/32"), vip6, Fail, "leaves out Azure's IPv6 probe source fe80::1234:5678:9abc"},
+		{"azure ipv6 vip, fixed", "azure", prefixes("168.63.129.16/32", "fe80::1234:5678:9abc/128"), vip6, OK, "covers"},
+		{"gcp ipv6 vip needs google's ipv6 range", "gcp", prefixes("35.191.0.0/16", "130.211.0.0/22"), vip6, Fail, "2600:2d00:1:b029::/64"},
+		{"gcp ipv6 vip, fixed", "gcp", prefixes("2600:2d00:1:b029::/64"), vip6, OK, "covers"},
+		{"none compares nothing", "none", prefixes("10.0.0.0/8"), vip6, OK, "not compared"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &config.Config{Cloud: tc.cloud, Port: 12345, Allow: tc.allow, VIP: tc.vip}
+			ck := checkAllow(c, selectCloud(c, ""))
+			if ck.Status != tc.want || !strings.Contains(ck.Found+"; "+ck.Fix, tc.text) {
+				t.Errorf("got %s %q (fix %q), want %s containing %q", ck.Status, ck.Found, ck.Fix, tc.want, tc.text)
+			}
+		})
+	}
+}
+
+// TestCheckLBConfig: what each cloud's load balancer must be set to, and
+// what a VIP means there (an AWS Network Load Balancer has no Floating IP).
+func TestCheckLBConfig(t *testing.T) {
+	vip := netip.MustParseAddr("10.0.5.200")
+	for _, tc := range []struct {
+		name, cloud string
+		vip         netip.Addr
+		want        Status
+		text        []string
+	}{
+		{"aws with a vip", "aws", vip, Warn, []string{"no Floating IP", "the vip 10.0.5.200 on eth1 carries none of the load balancer's traffic", "fails open"}},
+		{"aws responder only", "aws", netip.Addr{}, Info, []string{"fails open"}},
+		{"azure", "azure", vip, Info, []string{"Floating IP on", "NoHealthyBackendsBehavior left at AllProbedDown", "AllProbedUp"}},
+		{"gcp", "gcp", vip, Info, []string{"failover policy with dropTrafficIfUnhealthy", "guest agent's local route"}},
+		{"none", "none", vip, Skip, []string{"cloud not known"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &config.Config{Cloud: tc.cloud, VIP: tc.vip, Interface: "eth1"}
+			ck := checkLBConfig(&node{c: c, cloud: selectCloud(c, "")})
+			if ck.Status != tc.want {
+				t.Errorf("got %s %q, want %s", ck.Status, ck.Found, tc.want)
+			}
+			for _, s := range tc.text {
+				if !strings.Contains(ck.Found, s) {
+					t.Errorf("%q lacks %q", ck.Found, s)
+				}
+			}
+			if ck.Status == Warn && !strings.Contains(ck.Fix, "leave vip unset") {
+				t.Errorf("fix %q", ck.Fix)
+			}
+		})
+	}
+}
+
+func TestQuietFor(t *testing.T) {
+	if q := quietFor(profile("aws", "")); q <= 60e9 {
+		t.Errorf("aws: %s, want more than two 30 s intervals", q)
+	}
+	if q := quietFor(profile("azure", "")); q != lbQuiet {
+		t.Errorf("azure: %s", q)
+	}
+}
