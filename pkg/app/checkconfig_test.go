@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 // --check-config is the OCF agent's validate-all: it loads and validates,
 // and does nothing else.
 func TestCheckConfig(t *testing.T) {
-	sd := filepath.Join(t.TempDir(), "state")
+	sd := filepath.Join(testenv.TempDir(t), "state")
 	noEnv := func(string) (string, bool) { return "", false }
 	for _, tc := range []struct {
 		args []string

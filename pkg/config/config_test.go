@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -100,7 +102,7 @@ func TestGoodConfigs(t *testing.T) {
 }
 
 func TestPrecedence(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	f := filepath.Join(dir, "x.yaml")
 	if err := os.WriteFile(f, []byte("port: 1\nmessage: file\ndrain: 1s\nlog_level: error\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func TestBadSources(t *testing.T) {
 }
 
 func TestWritableConfigRefusedForRoot(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "t.yaml")
+	f := filepath.Join(testenv.TempDir(t), "t.yaml")
 	if err := os.WriteFile(f, []byte("port: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

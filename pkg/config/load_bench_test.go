@@ -4,12 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 // BenchmarkLoad is what every action pays before it does anything: a YAML
 // file, OCF_RESKEY_* environment and flags merged and validated.
 func BenchmarkLoad(b *testing.B) {
-	file := filepath.Join(b.TempDir(), "bench.yaml")
+	file := filepath.Join(testenv.TempDir(b), "bench.yaml")
 	yaml := "# Azure ILB frontend 10.10.5.200, probe TCP 12345\nport: 12345\nallow: [168.63.129.16]\nvip: 10.10.5.200\ninterface: eth1\nmessage: OK\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/config"
 )
 
@@ -15,7 +16,7 @@ import (
 // so, and the Windows-only vip_nic reminder is there.
 func TestReducedSet(t *testing.T) {
 	c := &config.Config{Tag: "lbhc-12345", Port: 12345, Protocol: "tcp", VIP: netip.MustParseAddr("10.10.5.200"),
-		Prefix: 32, Interface: "Ethernet 2", StateDir: t.TempDir(), Allow: prefixes("168.63.129.16/32")}
+		Prefix: 32, Interface: "Ethernet 2", StateDir: testenv.TempDir(t), Allow: prefixes("168.63.129.16/32")}
 	r := Run(context.Background(), c, Env{})
 	if r.Failed() {
 		t.Errorf("nothing can fail here:\n%s", r.Human())

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
 )
@@ -16,7 +17,7 @@ import (
 // dmiDir writes a /sys/class/dmi/id fixture.
 func dmiDir(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	for name, v := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o444); err != nil {
 			t.Fatal(err)

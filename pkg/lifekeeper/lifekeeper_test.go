@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 func TestParseInfo(t *testing.T) {
@@ -70,7 +72,7 @@ func TestPickInfo(t *testing.T) {
 }
 
 func TestInfoFieldRunsInsList(t *testing.T) {
-	root := t.TempDir()
+	root := testenv.TempDir(t)
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func FuzzParseInfo(f *testing.F) {
 // Without LKROOT in the environment (an admin's shell), ins_list is looked
 // for below LifeKeeper's default installation directory.
 func TestEnabledDefaultRoot(t *testing.T) {
-	root := t.TempDir()
+	root := testenv.TempDir(t)
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +155,7 @@ func TestInsListHungIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits InsListTimeout")
 	}
-	root := t.TempDir()
+	root := testenv.TempDir(t)
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}

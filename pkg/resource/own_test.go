@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
@@ -19,7 +20,7 @@ import (
 
 func testConfig(t *testing.T, tag, vipAddr string) *config.Config {
 	t.Helper()
-	c := &config.Config{Tag: tag, Port: 12345, Protocol: "tcp", StateDir: filepath.Join(t.TempDir(), "state"), Interface: "eth1"}
+	c := &config.Config{Tag: tag, Port: 12345, Protocol: "tcp", StateDir: filepath.Join(testenv.TempDir(t), "state"), Interface: "eth1"}
 	if vipAddr != "" {
 		c.VIP = netip.MustParseAddr(vipAddr)
 		c.Prefix = c.VIP.BitLen()

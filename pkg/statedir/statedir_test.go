@@ -9,10 +9,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 func TestEnsureAndCheck(t *testing.T) {
-	base := t.TempDir()
+	base := testenv.TempDir(t)
 	dir := filepath.Join(base, "a", "state")
 	if ok, err := Check(dir); ok || err != nil {
 		t.Fatalf("Check of a missing dir: %v %v", ok, err)
@@ -43,7 +45,7 @@ func TestEnsureAndCheck(t *testing.T) {
 }
 
 func TestNoFollow(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	target := filepath.Join(dir, "target")
 	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestNoFollow(t *testing.T) {
 }
 
 func TestLockSerialisesAndSurvivesRemoval(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	var inside, maxInside atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
@@ -101,7 +103,7 @@ func TestLockSerialisesAndSurvivesRemoval(t *testing.T) {
 }
 
 func TestLockTimeout(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	l, err := Acquire(context.Background(), dir, "t")
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func groff(t *testing.T, page string) {
 
 // The gzip files are reproducible: no name, no time stamp.
 func TestWriteGzip(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	var files [2][]byte
 	for i := range files {
 		p := filepath.Join(dir, "p.8.gz")
