@@ -1,6 +1,7 @@
 package config
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +61,9 @@ func TestDrainAndBudget(t *testing.T) {
 // wrong: tag and state_dir must be right, the rest takes defaults.
 func TestLoadForStop(t *testing.T) {
 	noEnv := func(string) (string, bool) { return "", false }
-	c, ignored, err := LoadForStop(Sources{Flags: map[string]string{"tag": "t1", "port": "0", "protocol": "udp", "state_dir": "/run/x"}, Env: noEnv})
-	if err != nil || c.Tag != "t1" || c.StateDir != "/run/x" || c.Port != 0 || c.Protocol != "tcp" {
+	dir := osPath("/run/x")
+	c, ignored, err := LoadForStop(Sources{Flags: map[string]string{"tag": "t1", "port": "0", "protocol": "udp", "state_dir": dir}, Env: noEnv})
+	if err != nil || c.Tag != "t1" || c.StateDir != dir || c.Port != 0 || c.Protocol != "tcp" {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 	if len(ignored) != 2 || !strings.Contains(ignored[0].Error(), "port") || !strings.Contains(ignored[1].Error(), "protocol") {
@@ -81,8 +83,21 @@ func TestLoadForStop(t *testing.T) {
 // it, and a responder whose pid file was lost is found by that line.
 func TestStateDirCleaned(t *testing.T) {
 	noEnv := func(string) (string, bool) { return "", false }
-	c, err := Load(Sources{Flags: map[string]string{"tag": "t1", "port": "1", "state_dir": "/run//ilbvip/"}, Env: noEnv})
-	if err != nil || c.StateDir != "/run/ilbvip" {
-		t.Errorf("state_dir /run//ilbvip/: %q, %v; want /run/ilbvip", c.StateDir, err)
+	in, want := osPath("/run//ilbvip/"), osPath("/run/ilbvip")
+	c, err := Load(Sources{Flags: map[string]string{"tag": "t1", "port": "1", "state_dir": in}, Env: noEnv})
+	if err != nil {
+		t.Fatalf("state_dir %s: %v", in, err)
 	}
+	if c.StateDir != want {
+		t.Errorf("state_dir %s: %q; want %s", in, c.StateDir, want)
+	}
+}
+
+// osPath spells an absolute Unix path for the OS the test runs on: under
+// C: with backslashes on Windows, where state_dir must be absolute too.
+func osPath(unix string) string {
+	if runtime.GOOS == "windows" {
+		return `C:` + strings.ReplaceAll(unix, "/", `\`)
+	}
+	return unix
 }
