@@ -3,8 +3,6 @@ package responder
 import (
 	"errors"
 	"net/netip"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -30,7 +28,7 @@ func TestSetAble(t *testing.T) {
 				}
 				err := probe()
 				switch {
-				case proto == "tcp" && !errors.Is(err, syscall.ECONNREFUSED) && (err == nil || !strings.Contains(err.Error(), "connection refused")):
+				case proto == "tcp" && !errors.Is(err, errRefused):
 					t.Fatalf("round %d, unable: %v, want connection refused", round, err)
 				case proto == "http" && (err == nil || err.Error() != "http status 503"):
 					t.Fatalf("round %d, unable: %v, want http status 503", round, err)
