@@ -71,3 +71,17 @@ func RemoveTree(path string) error {
 	}
 	return nil
 }
+
+// Symlink is os.Symlink for a test of symlink handling: it fails the test
+// when no symlink is there afterwards, since Wine 8's CreateSymbolicLinkW
+// reports success and creates nothing, and a test must not pass on a link
+// that does not exist.
+func Symlink(t testing.TB, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatalf("symlink %s -> %s: %v", link, target, err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("os.Symlink(%s, %s) reported success but made no symlink (%v): Wine 8's CreateSymbolicLinkW does that", target, link, err)
+	}
+}

@@ -26,14 +26,15 @@ const (
 // Path names tag's file with the given suffix in dir.
 func Path(dir, tag, ext string) string { return filepath.Join(dir, tag+ext) }
 
-// Ensure creates dir (mode 0700, parents 0755) if needed and checks that it
-// is a real directory that only its owner can write.
+// Ensure creates dir (mode 0700, parents 0755; on Windows with the
+// protected DACL) if needed and checks that it is a real directory that
+// only its owner (on Windows: SYSTEM and Administrators) can write.
 func Ensure(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("create state directory %s: %w", filepath.Dir(dir), err)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create state directory %s: %w", dir, err)
+	if err := mkdirPrivate(dir); err != nil {
+		return err
 	}
 	_, err := Check(dir)
 	return err

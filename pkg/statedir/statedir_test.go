@@ -2,6 +2,8 @@ package statedir
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,20 +27,21 @@ func TestEnsureAndCheck(t *testing.T) {
 	if err := Ensure(dir); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(dir)
-	if err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("mode %v, %v", fi.Mode(), err)
+	checkPrivate(t, dir)
+	makeWritable(t, dir)
+	if err := Ensure(dir); err == nil || !strings.Contains(err.Error(), writableFix) {
+		t.Errorf("writable dir: %v, want %q", err, writableFix)
 	}
-	if err := os.Chmod(dir, 0o777); err != nil {
+}
+
+func TestEnsureRefusesSymlink(t *testing.T) {
+	base := testenv.TempDir(t)
+	dir := filepath.Join(base, "state")
+	if err := Ensure(dir); err != nil {
 		t.Fatal(err)
-	}
-	if err := Ensure(dir); err == nil || !strings.Contains(err.Error(), "chmod 700") {
-		t.Errorf("world-writable dir: %v", err)
 	}
 	link := filepath.Join(base, "link")
-	if err := os.Symlink(dir, link); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Symlink(t, dir, link)
 	if err := Ensure(link); err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Errorf("symlinked dir: %v", err)
 	}
@@ -50,16 +53,13 @@ func TestNoFollow(t *testing.T) {
 	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(target, filepath.Join(dir, "t.pid")); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Symlink(t, target, filepath.Join(dir, "t.pid"))
 	if _, err := Read(filepath.Join(dir, "t.pid")); err == nil {
 		t.Error("Read followed a symlink")
 	}
-	if err := os.Symlink(target, filepath.Join(dir, "t.lock")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Acquire(context.Background(), dir, "t"); err == nil {
+	testenv.Symlink(t, target, filepath.Join(dir, "t.lock"))
+	if l, err := Acquire(context.Background(), dir, "t"); err == nil {
+		l.Release(false)
 		t.Error("Acquire followed a symlink")
 	}
 	if err := WriteAtomic(filepath.Join(dir, "t.pid"), []byte("x")); err != nil {
@@ -67,6 +67,30 @@ func TestNoFollow(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "secret" {
 		t.Error("WriteAtomic wrote through a symlink")
+	}
+}
+
+// Files open as os.OpenFile would: created, truncated, read back.
+func TestOpenFlags(t *testing.T) {
+	p := filepath.Join(testenv.TempDir(t), "t.pid")
+	for _, data := range []string{"a longer first version", "short"} {
+		if err := WriteAtomic(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := Read(p); err != nil || string(b) != data {
+			t.Fatalf("Read = %q, %v; want %q", b, err, data)
+		}
+	}
+	f, err := openNoFollow(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if b, err := Read(p); err != nil || len(b) != 0 {
+		t.Fatalf("after O_TRUNC: %q, %v", b, err)
+	}
+	if _, err := Read(p + ".missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing file: %v, want fs.ErrNotExist", err)
 	}
 }
 

@@ -14,6 +14,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// mkdirPrivate creates dir with mode 0700; an existing dir is left as it is.
+func mkdirPrivate(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	return nil
+}
+
 func checkOwner(dir string, fi fs.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
