@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -39,14 +38,7 @@ func Enabled(env func(string) (string, bool)) (string, bool) {
 	if root == "" {
 		return "", false
 	}
-	// LifeKeeper for Windows ships ins_list.exe.
-	for _, name := range []string{InsList, InsList + ".exe"} {
-		p := filepath.Join(root, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, true
-		}
-	}
-	return "", false
+	return findInsList(filepath.Join(root, InsList))
 }
 
 // InfoField runs ins_list for tag and returns the info field ("" when

@@ -76,10 +76,7 @@ func TestInfoFieldRunsInsList(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\n[ \"$1\" = -t ] && [ \"$3\" = -f: ] || { echo usage >&2; exit 2; }\necho \"node1:gen:app:$2:id1:12345 hello:ISP\"\n"
-	if err := os.WriteFile(filepath.Join(root, InsList), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeInsList(t, root, fakeAnswer)
 	env := func(k string) (string, bool) {
 		if k == "LKROOT" {
 			return root, true
@@ -97,9 +94,7 @@ func TestInfoFieldRunsInsList(t *testing.T) {
 	if _, ok := Enabled(func(string) (string, bool) { return "/nonexistent", true }); ok {
 		t.Error("Enabled without ins_list")
 	}
-	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeInsList(t, root, fakeBroken)
 	if _, err := InfoField(context.Background(), p, "t", "node1"); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("failing ins_list: %v", err)
 	}
@@ -137,10 +132,8 @@ func TestEnabledDefaultRoot(t *testing.T) {
 	if _, ok := Enabled(noEnv); ok {
 		t.Error("Enabled without ins_list below the default root")
 	}
-	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if p, ok := Enabled(noEnv); !ok || p != filepath.Join(root, InsList) {
+	want := writeInsList(t, root, fakeEmpty)
+	if p, ok := Enabled(noEnv); !ok || p != want {
 		t.Errorf("Enabled = %q, %t; want the default root's ins_list", p, ok)
 	}
 	DefaultRoot = ""
@@ -149,8 +142,8 @@ func TestEnabledDefaultRoot(t *testing.T) {
 	}
 }
 
-// A hung ins_list (a shell script whose child sleeps, holding its output)
-// costs at most InsListTimeout and a moment, not the child's whole sleep.
+// A hung ins_list (on Linux a shell script whose child sleeps, holding its
+// output) costs at most InsListTimeout and a moment, not the child's whole sleep.
 func TestInsListHungIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits InsListTimeout")
@@ -159,11 +152,9 @@ func TestInsListHungIsBounded(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, InsList), []byte("#!/bin/sh\nsleep 60\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	p := writeInsList(t, root, fakeHung)
 	t0 := time.Now()
-	_, err := InfoField(context.Background(), filepath.Join(root, InsList), "t", "node1")
+	_, err := InfoField(context.Background(), p, "t", "node1")
 	if err == nil {
 		t.Fatal("a hung ins_list gave an info field")
 	}
