@@ -5,8 +5,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/config"
@@ -132,7 +134,7 @@ func TestOwned(t *testing.T) {
 	}
 	// A resource restored by a version without run marks: its pid file
 	// names the VIP, so it is ours.
-	legacy := &daemon.Record{Pid: 99999, Tag: "t1", Port: 12345, Protocol: "tcp", VIP: "10.10.5.200/32", Interface: "eth1"}
+	legacy := &daemon.Record{Pid: 99999, Start: startThisBoot(), Tag: "t1", Port: 12345, Protocol: "tcp", VIP: "10.10.5.200/32", Interface: "eth1"}
 	if err := os.WriteFile(statedir.Path(c.StateDir, "t1", statedir.PidExt), legacy.Marshal(), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,18 @@ func TestOwned(t *testing.T) {
 	if owned(c, present, mark{found: true}) {
 		t.Error("a run mark without the VIP is overruled by the pid file")
 	}
+}
+
+// startThisBoot is a pid file's start time of a process of this boot: on
+// Linux any (a record without a boot id is never from an earlier boot), on
+// Windows a creation time (FILETIME) after the boot, since a record
+// started before it is PreviousBoot there.
+func startThisBoot() uint64 {
+	if runtime.GOOS != "windows" {
+		return 0
+	}
+	const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
+	return uint64(time.Now().UnixNano()/100) + epochDiff
 }
 
 func TestHolder(t *testing.T) {
