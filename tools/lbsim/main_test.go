@@ -1,3 +1,8 @@
+//go:build linux
+
+// The tool is Linux-only (network namespaces, routes); its tests build it
+// with the go command, which the Windows test binaries do not have.
+
 package main
 
 import (
