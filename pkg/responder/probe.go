@@ -39,7 +39,7 @@ func ProbeFrom(src netip.Addr, proto string, addr netip.AddrPort, path string, e
 		timeout = DefaultDeadline
 	}
 	deadline := time.Now().Add(timeout)
-	d := net.Dialer{Deadline: deadline}
+	d := net.Dialer{Deadline: deadline, Control: dialControl}
 	if src.IsValid() {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
 	}

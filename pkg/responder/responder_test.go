@@ -761,14 +761,17 @@ func TestProbeErrors(t *testing.T) {
 	s.Close() // nothing listens on addr now
 	for _, tc := range []struct {
 		name, proto string
+		timeout     time.Duration
 		want        string
 		is          error
 	}{
-		{"refused", "tcp", "connect " + addr.String() + ": ", errRefused},
-		{"bad protocol", "udp", "protocol", nil},
+		{"refused", "tcp", probeTimeout, "connect " + addr.String() + ": ", errRefused},
+		// The self-probe's bound: refused, not a timeout (Windows' SYN retries).
+		{"refused within 1s", "tcp", time.Second, "connect " + addr.String() + ": ", errRefused},
+		{"bad protocol", "udp", probeTimeout, "protocol", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Probe(tc.proto, addr, "/", nil, probeTimeout)
+			err := Probe(tc.proto, addr, "/", nil, tc.timeout)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Errorf("Probe = %v, want %q (%v)", err, tc.want, tc.is)
 			}
