@@ -43,12 +43,6 @@ var trustedSIDs = map[string]bool{
 	"S-1-3-4": true, // OWNER RIGHTS
 }
 
-// protectedSDDL is the DACL that Ensure gives a state directory it creates and
-// that the fix in the messages sets: SYSTEM and Administrators full
-// control, inherited by files and subdirectories, nothing inherited from
-// the parent.
-const protectedSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
-
 // daclFix is the command that protects dir, in an error message.
 func daclFix(dir string) string {
 	return fmt.Sprintf(`icacls "%s" /inheritance:r /grant:r "SYSTEM:(OI)(CI)F" "Administrators:(OI)(CI)F"`, dir)

@@ -26,6 +26,12 @@ import (
 // undo an ACL an administrator chose; the refusal costs one copied line, and
 // quickCheck shows it on a standby node before a failover needs it.
 
+// protectedSDDL is the DACL that Ensure gives a state directory it creates and
+// that the fix in the messages sets: SYSTEM and Administrators full
+// control, inherited by files and subdirectories, nothing inherited from
+// the parent.
+const protectedSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
 // mkdirPrivate creates dir with the protected DACL; an existing dir is
 // left as it is.
 func mkdirPrivate(dir string) error {
