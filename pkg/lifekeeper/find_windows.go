@@ -1,22 +1,22 @@
 package lifekeeper
 
-import "os/exec"
+import "os"
 
-// findInsList resolves p as cmd.exe would resolve a command typed without
-// its extension: p with each extension of PATHEXT (.EXE, .CMD, .BAT, ...).
-// A file named exactly ins_list, with no extension, is not a program that
-// Windows can start, so it does not count.
+// findInsList returns p.exe: LifeKeeper for Windows' commands are
+// executables (C:\LK\bin\ins_list.exe, see DefaultRoot). A file named
+// exactly ins_list, with no extension, is no program Windows can start, and
+// PATHEXT's other extensions (.js, .vbs, ...) are not run by CreateProcess,
+// so neither counts.
 //
-// LifeKeeper for Windows' own documentation of ins_list was not found
-// (SIOS documents the LCDI command "ins_list [-d destsys] [-fC] [-R top]
-// [-a appname] [-r typ] [-t tag] [-i id]" for LifeKeeper for Linux,
-// docs.us.sios.com/sps/8.7.0/en/topic/lcdi-instances); whichever of
-// ins_list.exe or a script LifeKeeper for Windows has in %LKROOT%\bin, this
-// finds it, and README.md ("Windows") says the name is unchecked.
+// SIOS documents ins_list's command line ("ins_list [-d destsys] [-fC] [-R
+// top] [-a appname] [-r typ] [-t tag] [-i id]") for LifeKeeper for Linux
+// (docs.us.sios.com/sps/8.7.0/en/topic/lcdi-instances); LifeKeeper for
+// Windows' own page for it was not found, so the .exe name is unchecked
+// against a running LifeKeeper for Windows (README.md, "Windows").
 func findInsList(p string) (string, bool) {
-	found, err := exec.LookPath(p)
-	if err != nil {
-		return "", false
+	name := p + ".exe"
+	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+		return name, true
 	}
-	return found, true
+	return "", false
 }
