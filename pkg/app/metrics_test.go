@@ -5,13 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 // TestMetricsFlagConflicts: --metrics with another output is bad input:
 // exit 2, one line naming both flags, nothing on stdout, and nothing
 // created (not even the state directory).
 func TestMetricsFlagConflicts(t *testing.T) {
-	sd := filepath.Join(t.TempDir(), "state")
+	sd := filepath.Join(testenv.TempDir(t), "state")
 	noEnv := func(string) (string, bool) { return "", false }
 	for _, other := range []string{"--json", "--verbose", "-v", "--diagnose"} {
 		var out, errb strings.Builder
