@@ -1,7 +1,7 @@
 package daemon
 
-// Windows-only tests: compiled in CI on Linux (GOOS=windows go test -c),
-// run only on a Windows machine.
+// Windows-only tests: make test runs them under Wine (internal/wine,
+// TestWindowsTests).
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/testenv"
 	"golang.org/x/sys/windows"
 )
 
@@ -85,7 +86,7 @@ func TestStartStopWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	spec := Spec{Tag: "wintest", StateDir: dir, Protocol: "tcp", Bind: "127.0.0.1", Port: 0,
 		ConnTimeout: time.Second, LogLevel: "debug"}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
