@@ -56,6 +56,7 @@ func TestMSIUnderWine(t *testing.T) {
 	t.Run("stranger never signalled", n.testStranger)
 	t.Run("lifekeeper", n.testLifeKeeper)
 	t.Run("diagnose", n.testDiagnose)
+	t.Run("state directory protection", n.testStateDirProtection)
 }
 
 // buildWinHelper builds testdata/winhelper for Windows.
@@ -373,4 +374,39 @@ func (n *winNode) testDiagnose(t *testing.T) {
 	if !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, `netsh interface ipv4 show interface "Ethernet 2"`) {
 		t.Errorf("diagnose under Wine: want the weak_host line %q with the netsh command, got\n%s", want, r.Stdout)
 	}
+}
+
+// testStateDirProtection: a state directory that others may write is
+// refused, with the icacls line that fixes it, and nothing starts. Wine
+// keeps no security descriptor for files and derives the DACL from the
+// Unix mode (others' bits become Everyone's), so mode 0777 is "Everyone:
+// full control" there; the verdict on real DACLs is unit-tested
+// (pkg/statedir, TestJudgeDACL).
+func (n *winNode) testStateDirProtection(t *testing.T) {
+	n.t = t
+	a := args("sd", 12352)
+	dir := n.p.Path(configDir + `\state-sd`)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"restore", "quickCheck"} {
+		r := n.want(1, action, a...)
+		if !strings.Contains(r.Stderr, "icacls") || !strings.Contains(r.Stderr, `state-sd`) {
+			t.Errorf("%s with a state directory others may write: want the icacls fix naming it, got %q", action, r.Stderr)
+		}
+	}
+	if _, err := n.probe(12352); err == nil {
+		t.Error("a responder answers although the state directory was refused")
+	}
+	if f := n.stateFiles("sd"); len(f) != 0 {
+		t.Errorf("written into the refused state directory: %v", f)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n.want(0, "restore", a...)
+	n.want(0, "remove", a...)
 }
