@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -157,6 +158,10 @@ func TestMetricsStoppedWithStranger(t *testing.T) {
 // TestMetricsSilentVIPGone: the VIP deleted behind the kit's back makes the
 // responder silent; the metrics say silent (up 0, not answering, VIP
 // absent) with exit 1, and keep the counters of what it answered before.
+// A probe that arrives in the few milliseconds before the responder
+// notices the deletion is still answered (the netlink notification is not
+// instant), so the count after is at least the count before; once silent,
+// refused probes never move it.
 func TestMetricsSilentVIPGone(t *testing.T) {
 	n := newLBNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
@@ -164,6 +169,7 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	if err := n.lbProbe("tcp", 12345); err != nil {
 		t.Fatalf("LB probe after restore: %v", err)
 	}
+	before := answeredNow(t, n, 0, a, 1)
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 	n.waitSilent("tcp", 12345)
 	eventually(t, "metrics say silent", func() (bool, string) {
@@ -173,10 +179,47 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	})
 	fams := n.metrics(1, a)
 	wantState(t, fams, "silent")
-	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
-		"ilbvip_probes_answered_total": 1})
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0})
 	if last, ok := value(t, fams, "ilbvip_last_lb_probe_seconds"); !ok || last < 0 {
 		t.Errorf("ilbvip_last_lb_probe_seconds = %v (present %v)", last, ok)
 	}
+	// A probe answered in the race is written within statsInterval.
+	time.Sleep(statsSettle)
+	after := answeredNow(t, n, 1, a, -1)
+	if after < before {
+		t.Fatalf("ilbvip_probes_answered_total went back from %v to %v", before, after)
+	}
+	for i := 0; i < 5; i++ {
+		if err := n.lbProbe("tcp", 12345); !silentProbe("tcp", err) {
+			t.Fatalf("LB probe %d while silent: %v, want refused", i, err)
+		}
+	}
+	time.Sleep(statsSettle)
+	if got := answeredNow(t, n, 1, a, -1); got != after {
+		t.Errorf("ilbvip_probes_answered_total moved from %v to %v while every probe was refused", after, got)
+	}
 	n.want("remove", 0, a...)
+}
+
+// statsSettle outlasts the responder's stats interval (one second): a
+// counter that moved is in the stats file after it.
+const statsSettle = 1500 * time.Millisecond
+
+// answeredNow is ilbvip_probes_answered_total (quickCheck exit code); with
+// want >= 0 it waits until the metric says want.
+func answeredNow(t *testing.T, n *lbNode, code int, a []string, want float64) float64 {
+	t.Helper()
+	var v float64
+	var ok bool
+	if want < 0 {
+		if v, ok = value(t, n.metrics(code, a), "ilbvip_probes_answered_total"); !ok {
+			t.Fatal("ilbvip_probes_answered_total absent")
+		}
+		return v
+	}
+	eventually(t, fmt.Sprintf("ilbvip_probes_answered_total = %v", want), func() (bool, string) {
+		v, ok = value(t, n.metrics(code, a), "ilbvip_probes_answered_total")
+		return ok && v == want, fmt.Sprintf("%v (present %v)", v, ok)
+	})
+	return v
 }
