@@ -4,7 +4,10 @@ package actions_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,4 +225,45 @@ func answeredNow(t *testing.T, n *lbNode, code int, a []string, want float64) fl
 		return ok && v == want, fmt.Sprintf("%v (present %v)", v, ok)
 	})
 	return v
+}
+
+// TestMetricsDeadResponderWithStranger: the resource's responder is gone
+// (killed; its pid file lost too; the whole state directory lost, its VIP
+// left behind) and another program listens on the probe port: the load
+// balancer's probe is answered all the same, so ilbvip_probe_answering is
+// 1, and quickCheck's failure names the program first.
+func TestMetricsDeadResponderWithStranger(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	for _, tc := range []struct {
+		name  string
+		after func(n *node) // once the responder is dead
+	}{
+		{"responder killed", func(*node) {}},
+		{"pid file lost", func(n *node) {
+			if err := os.Remove(filepath.Join(n.sd, "t1.pid")); err != nil {
+				n.t.Fatal(err)
+			}
+		}},
+		{"state directory lost, vip left behind", func(n *node) { n.wipeState() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			testenv.WaitDead(t, pid)
+			tc.after(n)
+			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+			r := n.want("quickCheck", 1, a...)
+			if !strings.Contains(r.stderr, "port 12345 answers the load balancer although") || !strings.Contains(r.stderr, "socat (pid") {
+				t.Errorf("quickCheck does not name the program on the port first: %v", r)
+			}
+			fams := n.metrics(1, a)
+			wantState(t, fams, "failed")
+			wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 1})
+		})
+	}
 }

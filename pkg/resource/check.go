@@ -29,9 +29,10 @@ type Status struct {
 	Interface string        `json:"interface,omitempty"`
 	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
 	Warning   string        `json:"warning,omitempty"`   // a hazard outside this resource (a stranger on its probe port)
-	// Stranger: another program listens on the probe port in place of the
-	// responder (stopped, or silent in tcp mode), so the load balancer
-	// takes this node as healthy all the same.
+	// Stranger: another program listens on the probe port while the
+	// resource's own responder does not answer (stopped, dead, silent, or
+	// its self-probe failed), so the load balancer takes this node as
+	// healthy all the same.
 	Stranger bool          `json:"stranger,omitempty"`
 	Stats    *daemon.Stats `json:"stats,omitempty"`
 	Err      error         `json:"-"`
@@ -60,36 +61,14 @@ func Inspect(c *config.Config, o Options) *Status {
 	if c.HasVIP() {
 		vipPresent, vipOK = inspectVIP(c, st, responderUp, silent, &problems)
 	}
+	ownAnswers := false
 	if responderUp {
-		switch {
-		case silent && vipOK:
-			problems = append(problems, fmt.Sprintf("responder pid %d is silent (for %s): %s: run recover",
-				rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
-		case !silent && o.Level >= 10:
-			if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
-				problems = append(problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
-			}
-		}
-		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
-			problems = append(problems, p)
-		}
+		ownAnswers = inspectAnswering(c, o, st, rec, silent, vipOK, &problems)
 	} else if vipPresent && leftBehind(c, m, merr) {
 		problems = append(problems, leftBehindProblem(c, m))
 	}
-	// Whoever answers the probe port while this resource's responder does
-	// not keeps the node healthy for the load balancer. A silent running
-	// resource fails for it; a stopped one stays stopped (7 is the state of
-	// this resource, and a probe's "failed" would make the cluster manager
-	// stop, then fence, for a program it does not manage) and says so.
-	switch {
-	case responderUp && silent && c.Protocol == "tcp":
-		if p := strangerProblem(c, st.Pid); p != "" {
-			st.Stranger = true
-			problems = append([]string{p}, problems...) // the worse news: the LB sees this node healthy
-		}
-	case !responderUp && len(problems) == 0:
-		st.Warning = strangerProblem(c, 0)
-		st.Stranger = st.Warning != ""
+	if !ownAnswers {
+		lookForStranger(c, st, &problems)
 	}
 	if m.found && !m.Run {
 		// remove began and did not finish: recover would refuse (7).
@@ -99,6 +78,49 @@ func Inspect(c *config.Config, o Options) *Status {
 	}
 	st.judge(problems, responderUp)
 	return st
+}
+
+// inspectAnswering checks a running responder: silent (and why), the
+// self-probe at level 10, the load balancer's probes. It reports whether
+// the responder answers the probe as far as quickCheck can tell: not
+// silent, and the self-probe (when made) answered.
+func inspectAnswering(c *config.Config, o Options, st *Status, rec *daemon.Record, silent, vipOK bool, problems *[]string) bool {
+	answers := !silent
+	switch {
+	case silent && vipOK:
+		*problems = append(*problems, fmt.Sprintf("responder pid %d is silent (for %s): %s: run recover",
+			rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
+	case !silent && o.Level >= 10:
+		if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
+			*problems = append(*problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
+			answers = false
+		}
+	}
+	if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
+		*problems = append(*problems, p)
+	}
+	return answers
+}
+
+// lookForStranger: whoever answers the probe port while this resource's
+// responder does not (stopped, dead, silent, its pid file lost) keeps the
+// node healthy for the load balancer. It is the worse news where the
+// resource fails, so it comes first; a stopped resource stays stopped (7
+// is the state of this resource, and a probe's "failed" would make the
+// cluster manager stop, then fence, for a program it does not manage) and
+// says so in a warning. Only done when the own responder does not answer,
+// so a healthy quickCheck reads no socket table.
+func lookForStranger(c *config.Config, st *Status, problems *[]string) {
+	p := strangerProblem(c, st.Pid)
+	if p == "" {
+		return
+	}
+	st.Stranger = true
+	if len(*problems) == 0 {
+		st.Warning = p
+		return
+	}
+	*problems = append([]string{p}, *problems...)
 }
 
 // inspectResponder finds the responder (pid file, else its command line)
@@ -183,9 +205,9 @@ func leftBehindProblem(c *config.Config, m mark) string {
 	return fmt.Sprintf("vip %s (added by ilbvip) is present but no responder answers port %d and nothing records this resource here (state directory lost?): run remove to take it down, or restore if it should run here", vipSpec(c), c.Port)
 }
 
-// strangerProblem names a listener on the probe port when the resource's
-// own responder does not hold it (stopped, or silent in tcp mode): the
-// load balancer takes this node as healthy all the same.
+// strangerProblem names a listener on the probe port other than own (the
+// resource's responder, when one runs): the load balancer takes this node
+// as healthy all the same.
 func strangerProblem(c *config.Config, own int) string {
 	hs, err := responder.Listening(c.Port)
 	if err != nil {
