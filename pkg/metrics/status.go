@@ -22,12 +22,12 @@ func FromStatus(st *resource.Status, now time.Time) []Family {
 	ls := labels(st)
 	one := func(v float64) []Sample { return []Sample{{Labels: ls, Value: v}} }
 	fams := []Family{
-		{Name: "ilbvip_up", Type: Gauge, Samples: one(bit(st.State == "running")),
-			Help: "1 when quickCheck finds the resource healthy (exit 0), else 0."},
+		{Name: "ilbvip_up", Type: Gauge, Samples: one(bit(st.State == "running")), Help: upHelp},
 		{Name: "ilbvip_state", Type: Gauge, Samples: stateSamples(ls, st.State),
 			Help: "The resource's state as quickCheck judges it, one-hot: running, stopped, failed, or silent (failed, and the responder does not answer the probe)."},
 		{Name: "ilbvip_probe_answering", Type: Gauge, Samples: one(bit(answering(st))),
 			Help: "1 when something on this node answers the load balancer's probe on the port: the responder runs and is not silent, or another program listens in its place."},
+		configErrorFamily(ls, 0),
 	}
 	if st.VIP != "" {
 		fams = append(fams, Family{Name: "ilbvip_vip_present", Type: Gauge, Samples: one(bit(st.VIPState == "present")),
@@ -55,6 +55,25 @@ func FromStatus(st *resource.Status, now time.Time) []Family {
 		Family{Name: "ilbvip_responder_start_time_seconds", Type: Gauge, Samples: one(unixSeconds(s.Since)),
 			Help: "When the responder started, in seconds since the Unix epoch."},
 	)
+}
+
+// ConfigError is what quickCheck --metrics writes when the configuration
+// cannot be loaded but the tag is known: up 0 and ilbvip_config_error 1,
+// labelled with the tag alone (port and VIP are what could not be read),
+// so the textfile collector does not go quiet and an alert can fire.
+func ConfigError(tag string) []Family {
+	ls := []Label{{"tag", tag}}
+	return []Family{
+		{Name: "ilbvip_up", Type: Gauge, Samples: []Sample{{Labels: ls, Value: 0}}, Help: upHelp},
+		configErrorFamily(ls, 1),
+	}
+}
+
+const upHelp = "1 when quickCheck finds the resource healthy (exit 0), else 0."
+
+func configErrorFamily(ls []Label, v float64) Family {
+	return Family{Name: "ilbvip_config_error", Type: Gauge, Samples: []Sample{{Labels: ls, Value: v}},
+		Help: "1 when quickCheck cannot load the resource's configuration (exit 5 or 6; the error is on its stderr), else 0."}
 }
 
 // labels are tag, port and, where set, the VIP's address.
