@@ -267,3 +267,27 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsDraining: while remove drains in http mode the responder
+// answers the probe with 503, so the node no longer answers the load
+// balancer: ilbvip_probe_answering is 0 as soon as the LB sees a 503.
+func TestMetricsDraining(t *testing.T) {
+	n := newLBNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", "http", "--drain", "4s")
+	n.want("restore", 0, a...)
+	wantValues(t, n.metrics(0, a), map[string]float64{"ilbvip_probe_answering": 1})
+	done := make(chan result, 1)
+	go func() { done <- n.run("remove", nil, a...) }()
+	eventually(t, "the LB's probe gets 503", func() (bool, string) {
+		err := n.lbProbe("http", 12345)
+		return silentProbe("http", err), fmtErr(err)
+	})
+	r := n.run("quickCheck", nil, append(a, "--metrics")...)
+	fams := promcheck.Check(t, r.stdout)
+	if v, ok := value(t, fams, "ilbvip_probe_answering"); !ok || v != 0 {
+		t.Errorf("ilbvip_probe_answering = %v (present %v) while the probe gets 503; quickCheck: %v", v, ok, r)
+	}
+	if rr := <-done; rr.code != 0 {
+		t.Fatalf("remove: %v", rr)
+	}
+}

@@ -133,6 +133,10 @@ func TestFromStatus(t *testing.T) {
 			s.State, s.Pid, s.VIPState, s.Stats = "silent", 4242, "absent", stats(true, now.Add(-90*time.Second))
 		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
 			"ilbvip_probes_answered_total": 1294, "ilbvip_last_lb_probe_seconds": 90}, "silent"},
+		{"draining (remove's 503 phase)", func(s *resource.Status) {
+			s.State, s.Pid, s.VIPState, s.Stats = "failed", 4242, "present", stats(false, now)
+			s.Stats.Draining = true
+		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1}, "failed"},
 		{"failed, responder dead", func(s *resource.Status) {
 			s.State, s.VIPState = "failed", "present"
 		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1,

@@ -26,7 +26,7 @@ func FromStatus(st *resource.Status, now time.Time) []Family {
 		{Name: "ilbvip_state", Type: Gauge, Samples: stateSamples(ls, st.State),
 			Help: "The resource's state as quickCheck judges it, one-hot: running, stopped, failed, or silent (failed, and the responder does not answer the probe)."},
 		{Name: "ilbvip_probe_answering", Type: Gauge, Samples: one(bit(answering(st))),
-			Help: "1 when something on this node answers the load balancer's probe on the port: the responder runs and is not silent, or another program listens in its place."},
+			Help: "1 when something on this node answers the load balancer's probe on the port: the responder runs and is neither silent nor draining (503), or another program listens in its place."},
 		configErrorFamily(ls, 0),
 	}
 	if st.VIP != "" {
@@ -95,14 +95,16 @@ func stateSamples(ls []Label, state string) []Sample {
 }
 
 // answering: the responder found running (pid file, or its command line)
-// and not silent, or a stranger on the port. A responder whose stats
-// cannot be read counts as answering: for "two nodes answer at once" a
-// false alarm is the lesser evil.
+// and neither silent nor draining (remove's 503 phase: both recorded in
+// its stats file at the moment they begin, so reading them costs nothing
+// more), or a stranger on the port. A responder whose stats cannot be
+// read counts as answering: for "two nodes answer at once" a false alarm
+// is the lesser evil.
 func answering(st *resource.Status) bool {
 	if st.Stranger {
 		return true
 	}
-	return st.Pid != 0 && (st.Stats == nil || !st.Stats.Silent)
+	return st.Pid != 0 && (st.Stats == nil || !st.Stats.Silent && !st.Stats.Draining)
 }
 
 func bit(b bool) float64 {
