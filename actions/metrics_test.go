@@ -291,3 +291,23 @@ func TestMetricsDraining(t *testing.T) {
 		t.Fatalf("remove: %v", rr)
 	}
 }
+
+// TestMetricsStoppedVIPByHand: a VIP an admin added by hand is not this
+// stopped resource's: still stopped (7), ilbvip_vip_present 1, and the one
+// line on stderr says the VIP is there but not the resource's doing (it
+// said "no vip").
+func TestMetricsStoppedVIPByHand(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", "eth1")
+	r := n.want("quickCheck", 7, append(a, "--metrics")...)
+	if !strings.Contains(r.stderr, "vip 10.10.5.200/32 is on eth1 but this resource did not add it") || strings.Contains(r.stderr, "no vip") {
+		t.Errorf("stderr does not say the VIP is there, added by someone else: %q", r.stderr)
+	}
+	fams := promcheck.Check(t, r.stdout)
+	wantState(t, fams, "stopped")
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1})
+	if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "did not add it") {
+		t.Errorf("plain quickCheck: %v", r)
+	}
+}

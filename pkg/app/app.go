@@ -91,7 +91,15 @@ var (
 			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
 		},
 		Check: func(cc *cli.Context) error {
-			return exclusive(cc, "metrics", "json", "verbose", "diagnose")
+			for _, outs := range [][]string{{"metrics", "json", "verbose", "diagnose"}, {"json", "verbose"}, {"diagnose", "verbose"}} {
+				if err := exclusive(cc, outs[0], outs[1:]...); err != nil {
+					return err
+				}
+			}
+			if cc.Bool("arp-probe") && !cc.Bool("diagnose") {
+				return errors.New("--arp-probe works only with --diagnose")
+			}
+			return nil
 		},
 		// A broken configuration still writes metrics that say so: an
 		// empty file would only make the metrics vanish, which nothing

@@ -34,6 +34,39 @@ func TestMetricsFlagConflicts(t *testing.T) {
 	}
 }
 
+// TestOutputFlagConflicts: every pair of quickCheck's outputs is refused
+// alike (exit 2, one line, nothing created), not only those with
+// --metrics: --json --verbose and --diagnose --verbose printed one output
+// and dropped the other silently. --arp-probe belongs to --diagnose.
+// --diagnose --json (the report as JSON) and --diagnose --arp-probe pass
+// the check: a port out of range then makes them exit 6, not 2.
+func TestOutputFlagConflicts(t *testing.T) {
+	sd := filepath.Join(t.TempDir(), "state")
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		want  string
+	}{
+		{[]string{"--json", "--verbose"}, 2, "quickCheck: --json and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--verbose", "--diagnose"}, 2, "quickCheck: --diagnose and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--metrics", "--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--diagnose", "--json"}, 6, ""},
+		{[]string{"--diagnose", "--arp-probe"}, 6, ""},
+	} {
+		var out, errb strings.Builder
+		args := append([]string{"quickCheck", "-t", "x", "--port", "70000", "--state-dir", sd}, tc.flags...)
+		code := run(QuickCheck, args, &out, &errb, noEnv)
+		if code != tc.code || out.String() != "" || tc.code == 2 && errb.String() != tc.want {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit %d and %q", tc.flags, code, out.String(), errb.String(), tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(sd); !os.IsNotExist(err) {
+		t.Errorf("a refused quickCheck created the state directory: %v", err)
+	}
+}
+
 // TestMetricsConfigError: a configuration that cannot be loaded (a typo in
 // the file, a -c file missing, a file others may write) still gives
 // metrics when the tag is valid: up 0 and ilbvip_config_error 1 with the

@@ -168,6 +168,12 @@ func (st *Status) judge(problems []string, responderUp bool) {
 		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
 	case !responderUp:
 		st.State, st.Err = "stopped", ErrNotRunning
+		if st.VIPState == "present" {
+			// Not this resource's doing (else leftBehind made it a
+			// problem): say so, not "no vip".
+			st.Err = &Error{Code: NotRunning, Err: fmt.Errorf("stopped: no responder on port %d; vip %s is on %s but this resource did not add it (by hand, or another program): it leaves it alone",
+				st.Port, st.VIP, st.Interface)}
+		}
 	default:
 		st.State = "running"
 	}
