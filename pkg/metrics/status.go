@@ -47,7 +47,7 @@ func FromStatus(st *resource.Status, now time.Time) []Family {
 		Family{Name: "ilbvip_probes_rejected_total", Type: Counter, Samples: one(float64(s.Rejected)),
 			Help: "Connections the responder refused since it started: sources outside allow that the socket filter let through, HTTP requests that were not the probe."},
 		Family{Name: "ilbvip_self_probes_total", Type: Counter, Samples: one(float64(s.Local)),
-			Help: "Self-probes answered (from 127.0.0.1, ::1 or the node's own address: restore's, quickCheck's) since the responder started."},
+			Help: "Self-probes answered (from 127.0.0.1, ::1 or the address the probe was sent to: restore's, quickCheck's) since the responder started."},
 		Family{Name: "ilbvip_probes_overload_total", Type: Counter, Samples: one(float64(s.Overload)),
 			Help: "Connections closed at once since the responder started because too many were in flight."},
 		Family{Name: "ilbvip_last_lb_probe_seconds", Type: Gauge, Samples: one(seconds(now.Sub(lastProbe))),
