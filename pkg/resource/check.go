@@ -138,6 +138,9 @@ func inspectResponder(c *config.Config, st *Status, m mark, problems *[]string) 
 		return nil, false
 	case err != nil:
 		*problems = append(*problems, fmt.Sprintf("%v: run remove, then restore", err))
+		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
+			st.Pid = pids[0] // it still answers: not a stranger, and --metrics says so
+		}
 		return nil, false
 	}
 	switch s := daemon.Inspect(rec); s {
@@ -222,6 +225,13 @@ func strangerProblem(c *config.Config, own int) string {
 	others := slices.DeleteFunc(hs, func(h responder.Holder) bool {
 		return own != 0 && h.Pid == own // its own, listening again a moment before its stats say so
 	})
+	if len(others) > 0 {
+		// A responder of this resource that its pid file does not name
+		// (the file corrupt or lost) is no stranger: found by its command
+		// line, a /proc scan paid only when something else listens.
+		mine := daemon.FindResponders(c.Tag, c.StateDir)
+		others = slices.DeleteFunc(others, func(h responder.Holder) bool { return slices.Contains(mine, h.Pid) })
+	}
 	if len(others) == 0 {
 		return ""
 	}
