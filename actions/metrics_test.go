@@ -231,7 +231,8 @@ func answeredNow(t *testing.T, n *lbNode, code int, a []string, want float64) fl
 // (killed; its pid file lost too; the whole state directory lost, its VIP
 // left behind) and another program listens on the probe port: the load
 // balancer's probe is answered all the same, so ilbvip_probe_answering is
-// 1, and quickCheck's failure names the program first.
+// 1, and quickCheck's failure names the program (first, unless the
+// problem that comes with the state's own fix names it already).
 func TestMetricsDeadResponderWithStranger(t *testing.T) {
 	testenv.RequireTools(t, "socat")
 	for _, tc := range []struct {
@@ -258,8 +259,8 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 			tc.after(n)
 			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
 			r := n.want("quickCheck", 1, a...)
-			if !strings.Contains(r.stderr, "port 12345 answers the load balancer although") || !strings.Contains(r.stderr, "socat (pid") {
-				t.Errorf("quickCheck does not name the program on the port first: %v", r)
+			if !strings.Contains(r.stderr, "socat (pid") {
+				t.Errorf("quickCheck does not name the program on the port: %v", r)
 			}
 			fams := n.metrics(1, a)
 			wantState(t, fams, "failed")

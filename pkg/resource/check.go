@@ -111,14 +111,20 @@ func inspectAnswering(c *config.Config, o Options, st *Status, rec *daemon.Recor
 // says so in a warning. Only done when the own responder does not answer,
 // so a healthy quickCheck reads no socket table.
 func lookForStranger(c *config.Config, st *Status, problems *[]string) {
-	p := strangerProblem(c, st.Pid)
-	if p == "" {
+	hs := strangers(c, st.Pid)
+	if len(hs) == 0 {
 		return
 	}
 	st.Stranger = true
+	p := strangerProblem(c, hs)
 	if len(*problems) == 0 {
 		st.Warning = p
 		return
+	}
+	for _, q := range *problems {
+		if strings.Contains(q, hs[0].String()) {
+			return // named already, with the fix for this resource's state
+		}
 	}
 	*problems = append([]string{p}, *problems...)
 }
@@ -214,28 +220,45 @@ func leftBehindProblem(c *config.Config, m mark) string {
 	return fmt.Sprintf("vip %s (added by ilbvip) is present but no responder answers port %d and nothing records this resource here (state directory lost?): run remove to take it down, or restore if it should run here", vipSpec(c), c.Port)
 }
 
-// strangerProblem names a listener on the probe port other than own (the
-// resource's responder, when one runs): the load balancer takes this node
-// as healthy all the same.
-func strangerProblem(c *config.Config, own int) string {
-	hs, err := responder.Listening(c.Port)
+// strangers are the listeners on the probe port other than own (the
+// resource's responder, when one runs) and other than any responder of
+// this resource that its pid file does not name (the file corrupt or
+// lost): found by its command line, a /proc scan paid only when something
+// else listens.
+func strangers(c *config.Config, own int) []responder.Holder {
+	hs, err := listeningSettled(c.Port)
 	if err != nil {
-		return ""
+		return nil
 	}
 	others := slices.DeleteFunc(hs, func(h responder.Holder) bool {
 		return own != 0 && h.Pid == own // its own, listening again a moment before its stats say so
 	})
 	if len(others) > 0 {
-		// A responder of this resource that its pid file does not name
-		// (the file corrupt or lost) is no stranger: found by its command
-		// line, a /proc scan paid only when something else listens.
 		mine := daemon.FindResponders(c.Tag, c.StateDir)
 		others = slices.DeleteFunc(others, func(h responder.Holder) bool { return slices.Contains(mine, h.Pid) })
 	}
-	if len(others) == 0 {
-		return ""
+	return others
+}
+
+// listeningSettled lists the listeners on port, waiting (at most about
+// 100 ms) for those without an owning process to go: a responder killed a
+// moment ago still has its socket while its threads end, and no process
+// shows it then (as remove's portsSilent knows). As root every other
+// listener has an owner, so a healthy node never pays the wait.
+func listeningSettled(port uint16) ([]responder.Holder, error) {
+	for i := 0; ; i++ {
+		hs, err := responder.Listening(port)
+		if err != nil || i == 10 || !slices.ContainsFunc(hs, func(h responder.Holder) bool { return h.Pid == 0 }) {
+			return hs, err
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, holderNames(others))
+}
+
+// strangerProblem: the load balancer takes this node as healthy all the
+// same, thanks to hs.
+func strangerProblem(c *config.Config, hs []responder.Holder) string {
+	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, holderNames(hs))
 }
 
 // notAnswering says what is wrong with a resource that has a run mark but
