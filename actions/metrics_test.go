@@ -4,8 +4,12 @@ package actions_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -157,6 +161,10 @@ func TestMetricsStoppedWithStranger(t *testing.T) {
 // TestMetricsSilentVIPGone: the VIP deleted behind the kit's back makes the
 // responder silent; the metrics say silent (up 0, not answering, VIP
 // absent) with exit 1, and keep the counters of what it answered before.
+// A probe that arrives in the few milliseconds before the responder
+// notices the deletion is still answered (the netlink notification is not
+// instant), so the count after is at least the count before; once silent,
+// refused probes never move it.
 func TestMetricsSilentVIPGone(t *testing.T) {
 	n := newLBNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
@@ -164,6 +172,7 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	if err := n.lbProbe("tcp", 12345); err != nil {
 		t.Fatalf("LB probe after restore: %v", err)
 	}
+	before := answeredNow(t, n, 0, a, 1)
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 	n.waitSilent("tcp", 12345)
 	eventually(t, "metrics say silent", func() (bool, string) {
@@ -173,10 +182,133 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	})
 	fams := n.metrics(1, a)
 	wantState(t, fams, "silent")
-	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
-		"ilbvip_probes_answered_total": 1})
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0})
 	if last, ok := value(t, fams, "ilbvip_last_lb_probe_seconds"); !ok || last < 0 {
 		t.Errorf("ilbvip_last_lb_probe_seconds = %v (present %v)", last, ok)
 	}
+	// A probe answered in the race is written within statsInterval.
+	time.Sleep(statsSettle)
+	after := answeredNow(t, n, 1, a, -1)
+	if after < before {
+		t.Fatalf("ilbvip_probes_answered_total went back from %v to %v", before, after)
+	}
+	for i := 0; i < 5; i++ {
+		if err := n.lbProbe("tcp", 12345); !silentProbe("tcp", err) {
+			t.Fatalf("LB probe %d while silent: %v, want refused", i, err)
+		}
+	}
+	time.Sleep(statsSettle)
+	if got := answeredNow(t, n, 1, a, -1); got != after {
+		t.Errorf("ilbvip_probes_answered_total moved from %v to %v while every probe was refused", after, got)
+	}
 	n.want("remove", 0, a...)
+}
+
+// statsSettle outlasts the responder's stats interval (one second): a
+// counter that moved is in the stats file after it.
+const statsSettle = 1500 * time.Millisecond
+
+// answeredNow is ilbvip_probes_answered_total (quickCheck exit code); with
+// want >= 0 it waits until the metric says want.
+func answeredNow(t *testing.T, n *lbNode, code int, a []string, want float64) float64 {
+	t.Helper()
+	var v float64
+	var ok bool
+	if want < 0 {
+		if v, ok = value(t, n.metrics(code, a), "ilbvip_probes_answered_total"); !ok {
+			t.Fatal("ilbvip_probes_answered_total absent")
+		}
+		return v
+	}
+	eventually(t, fmt.Sprintf("ilbvip_probes_answered_total = %v", want), func() (bool, string) {
+		v, ok = value(t, n.metrics(code, a), "ilbvip_probes_answered_total")
+		return ok && v == want, fmt.Sprintf("%v (present %v)", v, ok)
+	})
+	return v
+}
+
+// TestMetricsDeadResponderWithStranger: the resource's responder is gone
+// (killed; its pid file lost too; the whole state directory lost, its VIP
+// left behind) and another program listens on the probe port: the load
+// balancer's probe is answered all the same, so ilbvip_probe_answering is
+// 1, and quickCheck's failure names the program (first, unless the
+// problem that comes with the state's own fix names it already).
+func TestMetricsDeadResponderWithStranger(t *testing.T) {
+	testenv.RequireTools(t, "socat")
+	for _, tc := range []struct {
+		name  string
+		after func(n *node) // once the responder is dead
+	}{
+		{"responder killed", func(*node) {}},
+		{"pid file lost", func(n *node) {
+			if err := os.Remove(filepath.Join(n.sd, "t1.pid")); err != nil {
+				n.t.Fatal(err)
+			}
+		}},
+		{"state directory lost, vip left behind", func(n *node) { n.wipeState() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+			n.want("restore", 0, a...)
+			pid := n.pidOf("t1")
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			testenv.WaitDead(t, pid)
+			tc.after(n)
+			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
+			r := n.want("quickCheck", 1, a...)
+			if !strings.Contains(r.stderr, "socat (pid") {
+				t.Errorf("quickCheck does not name the program on the port: %v", r)
+			}
+			fams := n.metrics(1, a)
+			wantState(t, fams, "failed")
+			wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 1})
+		})
+	}
+}
+
+// TestMetricsDraining: while remove drains in http mode the responder
+// answers the probe with 503, so the node no longer answers the load
+// balancer: ilbvip_probe_answering is 0 as soon as the LB sees a 503.
+func TestMetricsDraining(t *testing.T) {
+	n := newLBNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", "http", "--drain", "4s")
+	n.want("restore", 0, a...)
+	wantValues(t, n.metrics(0, a), map[string]float64{"ilbvip_probe_answering": 1})
+	done := make(chan result, 1)
+	go func() { done <- n.run("remove", nil, a...) }()
+	eventually(t, "the LB's probe gets 503", func() (bool, string) {
+		err := n.lbProbe("http", 12345)
+		return silentProbe("http", err), fmtErr(err)
+	})
+	r := n.run("quickCheck", nil, append(a, "--metrics")...)
+	fams := promcheck.Check(t, r.stdout)
+	if v, ok := value(t, fams, "ilbvip_probe_answering"); !ok || v != 0 {
+		t.Errorf("ilbvip_probe_answering = %v (present %v) while the probe gets 503; quickCheck: %v", v, ok, r)
+	}
+	if rr := <-done; rr.code != 0 {
+		t.Fatalf("remove: %v", rr)
+	}
+}
+
+// TestMetricsStoppedVIPByHand: a VIP an admin added by hand is not this
+// stopped resource's: still stopped (7), ilbvip_vip_present 1, and the one
+// line on stderr says the VIP is there but not the resource's doing (it
+// said "no vip").
+func TestMetricsStoppedVIPByHand(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	n.ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", "eth1")
+	r := n.want("quickCheck", 7, append(a, "--metrics")...)
+	if !strings.Contains(r.stderr, "vip 10.10.5.200/32 is on eth1 but this resource did not add it") || strings.Contains(r.stderr, "no vip") {
+		t.Errorf("stderr does not say the VIP is there, added by someone else: %q", r.stderr)
+	}
+	fams := promcheck.Check(t, r.stdout)
+	wantState(t, fams, "stopped")
+	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1})
+	if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "did not add it") {
+		t.Errorf("plain quickCheck: %v", r)
+	}
 }

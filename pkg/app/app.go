@@ -43,6 +43,10 @@ type Action struct {
 	// Check refuses a combination of the action's own flags (exit 2)
 	// before anything is loaded or touched.
 	Check func(cc *cli.Context) error
+	// ConfigError, when set, writes to out what the action reports when
+	// the configuration cannot be loaded (tag: the resource's tag when it
+	// is valid, else ""); the error itself still goes to stderr.
+	ConfigError func(cc *cli.Context, tag string, out io.Writer)
 }
 
 // The four actions.
@@ -87,7 +91,23 @@ var (
 			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
 		},
 		Check: func(cc *cli.Context) error {
-			return exclusive(cc, "metrics", "json", "verbose", "diagnose")
+			for _, outs := range [][]string{{"metrics", "json", "verbose", "diagnose"}, {"json", "verbose"}, {"diagnose", "verbose"}} {
+				if err := exclusive(cc, outs[0], outs[1:]...); err != nil {
+					return err
+				}
+			}
+			if cc.Bool("arp-probe") && !cc.Bool("diagnose") {
+				return errors.New("--arp-probe works only with --diagnose")
+			}
+			return nil
+		},
+		// A broken configuration still writes metrics that say so: an
+		// empty file would only make the metrics vanish, which nothing
+		// alerts on by default.
+		ConfigError: func(cc *cli.Context, tag string, out io.Writer) {
+			if cc.Bool("metrics") && tag != "" {
+				_ = metrics.Write(out, metrics.ConfigError(tag))
+			}
 		},
 		Run: func(ctx context.Context, cc *cli.Context, c *config.Config, o resource.Options, out io.Writer) error {
 			if cc.Bool("diagnose") {
@@ -255,6 +275,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	info, ierr := lifeKeeperInfo(flags, env)
 	if ierr != nil && !stopping {
 		log.Error(ierr)
+		reportConfigError(a, cc, flags, env, stdout)
 		return resource.ExitCode(ierr)
 	}
 	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
@@ -270,6 +291,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	}
 	if err != nil {
 		log.Error(err)
+		reportConfigError(a, cc, flags, env, stdout)
 		return resource.ExitCode(err)
 	}
 	if cc.Bool("check-config") {
@@ -315,6 +337,29 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	return code
 }
 
+// reportConfigError lets the action report a configuration that could
+// not be loaded on stdout, with the tag where it is valid.
+func reportConfigError(a Action, cc *cli.Context, flags map[string]string, env func(string) (string, bool), out io.Writer) {
+	if a.ConfigError == nil {
+		return
+	}
+	tag := givenTag(flags, env)
+	if config.ValidTag(tag) != nil {
+		tag = ""
+	}
+	a.ConfigError(cc, tag, out)
+}
+
+// givenTag is the tag from the flags or, without -t, OCF_RESKEY_tag: where
+// config.Load takes it from before anything else is read.
+func givenTag(flags map[string]string, env func(string) (string, bool)) string {
+	if tag := flags["tag"]; tag != "" {
+		return tag
+	}
+	tag, _ := env("OCF_RESKEY_tag")
+	return tag
+}
+
 // configForStop lets remove stop a resource whose configuration became
 // wrong after it started: remove then works from what the state directory
 // records (the responder's pid file, the run mark with the VIP and port),
@@ -346,10 +391,7 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 	if !ok {
 		return nil, nil
 	}
-	tag := flags["tag"]
-	if tag == "" {
-		tag, _ = env("OCF_RESKEY_tag")
-	}
+	tag := givenTag(flags, env)
 	if config.ValidTag(tag) != nil {
 		return nil, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ilbvip/ilbvip/internal/promcheck"
 	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
@@ -30,5 +31,112 @@ func TestMetricsFlagConflicts(t *testing.T) {
 	}
 	if _, err := os.Stat(sd); !os.IsNotExist(err) {
 		t.Errorf("a refused --metrics created the state directory: %v", err)
+	}
+}
+
+// TestOutputFlagConflicts: every pair of quickCheck's outputs is refused
+// alike (exit 2, one line, nothing created), not only those with
+// --metrics: --json --verbose and --diagnose --verbose printed one output
+// and dropped the other silently. --arp-probe belongs to --diagnose.
+// --diagnose --json (the report as JSON) and --diagnose --arp-probe pass
+// the check: a port out of range then makes them exit 6, not 2.
+func TestOutputFlagConflicts(t *testing.T) {
+	sd := filepath.Join(t.TempDir(), "state")
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		want  string
+	}{
+		{[]string{"--json", "--verbose"}, 2, "quickCheck: --json and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--verbose", "--diagnose"}, 2, "quickCheck: --diagnose and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--metrics", "--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--diagnose", "--json"}, 6, ""},
+		{[]string{"--diagnose", "--arp-probe"}, 6, ""},
+	} {
+		var out, errb strings.Builder
+		args := append([]string{"quickCheck", "-t", "x", "--port", "70000", "--state-dir", sd}, tc.flags...)
+		code := run(QuickCheck, args, &out, &errb, noEnv)
+		if code != tc.code || out.String() != "" || tc.code == 2 && errb.String() != tc.want {
+			t.Errorf("%v: exit %d, out %q, err %q; want exit %d and %q", tc.flags, code, out.String(), errb.String(), tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(sd); !os.IsNotExist(err) {
+		t.Errorf("a refused quickCheck created the state directory: %v", err)
+	}
+}
+
+// TestMetricsConfigError: a configuration that cannot be loaded (a typo in
+// the file, a -c file missing, a file others may write) still gives
+// metrics when the tag is valid: up 0 and ilbvip_config_error 1 with the
+// tag, so the textfile collector's file is not left empty and an alert can
+// fire; the exit code and the error on stderr stay quickCheck's. An
+// invalid tag has nothing to label the metrics with: nothing on stdout.
+// Without --metrics stdout stays empty.
+func TestMetricsConfigError(t *testing.T) {
+	dir := t.TempDir()
+	sd := filepath.Join(dir, "state")
+	file := func(name, text string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	typo := file("typo.yaml", "port: 62500\nporbe_timeout: 5m\n", 0o600)
+	writable := file("writable.yaml", "port: 62500\n", 0o666)
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     func(string) (string, bool)
+		code    int
+		stderr  string
+		metrics bool
+	}{
+		{"typo", []string{"-t", "lbhc-1", "-c", typo}, noEnv, 6, "unknown key", true},
+		{"-c missing", []string{"-t", "lbhc-1", "-c", filepath.Join(dir, "none.yaml")}, noEnv, 5, "config file not found", true},
+		{"writable by others", []string{"-t", "lbhc-1", "-c", writable}, noEnv, 5, "writable by group or others", true},
+		{"bad port, tag from OCF_RESKEY_tag", []string{"--port", "70000"}, func(k string) (string, bool) {
+			return map[string]string{"OCF_RESKEY_tag": "lbhc-1"}[k], k == "OCF_RESKEY_tag"
+		}, 6, "not a port number", true},
+		{"invalid tag", []string{"-t", "bad tag!", "--port", "62500"}, noEnv, 6, "tag", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "writable by others" {
+				testenv.RequireRoot(t) // only root's quickCheck refuses such a file
+			}
+			args := append([]string{"quickCheck", "--state-dir", sd}, tc.args...)
+			var out, errb strings.Builder
+			code := run(QuickCheck, append(args, "--metrics"), &out, &errb, tc.env)
+			if code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, errb.String(), tc.code, tc.stderr)
+			}
+			if !tc.metrics {
+				if out.String() != "" {
+					t.Errorf("metrics without a valid tag: %q", out.String())
+				}
+				return
+			}
+			fams := promcheck.Check(t, out.String())
+			tag := map[string]string{"tag": "lbhc-1"}
+			if v, ok := promcheck.Value(t, fams, "ilbvip_config_error", tag); !ok || v != 1 {
+				t.Errorf("ilbvip_config_error = %v (present %v), want 1:\n%s", v, ok, out.String())
+			}
+			if v, ok := promcheck.Value(t, fams, "ilbvip_up", tag); !ok || v != 0 {
+				t.Errorf("ilbvip_up = %v (present %v), want 0", v, ok)
+			}
+			out.Reset()
+			if code := run(QuickCheck, args, &out, &errb, tc.env); code != tc.code || out.String() != "" {
+				t.Errorf("without --metrics: exit %d, stdout %q", code, out.String())
+			}
+		})
+	}
+	if _, err := os.Stat(sd); !os.IsNotExist(err) {
+		t.Errorf("quickCheck of a broken configuration created the state directory: %v", err)
 	}
 }

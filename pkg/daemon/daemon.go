@@ -199,7 +199,10 @@ type Stats struct {
 	Silent       bool      `json:"silent,omitempty"`
 	SilentSince  time.Time `json:"silent_since,omitzero"`
 	SilentReason string    `json:"silent_reason,omitempty"`
-	Written      time.Time `json:"written"`
+	// Draining: remove's drain in http mode: the probe gets 503 until the
+	// listener closes, so the load balancer no longer takes this node.
+	Draining bool      `json:"draining,omitempty"`
+	Written  time.Time `json:"written"`
 }
 
 // ReadStats reads tag's stats file.

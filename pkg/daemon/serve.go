@@ -135,6 +135,10 @@ func serveUntilStop(srv *responder.Server, spec Spec, w *statsWriter, log logrus
 		case sig := <-sigs:
 			if spec.Protocol == "http" && spec.Drain > 0 {
 				log.Infof("%v: answering 503 for %s (drain)", sig, spec.Drain)
+				// The stats file says so before the first 503: whoever
+				// sees the 503 then finds the node not answering.
+				w.draining = true
+				w.write(true)
 				srv.SetDraining(true)
 				select {
 				case <-time.After(spec.Drain):
@@ -161,6 +165,9 @@ type statsWriter struct {
 	log  logrus.FieldLogger
 	last Stats
 	at   time.Time
+	// draining: the http drain began (the probe gets 503); set by
+	// serveUntilStop, the only caller of write.
+	draining bool
 }
 
 // write writes now when forced or due; false when a change is left for
@@ -173,6 +180,7 @@ func (w *statsWriter) write(force bool) bool {
 		out.LastSource = s.LastSource.String()
 	}
 	out.Silent, out.SilentSince, out.SilentReason = w.g.state()
+	out.Draining = w.draining
 	prev := w.last
 	switch {
 	case out == prev:

@@ -117,14 +117,14 @@ func TestFromStatus(t *testing.T) {
 			s.State, s.Pid, s.VIPState, s.Stats = "running", 4242, "present", stats(false, now.Add(-3*time.Second))
 		}, map[string]float64{"ilbvip_up": 1, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 1,
 			"ilbvip_probes_answered_total": 1294, "ilbvip_probes_rejected_total": 2, "ilbvip_self_probes_total": 3,
-			"ilbvip_probes_overload_total": 1, "ilbvip_last_lb_probe_seconds": 3,
+			"ilbvip_probes_overload_total": 1, "ilbvip_last_lb_probe_seconds": 3, "ilbvip_config_error": 0,
 			"ilbvip_responder_start_time_seconds": float64(now.Add(-time.Hour).Unix())}, "running"},
 		{"never probed", func(s *resource.Status) {
 			s.State, s.Pid, s.VIPState, s.Stats = "running", 4242, "present", stats(false, time.Time{})
 		}, map[string]float64{"ilbvip_up": 1, "ilbvip_last_lb_probe_seconds": 3600}, "running"},
 		{"stopped", func(s *resource.Status) {
 			s.State, s.VIPState = "stopped", "absent"
-		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
+		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0, "ilbvip_config_error": 0,
 			"ilbvip_probes_answered_total": -1, "ilbvip_last_lb_probe_seconds": -1, "ilbvip_responder_start_time_seconds": -1}, "stopped"},
 		{"stopped, a stranger on the port", func(s *resource.Status) {
 			s.State, s.VIPState, s.Stranger = "stopped", "absent", true
@@ -133,6 +133,10 @@ func TestFromStatus(t *testing.T) {
 			s.State, s.Pid, s.VIPState, s.Stats = "silent", 4242, "absent", stats(true, now.Add(-90*time.Second))
 		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 0,
 			"ilbvip_probes_answered_total": 1294, "ilbvip_last_lb_probe_seconds": 90}, "silent"},
+		{"draining (remove's 503 phase)", func(s *resource.Status) {
+			s.State, s.Pid, s.VIPState, s.Stats = "failed", 4242, "present", stats(false, now)
+			s.Stats.Draining = true
+		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1}, "failed"},
 		{"failed, responder dead", func(s *resource.Status) {
 			s.State, s.VIPState = "failed", "present"
 		}, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1,
@@ -176,6 +180,22 @@ func TestFromStatus(t *testing.T) {
 	}
 }
 
+// TestConfigError: a configuration that cannot be loaded is up 0 and
+// ilbvip_config_error 1, labelled with the tag alone, and nothing else.
+func TestConfigError(t *testing.T) {
+	text := render(t, ConfigError("lbhc-12345"))
+	fams := promcheck.Check(t, text)
+	tag := map[string]string{"tag": "lbhc-12345"}
+	for name, want := range map[string]float64{"ilbvip_up": 0, "ilbvip_config_error": 1} {
+		if v, ok := promcheck.Value(t, fams, name, tag); !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	if len(fams) != 2 || strings.Contains(text, "port=") {
+		t.Errorf("more than up and config_error, or labels beyond the tag:\n%s", text)
+	}
+}
+
 // TestREADMEDocumentsEveryMetric: the README's metrics table names every
 // family FromStatus can write, and no other.
 func TestREADMEDocumentsEveryMetric(t *testing.T) {
@@ -189,8 +209,10 @@ func TestREADMEDocumentsEveryMetric(t *testing.T) {
 	}
 	st := resource.Status{Tag: "t", Port: 1, VIP: "10.0.0.1/32", State: "running", Pid: 1, Stats: stats(false, now)}
 	var written []string
-	for _, f := range FromStatus(&st, now) {
-		written = append(written, f.Name)
+	for _, f := range append(FromStatus(&st, now), ConfigError("t")...) {
+		if !slices.Contains(written, f.Name) {
+			written = append(written, f.Name)
+		}
 	}
 	slices.Sort(documented)
 	slices.Sort(written)

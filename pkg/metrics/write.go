@@ -5,7 +5,8 @@
 // The format is written by this package's own small writer rather than by
 // the Prometheus project's expfmt: expfmt pulls in protobuf, whose package
 // initialisation every run of the four executables would pay (about
-// 0.6 ms more per start, a third of a Go program's start here, and 3 MB
+// 0.6 to 1 ms more per start, a quarter to a third of a Go program's
+// start on the test VM, and 3 MB
 // more per binary), while quickCheck runs every few seconds on every node.
 // The tests check the output with expfmt's own parser and with promtool.
 package metrics

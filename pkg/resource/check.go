@@ -29,9 +29,10 @@ type Status struct {
 	Interface string        `json:"interface,omitempty"`
 	VIPState  string        `json:"vip_state,omitempty"` // present, absent, or the problem
 	Warning   string        `json:"warning,omitempty"`   // a hazard outside this resource (a stranger on its probe port)
-	// Stranger: another program listens on the probe port in place of the
-	// responder (stopped, or silent in tcp mode), so the load balancer
-	// takes this node as healthy all the same.
+	// Stranger: another program listens on the probe port while the
+	// resource's own responder does not answer (stopped, dead, silent, or
+	// its self-probe failed), so the load balancer takes this node as
+	// healthy all the same.
 	Stranger bool          `json:"stranger,omitempty"`
 	Stats    *daemon.Stats `json:"stats,omitempty"`
 	Cloud    string        `json:"cloud,omitempty"` // the cloud profile (quickCheck sets it for --verbose and --json)
@@ -61,36 +62,14 @@ func Inspect(c *config.Config, o Options) *Status {
 	if c.HasVIP() {
 		vipPresent, vipOK = inspectVIP(c, st, responderUp, silent, &problems)
 	}
+	ownAnswers := false
 	if responderUp {
-		switch {
-		case silent && vipOK:
-			problems = append(problems, fmt.Sprintf("responder pid %d is silent (for %s): %s: run recover",
-				rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
-		case !silent && o.Level >= 10:
-			if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
-				problems = append(problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
-			}
-		}
-		if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
-			problems = append(problems, p)
-		}
+		ownAnswers = inspectAnswering(c, o, st, rec, silent, vipOK, &problems)
 	} else if vipPresent && leftBehind(c, m, merr) {
 		problems = append(problems, leftBehindProblem(c, m))
 	}
-	// Whoever answers the probe port while this resource's responder does
-	// not keeps the node healthy for the load balancer. A silent running
-	// resource fails for it; a stopped one stays stopped (7 is the state of
-	// this resource, and a probe's "failed" would make the cluster manager
-	// stop, then fence, for a program it does not manage) and says so.
-	switch {
-	case responderUp && silent && c.Protocol == "tcp":
-		if p := strangerProblem(c, st.Pid); p != "" {
-			st.Stranger = true
-			problems = append([]string{p}, problems...) // the worse news: the LB sees this node healthy
-		}
-	case !responderUp && len(problems) == 0:
-		st.Warning = strangerProblem(c, 0)
-		st.Stranger = st.Warning != ""
+	if !ownAnswers {
+		lookForStranger(c, st, &problems)
 	}
 	if m.found && !m.Run {
 		// remove began and did not finish: recover would refuse (7).
@@ -100,6 +79,55 @@ func Inspect(c *config.Config, o Options) *Status {
 	}
 	st.judge(problems, responderUp)
 	return st
+}
+
+// inspectAnswering checks a running responder: silent (and why), the
+// self-probe at level 10, the load balancer's probes. It reports whether
+// the responder answers the probe as far as quickCheck can tell: not
+// silent, and the self-probe (when made) answered.
+func inspectAnswering(c *config.Config, o Options, st *Status, rec *daemon.Record, silent, vipOK bool, problems *[]string) bool {
+	answers := !silent
+	switch {
+	case silent && vipOK:
+		*problems = append(*problems, fmt.Sprintf("responder pid %d is silent (for %s): %s: run recover",
+			rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
+	case !silent && o.Level >= 10:
+		if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
+			*problems = append(*problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
+			answers = false
+		}
+	}
+	if p := lbProbeProblem(c, st.Stats, time.Now()); p != "" {
+		*problems = append(*problems, p)
+	}
+	return answers
+}
+
+// lookForStranger: whoever answers the probe port while this resource's
+// responder does not (stopped, dead, silent, its pid file lost) keeps the
+// node healthy for the load balancer. It is the worse news where the
+// resource fails, so it comes first; a stopped resource stays stopped (7
+// is the state of this resource, and a probe's "failed" would make the
+// cluster manager stop, then fence, for a program it does not manage) and
+// says so in a warning. Only done when the own responder does not answer,
+// so a healthy quickCheck reads no socket table.
+func lookForStranger(c *config.Config, st *Status, problems *[]string) {
+	hs := strangers(c, st.Pid)
+	if len(hs) == 0 {
+		return
+	}
+	st.Stranger = true
+	p := strangerProblem(c, hs)
+	if len(*problems) == 0 {
+		st.Warning = p
+		return
+	}
+	for _, q := range *problems {
+		if strings.Contains(q, hs[0].String()) {
+			return // named already, with the fix for this resource's state
+		}
+	}
+	*problems = append([]string{p}, *problems...)
 }
 
 // inspectResponder finds the responder (pid file, else its command line)
@@ -117,6 +145,9 @@ func inspectResponder(c *config.Config, st *Status, m mark, problems *[]string) 
 		return nil, false
 	case err != nil:
 		*problems = append(*problems, fmt.Sprintf("%v: run remove, then restore", err))
+		if pids := daemon.FindResponders(c.Tag, c.StateDir); len(pids) > 0 {
+			st.Pid = pids[0] // it still answers: not a stranger, and --metrics says so
+		}
 		return nil, false
 	}
 	switch s := daemon.Inspect(rec); s {
@@ -147,6 +178,12 @@ func (st *Status) judge(problems []string, responderUp bool) {
 		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
 	case !responderUp:
 		st.State, st.Err = "stopped", ErrNotRunning
+		if st.VIPState == "present" {
+			// Not this resource's doing (else leftBehind made it a
+			// problem): say so, not "no vip".
+			st.Err = &Error{Code: NotRunning, Err: fmt.Errorf("stopped: no responder on port %d; vip %s is on %s but this resource did not add it (by hand, or another program): it leaves it alone",
+				st.Port, st.VIP, st.Interface)}
+		}
 	default:
 		st.State = "running"
 	}
@@ -184,21 +221,45 @@ func leftBehindProblem(c *config.Config, m mark) string {
 	return fmt.Sprintf("vip %s (added by ilbvip) is present but no responder answers port %d and nothing records this resource here (state directory lost?): run remove to take it down, or restore if it should run here", vipSpec(c), c.Port)
 }
 
-// strangerProblem names a listener on the probe port when the resource's
-// own responder does not hold it (stopped, or silent in tcp mode): the
-// load balancer takes this node as healthy all the same.
-func strangerProblem(c *config.Config, own int) string {
-	hs, err := responder.Listening(c.Port)
+// strangers are the listeners on the probe port other than own (the
+// resource's responder, when one runs) and other than any responder of
+// this resource that its pid file does not name (the file corrupt or
+// lost): found by its command line, a /proc scan paid only when something
+// else listens.
+func strangers(c *config.Config, own int) []responder.Holder {
+	hs, err := listeningSettled(c.Port)
 	if err != nil {
-		return ""
+		return nil
 	}
 	others := slices.DeleteFunc(hs, func(h responder.Holder) bool {
 		return own != 0 && h.Pid == own // its own, listening again a moment before its stats say so
 	})
-	if len(others) == 0 {
-		return ""
+	if len(others) > 0 {
+		mine := daemon.FindResponders(c.Tag, c.StateDir)
+		others = slices.DeleteFunc(others, func(h responder.Holder) bool { return slices.Contains(mine, h.Pid) })
 	}
-	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, holderNames(others))
+	return others
+}
+
+// listeningSettled lists the listeners on port, waiting (at most about
+// 100 ms) for those without an owning process to go: a responder killed a
+// moment ago still has its socket while its threads end, and no process
+// shows it then (as remove's portsSilent knows). As root every other
+// listener has an owner, so a healthy node never pays the wait.
+func listeningSettled(port uint16) ([]responder.Holder, error) {
+	for i := 0; ; i++ {
+		hs, err := responder.Listening(port)
+		if err != nil || i == 10 || !slices.ContainsFunc(hs, func(h responder.Holder) bool { return h.Pid == 0 }) {
+			return hs, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// strangerProblem: the load balancer takes this node as healthy all the
+// same, thanks to hs.
+func strangerProblem(c *config.Config, hs []responder.Holder) string {
+	return fmt.Sprintf("port %d answers the load balancer although this resource's responder does not: %s listens on it: stop it", c.Port, holderNames(hs))
 }
 
 // notAnswering says what is wrong with a resource that has a run mark but
