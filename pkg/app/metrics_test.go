@@ -41,7 +41,7 @@ func TestMetricsFlagConflicts(t *testing.T) {
 // --diagnose --json (the report as JSON) and --diagnose --arp-probe pass
 // the check: a port out of range then makes them exit 6, not 2.
 func TestOutputFlagConflicts(t *testing.T) {
-	sd := filepath.Join(t.TempDir(), "state")
+	sd := filepath.Join(testenv.TempDir(t), "state")
 	noEnv := func(string) (string, bool) { return "", false }
 	for _, tc := range []struct {
 		flags []string
@@ -75,7 +75,7 @@ func TestOutputFlagConflicts(t *testing.T) {
 // invalid tag has nothing to label the metrics with: nothing on stdout.
 // Without --metrics stdout stays empty.
 func TestMetricsConfigError(t *testing.T) {
-	dir := t.TempDir()
+	dir := testenv.TempDir(t)
 	sd := filepath.Join(dir, "state")
 	file := func(name, text string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
