@@ -5,8 +5,6 @@
 package promcheck
 
 import (
-	"bytes"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -14,8 +12,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
 // Parse parses text as Prometheus does when it scrapes it and fails the
@@ -28,21 +24,6 @@ func Parse(t testing.TB, text string) map[string]*dto.MetricFamily {
 		t.Fatalf("expfmt cannot parse the metrics: %v\n%s", err, text)
 	}
 	return fams
-}
-
-// Lint runs `promtool check metrics` on text and fails the test when it
-// finds anything (a parse error or a lint problem). Without promtool the
-// test skips, and fails in CI (the Debian package prometheus has it).
-func Lint(t testing.TB, text string) {
-	t.Helper()
-	testenv.RequireTools(t, "promtool")
-	cmd := exec.Command("promtool", "check", "metrics")
-	cmd.Stdin = strings.NewReader(text)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil || strings.TrimSpace(out.String()) != "" {
-		t.Fatalf("promtool check metrics: %v: %s\n%s", err, out.String(), text)
-	}
 }
 
 // Check is Parse and Lint.

@@ -57,6 +57,7 @@ func TestMSIUnderWine(t *testing.T) {
 	t.Run("lifekeeper", n.testLifeKeeper)
 	t.Run("diagnose", n.testDiagnose)
 	t.Run("state directory protection", n.testStateDirProtection)
+	t.Run("hung responder terminated", n.testHungResponder)
 }
 
 // buildWinHelper builds testdata/winhelper for Windows.
@@ -409,4 +410,43 @@ func (n *winNode) testStateDirProtection(t *testing.T) {
 	}
 	n.want(0, "restore", a...)
 	n.want(0, "remove", a...)
+
+	// A config file others may write is refused alike (5: this node's
+	// file), before anything starts.
+	cfg := configDir + `\sd.yaml`
+	if err := os.WriteFile(n.p.Path(cfg), []byte("port: 12352\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(n.p.Path(cfg), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	r := n.want(5, "restore", "-t", "sd", "-c", cfg, "--state-dir", configDir+`\state-sd`)
+	if !strings.Contains(r.Stderr, `icacls "`+cfg+`"`) {
+		t.Errorf("restore with a config file others may write: want the icacls fix naming it, got %q", r.Stderr)
+	}
+	if _, err := n.probe(12352); err == nil {
+		t.Error("a responder answers although the config file was refused")
+	}
+}
+
+// testHungResponder: a responder that does not answer its stop event (here
+// stopped with SIGSTOP) is ended with TerminateProcess near the end of
+// remove's budget, and remove still returns 0 with the port silent.
+func (n *winNode) testHungResponder(t *testing.T) {
+	n.t = t
+	a := args("hg", 12353, "--action-timeout", "5s")
+	n.want(0, "restore", a...)
+	pids := responders("hg")
+	if len(pids) != 1 {
+		t.Fatalf("responders after restore: %v", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pids[0], syscall.SIGKILL)
+	n.want(0, "remove", a...)
+	testenv.WaitDead(t, pids[0])
+	if _, err := n.probe(12353); err == nil {
+		t.Fatal("the port still answers after remove")
+	}
 }

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package prometheus_test checks the alert rules shipped for Prometheus
 // with promtool: they load, they fire when they should and not otherwise
 // (ilbvip-alerts_test.yml), and the README shows them as they are.

@@ -312,8 +312,8 @@ func readFile(path string, euid int) (map[string]string, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ExitNotInstalled}
 	}
-	if euid == 0 && goos != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return nil, &Error{Origin: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path), Code: ExitNotInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
+	if msg := writableByOthers(path, fi, euid); msg != "" {
+		return nil, &Error{Origin: path, Msg: msg, Code: ExitNotInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
 	}
 	if fi.Size() > 64<<10 {
 		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ExitNotConfigured}
@@ -403,6 +403,19 @@ func suggest(key string) string {
 		return fmt.Sprintf(": did you mean %q?", best)
 	}
 	return fmt.Sprintf(": known keys are %s", strings.Join(Names(), ", "))
+}
+
+// Near reports whether key is a parameter's name or within two edits of
+// one (a typo of it), as the LifeKeeper info field's parser needs to tell
+// "protocl=http" (a mistake) from a probe message such as "status=ok".
+func Near(key string) bool {
+	key = strings.ToLower(strings.ReplaceAll(key, "-", "_"))
+	for _, p := range Params {
+		if distance(key, p.Name) <= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 // Names lists the parameter names in table order.

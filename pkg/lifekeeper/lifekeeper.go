@@ -109,6 +109,11 @@ var ErrInfo = errors.New("bad info field")
 // with a known key; otherwise it is the message, verbatim. Values cannot
 // hold spaces or ':' (ins_list's field separator): use the YAML file for
 // those, such as an IPv6 VIP.
+//
+// After the port, a first word name=... whose name is a parameter or a
+// typo of one (config.Near) makes the rest key=value pairs, so a typo or a
+// quoted value ("interface=\"Ethernet 2\"") is an error rather than a
+// probe message that silently drops the VIP.
 func ParseInfo(s string) (map[string]string, error) {
 	out := map[string]string{}
 	s = strings.TrimSpace(s)
@@ -120,13 +125,17 @@ func ParseInfo(s string) (map[string]string, error) {
 	if isDigits(words[0]) {
 		out["port"] = words[0]
 		rest = words[1:]
-		if len(rest) > 0 && !allPairs(rest) {
+		if len(rest) > 0 && !allPairs(rest) && !looksLikePair(rest[0]) {
 			msg := strings.TrimSpace(strings.TrimPrefix(s, words[0]))
 			out["message"] = msg
 			return out, nil
 		}
 	}
 	for _, w := range rest {
+		if strings.ContainsAny(w, `"'`) {
+			return nil, fmt.Errorf("%w: %q: a value cannot be quoted or hold spaces (the info field is split at spaces): "+
+				"give interface as its ifIndex (Get-NetAdapter) or put the parameter in the TAG.yaml file", ErrInfo, w)
+		}
 		k, v, ok := strings.Cut(w, "=")
 		if !ok {
 			return nil, fmt.Errorf("%w: %q is neither PORT [MESSAGE] nor key=value: write for example \"12345 hello\" or \"port=12345 vip=10.10.5.200 interface=eth1\"", ErrInfo, w)
@@ -168,4 +177,10 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// looksLikePair: w is name=... where name is a parameter or a typo of one.
+func looksLikePair(w string) bool {
+	k, _, ok := strings.Cut(w, "=")
+	return ok && config.Near(k)
 }

@@ -33,6 +33,13 @@ func TestParseInfo(t *testing.T) {
 		{"12345 port=2", nil, "port given twice"},
 		{"port=", nil, "has no value"},
 		{"tag=x port=1", nil, "the tag is LifeKeeper's"},
+		// Windows' interface names hold spaces: quoting them must not turn
+		// the pairs into a message that drops the VIP.
+		{`12345 vip=10.10.5.200 interface="Ethernet 2" allow=168.63.129.16`, nil, "cannot be quoted or hold spaces"},
+		{`12345 vip=10.10.5.200 interface='Ethernet 2'`, nil, "give interface as its ifIndex"},
+		{"12345 vip=10.10.5.200 interface=Ethernet 2", nil, `"2" is neither PORT [MESSAGE] nor key=value`},
+		{"12345 protocl=http", nil, `unknown parameter "protocl"`},
+		{"12345 vip=10.10.5.200 interface=12", map[string]string{"port": "12345", "vip": "10.10.5.200", "interface": "12"}, ""},
 	} {
 		got, err := ParseInfo(tc.in)
 		if tc.err != "" {

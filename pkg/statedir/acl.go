@@ -43,22 +43,36 @@ var trustedSIDs = map[string]bool{
 	"S-1-3-4": true, // OWNER RIGHTS
 }
 
-// daclFix is the command that protects dir, in an error message.
-func daclFix(dir string) string {
-	return fmt.Sprintf(`icacls "%s" /inheritance:r /grant:r "SYSTEM:(OI)(CI)F" "Administrators:(OI)(CI)F"`, dir)
+// guarded is what a DACL is judged for: the state directory, or a file the
+// kit trusts (the config file).
+type guarded struct {
+	kind string // "state directory", "config file": the message's subject
+	path string
+	dir  bool
 }
 
-// judgeDACL refuses a state directory that someone other than SYSTEM,
-// Administrators, TrustedInstaller or self (the SID the action runs as,
-// which can do anything the action does, as the owning uid on Linux) may
-// write: an owner outside them (an owner may always rewrite the DACL), a
-// NULL DACL (full access for everyone), or an allow ACE with a write-type
-// right. Inherit-only ACEs count: they grant the same to the files the kit
-// creates in it. Deny ACEs only take rights away and are ignored. name
-// gives an account's name for the message ("" when unknown); it is only
-// asked when refusing, since a domain account's lookup may wait for a
-// domain controller.
-func judgeDACL(dir, owner string, null bool, aces []ace, self string, name func(sid string) string) error {
+// fix is the command that protects it, in an error message. SIDs, not
+// names: "Administrators" is translated on non-English Windows, while
+// *S-1-5-18 (SYSTEM) and *S-1-5-32-544 (BUILTIN\Administrators) are not.
+func (g guarded) fix() string {
+	inherit := ""
+	if g.dir {
+		inherit = "(OI)(CI)"
+	}
+	return fmt.Sprintf(`icacls "%s" /inheritance:r /grant:r "*S-1-5-18:%sF" "*S-1-5-32-544:%sF"`, g.path, inherit, inherit)
+}
+
+// judgeDACL refuses a state directory (or a file the kit trusts) that
+// someone other than SYSTEM, Administrators, TrustedInstaller or self (the
+// SID the action runs as, which can do anything the action does, as the
+// owning uid on Linux) may write: an owner outside them (an owner may
+// always rewrite the DACL), a NULL DACL (full access for everyone), or an
+// allow ACE with a write-type right. Inherit-only ACEs count: they grant
+// the same to the files the kit creates in it. Deny ACEs only take rights
+// away and are ignored. name gives an account's name for the message (""
+// when unknown); it is only asked when refusing, since a domain account's
+// lookup may wait for a domain controller.
+func judgeDACL(g guarded, owner string, null bool, aces []ace, self string, name func(sid string) string) error {
 	trusted := func(sid string) bool { return trustedSIDs[sid] || sid == self }
 	principal := func(sid string) string {
 		if n := name(sid); n != "" {
@@ -67,19 +81,19 @@ func judgeDACL(dir, owner string, null bool, aces []ace, self string, name func(
 		return sid
 	}
 	if !trusted(owner) {
-		return fmt.Errorf("state directory %s is owned by %s, not SYSTEM or Administrators: icacls \"%s\" /setowner Administrators && %s",
-			dir, principal(owner), dir, daclFix(dir))
+		return fmt.Errorf("%s %s is owned by %s, not SYSTEM or Administrators: icacls \"%s\" /setowner *S-1-5-32-544 && %s",
+			g.kind, g.path, principal(owner), g.path, g.fix())
 	}
 	if null {
-		return fmt.Errorf("state directory %s has no DACL (everyone may write it): %s", dir, daclFix(dir))
+		return fmt.Errorf("%s %s has no DACL (everyone may write it): %s", g.kind, g.path, g.fix())
 	}
 	for _, a := range aces {
 		switch {
 		case a.Type == aceDenied, trusted(a.SID):
 		case a.Type != aceAllowed:
-			return fmt.Errorf("state directory %s has an ACE of type %d for %s that ilbvip cannot judge: %s", dir, a.Type, principal(a.SID), daclFix(dir))
+			return fmt.Errorf("%s %s has an ACE of type %d for %s that ilbvip cannot judge: %s", g.kind, g.path, a.Type, principal(a.SID), g.fix())
 		case a.Mask&writeRights != 0:
-			return fmt.Errorf("state directory %s lets %s write (access mask %#x): %s", dir, principal(a.SID), a.Mask, daclFix(dir))
+			return fmt.Errorf("%s %s lets %s write (access mask %#x): %s", g.kind, g.path, principal(a.SID), a.Mask, g.fix())
 		}
 	}
 	return nil

@@ -20,6 +20,7 @@ func TestJudgeDACL(t *testing.T) {
 		io   = 0x8      // INHERIT_ONLY_ACE
 		inh  = 0x10     // INHERITED_ACE
 	)
+	g := guarded{kind: "state directory", path: dir, dir: true}
 	names := func(sid string) string { return map[string]string{bu: `BUILTIN\Users`}[sid] }
 	protected := []ace{{aceAllowed, oici, full, sy}, {aceAllowed, oici, full, ba}}
 	for _, tc := range []struct {
@@ -46,7 +47,7 @@ func TestJudgeDACL(t *testing.T) {
 		{"an object ACE", ba, false, append(protected, ace{5, 0, rx, bu}), "type 5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := judgeDACL(dir, tc.owner, tc.null, tc.aces, self, names)
+			err := judgeDACL(g, tc.owner, tc.null, tc.aces, self, names)
 			if tc.reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -57,9 +58,20 @@ func TestJudgeDACL(t *testing.T) {
 				t.Fatalf("got %v, want a refusal with %q", err, tc.reason)
 			}
 			// One line, naming the directory, ending in the exact fix.
-			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, dir) || !strings.HasSuffix(msg, daclFix(dir)) {
-				t.Errorf("message %q: want one line naming %s and ending in %s", msg, dir, daclFix(dir))
+			if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "state directory "+dir) || !strings.HasSuffix(msg, g.fix()) {
+				t.Errorf("message %q: want one line naming %s and ending in %s", msg, dir, g.fix())
 			}
 		})
+	}
+}
+
+// A config file is judged alike; its fix grants no inheritance.
+func TestJudgeDACLFile(t *testing.T) {
+	g := guarded{kind: "config file", path: `C:\ProgramData\ilbvip\lbhc-1.yaml`}
+	aces := []ace{{aceAllowed, 0, 0x1f01ff, "S-1-5-18"}, {aceAllowed, 0x10, 0x116, "S-1-5-32-545"}}
+	err := judgeDACL(g, "S-1-5-32-544", false, aces, "S-1-5-21-1", func(string) string { return "" })
+	want := `config file C:\ProgramData\ilbvip\lbhc-1.yaml lets S-1-5-32-545 write (access mask 0x116): icacls "C:\ProgramData\ilbvip\lbhc-1.yaml" /inheritance:r /grant:r "*S-1-5-18:F" "*S-1-5-32-544:F"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }

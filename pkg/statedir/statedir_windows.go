@@ -52,28 +52,41 @@ func mkdirPrivate(dir string) error {
 
 // checkOwner judges dir's owner and DACL (judgeDACL).
 func checkOwner(dir string, _ fs.FileInfo) error {
-	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
+	return checkSecurity(guarded{kind: "state directory", path: dir, dir: true})
+}
+
+// CheckFile refuses a file the kit trusts (the config file) that anyone but
+// SYSTEM, Administrators, TrustedInstaller or the user running the action
+// may write, as Linux refuses one writable by group or others; the error
+// is one line ending in the icacls command that fixes it.
+func CheckFile(kind, path string) error {
+	return checkSecurity(guarded{kind: kind, path: path})
+}
+
+// checkSecurity reads g's owner and DACL and judges them (judgeDACL).
+func checkSecurity(g guarded) error {
+	sd, err := windows.GetNamedSecurityInfo(g.path, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
-		return fmt.Errorf("state directory %s: read its security descriptor: %w", dir, err)
+		return fmt.Errorf("%s %s: read its security descriptor: %w", g.kind, g.path, err)
 	}
 	owner, _, err := sd.Owner()
 	if err != nil || owner == nil {
-		return fmt.Errorf("state directory %s: read its owner: %v", dir, err)
+		return fmt.Errorf("%s %s: read its owner: %v", g.kind, g.path, err)
 	}
 	self, err := tokenUser()
 	if err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
+		return fmt.Errorf("%s %s: %w", g.kind, g.path, err)
 	}
 	dacl, _, err := sd.DACL()
 	null := errors.Is(err, windows.ERROR_OBJECT_NOT_FOUND) || (err == nil && dacl == nil)
 	if err != nil && !null {
-		return fmt.Errorf("state directory %s: read its DACL: %w", dir, err)
+		return fmt.Errorf("%s %s: read its DACL: %w", g.kind, g.path, err)
 	}
 	aces, err := daclEntries(dacl)
 	if err != nil {
-		return fmt.Errorf("state directory %s: %w", dir, err)
+		return fmt.Errorf("%s %s: %w", g.kind, g.path, err)
 	}
-	return judgeDACL(dir, owner.String(), null, aces, self, accountName)
+	return judgeDACL(g, owner.String(), null, aces, self, accountName)
 }
 
 // daclEntries lists an ACL's entries (nil for a NULL DACL).

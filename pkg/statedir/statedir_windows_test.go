@@ -64,8 +64,9 @@ func TestEnsureRefusesUsersWrite(t *testing.T) {
 	}
 	setDACL(t, dir, "D:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;BU)")
 	err := Ensure(dir)
-	if err == nil || !strings.Contains(err.Error(), daclFix(dir)) {
-		t.Fatalf("Users may write: %v, want the fix %s", err, daclFix(dir))
+	fix := guarded{kind: "state directory", path: dir, dir: true}.fix()
+	if err == nil || !strings.Contains(err.Error(), fix) {
+		t.Fatalf("Users may write: %v, want the fix %s", err, fix)
 	}
 	setDACL(t, dir, protectedSDDL)
 	if err := Ensure(dir); err != nil {

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,18 +49,6 @@ func TestPages(t *testing.T) {
 			}
 			groff(t, page)
 		})
-	}
-}
-
-// groff checks that the page renders without a warning.
-func groff(t *testing.T, page string) {
-	t.Helper()
-	testenv.RequireTools(t, "groff")
-	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
-	cmd.Stdin = strings.NewReader(page)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(out) > 0 {
-		t.Errorf("groff: %v\n%s", err, out)
 	}
 }
 
