@@ -135,3 +135,5 @@ func filterControl(allow []netip.Prefix) (func(network, address string, c syscal
 }
 
 func isAddrInUse(err error) bool { return errors.Is(err, unix.EADDRINUSE) }
+
+func isAddrNotAvail(err error) bool { return errors.Is(err, unix.EADDRNOTAVAIL) }

@@ -21,3 +21,11 @@ const wsaeaddrinuse = syscall.Errno(10048)
 func isAddrInUse(err error) bool {
 	return errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, wsaeaddrinuse)
 }
+
+// wsaeaddrnotavail is Windows' WSAEADDRNOTAVAIL (bind to an address that is
+// not the node's), which is not syscall.EADDRNOTAVAIL there.
+const wsaeaddrnotavail = syscall.Errno(10049)
+
+func isAddrNotAvail(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, wsaeaddrnotavail)
+}

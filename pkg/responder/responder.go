@@ -44,7 +44,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -108,7 +107,7 @@ func (e *BindError) Error() string {
 			msg += " by " + e.Holder
 		}
 		return msg + ": stop that program, or give the load balancer's probe and port another free port"
-	case errors.Is(e.Err, syscall.EADDRNOTAVAIL):
+	case isAddrNotAvail(e.Err):
 		return fmt.Sprintf("bind %s: %v: %s is not an address of this node: set bind to one of its addresses, or leave bind empty", e.Addr, innermost(e.Err), e.Addr.Addr())
 	}
 	return fmt.Sprintf("bind %s: %v", e.Addr, innermost(e.Err))
