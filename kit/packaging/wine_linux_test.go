@@ -364,16 +364,28 @@ func (n *winNode) testLifeKeeper(t *testing.T) {
 	}
 }
 
-// testDiagnose runs quickCheck --diagnose with a VIP: Wine 8 answers
-// GetIpInterfaceTable "Request not supported", so the weak host line must
-// say it could not read the settings and give the command to check by
-// hand (the verdict itself is unit-tested in pkg/doctor); nothing panics.
+// testDiagnose runs quickCheck --diagnose with a VIP. The interface is
+// looked up as restore will: "Ethernet 2" is not on this node (Wine shows
+// the namespace's lo), so the line fails naming what the node has; "lo"
+// passes. Wine 8 answers GetIpInterfaceTable "Request not supported", so
+// the weak host line says it could not read the settings and gives the
+// command to check by hand (the verdict itself is unit-tested in
+// pkg/doctor); nothing panics.
 func (n *winNode) testDiagnose(t *testing.T) {
 	n.t = t
-	r := n.want(0, "quickCheck", args("dg", 12351, "--vip", "10.10.5.200", "--interface", "Ethernet 2", "--diagnose")...)
-	want := `warn  weak_host       could not read the interfaces' weak host settings: GetIpInterfaceTable: `
-	if !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, `netsh interface ipv4 show interface "Ethernet 2"`) {
-		t.Errorf("diagnose under Wine: want the weak_host line %q with the netsh command, got\n%s", want, r.Stdout)
+	r := n.want(1, "quickCheck", args("dg", 12351, "--vip", "10.10.5.200", "--interface", "Ethernet 2", "--diagnose")...)
+	if want := `fail  interface       interface "Ethernet 2" not found (this node has: "lo" (index 1))`; !strings.Contains(r.Stdout, want) {
+		t.Errorf("diagnose under Wine: want %q, got\n%s", want, r.Stdout)
+	}
+	r = n.want(0, "quickCheck", args("dg", 12351, "--vip", "10.10.5.200", "--interface", "lo", "--diagnose")...)
+	for _, want := range []string{
+		`ok    interface       interface "lo" exists and is up`,
+		`warn  weak_host       could not read the interfaces' weak host settings: GetIpInterfaceTable: `,
+		`netsh interface ipv4 show interface "lo"`,
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("diagnose under Wine: want %q, got\n%s", want, r.Stdout)
+		}
 	}
 }
 

@@ -4,7 +4,10 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
 // Outside Linux the doctor checks the configuration and says plainly what
@@ -15,11 +18,21 @@ func notChecked(name, what string) Check {
 	return Check{Name: name, Status: Skip, Found: "not checked on this OS: " + what}
 }
 
+// checkInterface looks the interface up as restore will (Windows: the
+// alias or the ifIndex, and its oper status).
 func checkInterface(n *node) Check {
 	if !n.c.HasVIP() {
 		return Check{Name: "interface", Status: Skip, Found: "no vip: no interface to check"}
 	}
-	return notChecked("interface", "restore and quickCheck report a missing or down interface")
+	alias, err := vip.CheckInterface(n.c.Interface)
+	switch {
+	case errors.Is(err, vip.ErrUnsupported):
+		return notChecked("interface", "restore and quickCheck report a missing or down interface")
+	case err != nil:
+		return Check{Name: "interface", Status: Fail, Found: err.Error(),
+			Fix: "set interface to the NIC that carries the VIP: its alias from Get-NetAdapter, or its ifIndex (restore fails until then)"}
+	}
+	return Check{Name: "interface", Status: OK, Found: fmt.Sprintf("interface %q exists and is up", alias)}
 }
 
 func checkBind(*node) Check { return notChecked("bind", "whether bind is a local address") }

@@ -29,3 +29,8 @@ func Locate(a netip.Addr) (iface string, prefix int, found bool, err error) {
 func Interfaces() ([]string, error) {
 	return nil, fmt.Errorf("list interfaces: %w", errOS)
 }
+
+// CheckInterface is not implemented on this OS.
+func CheckInterface(name string) (string, error) {
+	return "", fmt.Errorf("check interface %q: %w", name, errOS)
+}

@@ -389,3 +389,22 @@ func watch(ctx context.Context, s Spec, fn func(error)) error {
 	}()
 	return nil
 }
+
+// CheckInterface finds the interface restore would use for name (the
+// alias, exactly or ignoring case, or the ifIndex) and says why it cannot
+// carry the VIP: not found (naming what this node has), or down. It
+// returns the interface's alias.
+func CheckInterface(name string) (string, error) {
+	ifs, err := adapters()
+	if err != nil {
+		return "", &noInterfaceError{Name: name, ListErr: err}
+	}
+	ifc, err := matchInterface(ifs, name)
+	if err != nil {
+		return "", err
+	}
+	if why := operDown(ifc.Oper); why != "" {
+		return ifc.Alias, fmt.Errorf("interface %q: %s", ifc.Alias, why)
+	}
+	return ifc.Alias, nil
+}
