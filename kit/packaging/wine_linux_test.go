@@ -234,7 +234,7 @@ func (n *winNode) testPortTaken(t *testing.T) {
 	n.startHelper(t, "listen", "12347")
 	r := n.want(1, "restore", args("taken", 12347)...)
 	// Wine's socket table has no owner pid (wineserver holds every
-	// socket), so the holder is "an unknown process" here; naming it from
+	// socket), so the holder is "a process the socket table does not name" here; naming it from
 	// GetExtendedTcpTable is unit-tested (pkg/responder).
 	if !strings.Contains(r.Stderr, "port 12347 is already in use by") {
 		t.Errorf("restore with the port taken should say who holds port 12347: %q", r.Stderr)

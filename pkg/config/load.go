@@ -229,7 +229,11 @@ func (c *Config) validate(env func(string) (string, bool)) error {
 	}
 	if c.HasVIP() {
 		if c.Interface == "" {
-			return bad("interface", "is missing: a vip needs the interface that carries it, for example interface: eth1")
+			example := "interface: eth1"
+			if goos == "windows" {
+				example = `interface: "Ethernet 2" (the alias from Get-NetAdapter, or its ifIndex)`
+			}
+			return bad("interface", "is missing: a vip needs the interface that carries it, for example "+example)
 		}
 		full := c.VIP.BitLen()
 		if c.Prefix == 0 {

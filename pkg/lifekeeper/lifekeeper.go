@@ -56,6 +56,11 @@ func InfoField(ctx context.Context, insList, tag, hostname string) (string, erro
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if err != nil && ctx.Err() != nil {
+		// Killed at the deadline: its exit status (1 on Windows, a signal
+		// on Linux) would hide why.
+		return "", fmt.Errorf("read info field of %s with %s: no answer within %v (LifeKeeper busy or hung?): %w", tag, insList, InsListTimeout, ctx.Err())
+	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if msg != "" {

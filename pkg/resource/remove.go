@@ -51,6 +51,9 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	pids, err := daemon.StopDrained(ctx, c.StateDir, c.Tag, c.Drain)
 	if err == nil {
 		err = portsSilent(ctx, pids, c.Port, before.Port, recPort(rec))
+		if err != nil && (c.HasVIP() || before.VIP.Addr.IsValid() || len(served) > 0) {
+			err = fmt.Errorf("%w (the VIP stays until remove succeeds)", err)
+		}
 	}
 	if err != nil {
 		l.Release(false)
@@ -151,7 +154,7 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 		return nil, nil
 	}
 	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
-		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it (the VIP stays until remove succeeds)",
+		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it",
 		port, holderNames(hs))}
 }
 

@@ -22,7 +22,7 @@ func (h Holder) String() string {
 	case h.Pid != 0:
 		return fmt.Sprintf("pid %d", h.Pid)
 	}
-	return "an unknown process listening on " + h.Addr.String()
+	return "a process the socket table does not name (" + h.Addr.String() + ")"
 }
 
 // Listening lists the sockets listening on TCP port that a load balancer

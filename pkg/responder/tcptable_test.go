@@ -120,7 +120,7 @@ func TestPortHolderString(t *testing.T) {
 	}{
 		{Holder{Addr: netip.MustParseAddrPort("0.0.0.0:80"), Pid: 4321, Name: "nginx.exe"}, "nginx.exe (pid 4321)"},
 		{Holder{Addr: netip.MustParseAddrPort("0.0.0.0:80"), Pid: 4}, "pid 4"},
-		{Holder{Addr: netip.MustParseAddrPort("[::]:80")}, "an unknown process listening on [::]:80"},
+		{Holder{Addr: netip.MustParseAddrPort("[::]:80")}, "a process the socket table does not name ([::]:80)"},
 	} {
 		if got := tt.h.String(); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.h, got, tt.want)
