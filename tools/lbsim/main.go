@@ -2,7 +2,8 @@
 // network namespace, with one cloud's rules: it probes the backends, routes
 // the VIP to one healthy backend (a VIP/32 route; a blackhole, or every
 // backend, when none is healthy; a proxy to the target's own address for
-// AWS) and logs every transition. Run it inside a namespace, as root:
+// AWS) and logs every transition. Run it inside a namespace, as root; it
+// refuses the host's own, and any it cannot tell apart from the host's:
 //
 //	ip netns exec LB lbsim --vip 10.10.5.200 \
 //	    --backend node1=10.0.1.2:12345 --backend node2=10.0.2.2:12345 \
@@ -24,7 +25,9 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netns"
 
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
 	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
@@ -86,9 +89,9 @@ func main() {
 		os.Exit(2)
 	}
 	// It sets routes: never in the host's own namespace, only in one made
-	// for the purpose.
-	if self, init := netnsOf("self"), netnsOf("1"); self == "" || self == init {
-		fmt.Fprintln(os.Stderr, "lbsim: refusing to run in the host's network namespace (it would route the VIP there): run it inside one, ip netns exec LB lbsim ...")
+	// for the purpose; when that cannot be told, not at all (fail closed).
+	if err := netnsrun.NotHost(netns.None()); err != nil {
+		fmt.Fprintf(os.Stderr, "lbsim: %v (it would route the VIP there): run it inside a namespace, ip netns exec LB lbsim ...\n", err)
 		os.Exit(4)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,10 +123,4 @@ func flagSet(cfg *lbsim.Config, vip *string, duration *time.Duration, bs *backen
 	fs.Var(listeners, "listener", "aws: a Network Load Balancer listener port, proxied to the target's own address; repeat for each")
 	fs.DurationVar(duration, "duration", 0, "stop after this long (default: until SIGINT/SIGTERM)")
 	return fs
-}
-
-// netnsOf is the network namespace of a process ("self", "1"), "" if unknown.
-func netnsOf(pid string) string {
-	l, _ := os.Readlink("/proc/" + pid + "/ns/net")
-	return l
 }
