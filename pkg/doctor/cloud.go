@@ -195,15 +195,19 @@ func (cl cloud) wanted(c *config.Config) []netip.Prefix {
 	return cl.sources
 }
 
-// probedOverIPv6 reports whether the load balancer probes c over IPv6: the
-// probe goes to bind when it is set (the node's backend address), and its
-// family is the VIP's (the frontend's) otherwise. Without either it is
-// taken to be IPv4, the common case.
+// probedOverIPv6 reports whether the load balancer probes c over IPv6: in
+// the frontend's family, the VIP's, when there is a VIP (a bind of the other
+// family is the bind check's failure, and allow is judged for the probes
+// that do come); without one, bind's family (the node's backend address),
+// and IPv4, the common case, without either.
 func probedOverIPv6(c *config.Config) bool {
+	if c.HasVIP() {
+		return c.VIP.Unmap().Is6()
+	}
 	if c.Bind.IsValid() && !c.Bind.IsUnspecified() {
 		return c.Bind.Unmap().Is6()
 	}
-	return c.VIP.IsValid() && c.VIP.Unmap().Is6()
+	return false
 }
 
 // checkAllow compares allow with the cloud's probe sources: an empty allow
@@ -232,6 +236,10 @@ func checkAllow(c *config.Config, cl cloud) Check {
 			missing = append(missing, want)
 		}
 	}
+	fam := "IPv4"
+	if probedOverIPv6(c) {
+		fam = "IPv6"
+	}
 	switch {
 	case len(missing) > 0:
 		ck.Status = Fail
@@ -241,6 +249,12 @@ func checkAllow(c *config.Config, cl cloud) Check {
 		}
 		ck.Found = fmt.Sprintf("allow (%s) leaves out %s's %s %s: its probes get no answer and the node never becomes healthy", have, cl.title(), what, prefixList(missing))
 		ck.Fix = "add " + prefixList(missing) + " to allow"
+	case !anyOfFamily(c.Allow, fam == "IPv6"):
+		// Whatever the cloud: the probes come in one family, and an allow
+		// of the other refuses every one of them.
+		ck.Status = Fail
+		ck.Found = fmt.Sprintf("allow (%s) has no %s address, but the load balancer probes over %s (the family of the %s): every probe is refused and the node never becomes healthy", have, fam, fam, familyFrom(c))
+		ck.Fix = "set allow to " + advice
 	case cl.name == "aws":
 		ck.Status, ck.Found = Info, fmt.Sprintf("allow is %s: AWS probes from the load balancer's VPC addresses, which cannot be checked offline", have)
 		ck.Fix = "make sure allow covers " + advice
@@ -250,6 +264,27 @@ func checkAllow(c *config.Config, cl cloud) Check {
 		ck.Status, ck.Found = OK, fmt.Sprintf("allow %s covers %s's probe sources", have, cl.title())
 	}
 	return ck
+}
+
+// anyOfFamily reports whether allow has a prefix of the family (IPv6 or not).
+func anyOfFamily(allow []netip.Prefix, v6 bool) bool {
+	for _, a := range allow {
+		if a.Addr().Unmap().Is6() == v6 {
+			return true
+		}
+	}
+	return false
+}
+
+// familyFrom names what sets the probe's family, for messages.
+func familyFrom(c *config.Config) string {
+	switch {
+	case c.HasVIP():
+		return "vip " + c.VIP.String()
+	case c.Bind.IsValid() && !c.Bind.IsUnspecified():
+		return "bind " + c.Bind.String()
+	}
+	return "node's address, taken to be IPv4 without vip or bind"
 }
 
 // covered reports whether want lies entirely inside one of allow.
