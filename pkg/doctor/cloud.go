@@ -20,6 +20,13 @@ type cloud struct {
 	sources6   []netip.Prefix // IPv6 probe sources, where the cloud documents them
 	unread     string         // why DMI could not be read, "" when it was
 	detected   string         // configured: the cloud DMI names, "" none or unread
+	detectedBy string         // configured: the DMI strings that named detected
+}
+
+// mismatch: the cloud parameter names one cloud (or none) and the
+// firmware another.
+func (c cloud) mismatch() bool {
+	return c.configured && c.detected != "" && c.detected != c.name
 }
 
 // azureAssetTag is the chassis asset tag of every Azure VM; a Hyper-V VM
@@ -61,16 +68,21 @@ func profile(name, evidence string) cloud {
 
 // selectCloud is the cloud parameter's profile, or the one DMI names when
 // it is auto (or unset).
+//
+// An explicit cloud (none included) is still compared with the firmware
+// (one file read, no network): a copied config file or a wrong profile
+// gives the wrong advice, and none on an Azure VM would hide Azure's checks.
 func selectCloud(c *config.Config, dmi string) cloud {
-	switch c.Cloud {
-	case "", "auto":
+	if c.Cloud == "" || c.Cloud == "auto" {
 		return detectCloud(dmi)
-	case "none":
-		return cloud{configured: true, evidence: "cloud: none"}
 	}
-	cl := profile(c.Cloud, "set by the cloud parameter")
+	cl := cloud{evidence: "cloud: none"}
+	if c.Cloud != "none" {
+		cl = profile(c.Cloud, "set by the cloud parameter")
+	}
 	cl.configured = true
-	cl.detected = detectCloud(dmi).name
+	d := detectCloud(dmi)
+	cl.detected, cl.detectedBy = d.name, d.evidence
 	return cl
 }
 
@@ -142,6 +154,11 @@ func prefixList(ps []netip.Prefix) string {
 func checkCloud(c cloud) Check {
 	ck := Check{Name: "cloud"}
 	switch {
+	case c.configured && c.name == "" && c.mismatch():
+		ck.Status = Warn
+		ck.Found = fmt.Sprintf("cloud set to none, but the firmware says %s (%s): its checks (probe sources, tcp_timestamps, the load balancer's settings) are not made", profile(c.detected, "").title(), c.detectedBy)
+		ck.Fix = fmt.Sprintf("set cloud to %s (or auto) if this node runs there", c.detected)
+		return ck
 	case c.configured && c.name == "":
 		ck.Status, ck.Found = Info, "cloud set to none: on premises or another cloud; no cloud-specific checks"
 		return ck
@@ -155,9 +172,9 @@ func checkCloud(c cloud) Check {
 	}
 	ck.Status = OK
 	ck.Found = fmt.Sprintf("%s (%s): probes come from %s, to %s", c.title(), c.evidence, c.sourceText(), c.probeTarget())
-	if c.configured && c.detected != "" && c.detected != c.name {
+	if c.mismatch() {
 		ck.Status = Warn
-		ck.Found += fmt.Sprintf("; but the firmware says %s", profile(c.detected, "").title())
+		ck.Found += fmt.Sprintf("; but the firmware says %s (%s)", profile(c.detected, "").title(), c.detectedBy)
 		ck.Fix = fmt.Sprintf("set cloud to %s (or auto) if this node runs there", c.detected)
 	}
 	return ck

@@ -93,16 +93,21 @@ func TestTimestampsByCloud(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		cloud string
+		dmi   map[string]string
 		want  Status
 		text  string
 	}{
-		{"azure", Warn, "on Azure"},
-		{"gcp", OK, "matters only in Azure"},
-		{"aws", OK, "matters only in Azure"},
-		{"none", OK, "matters only in Azure"},
+		{"azure", nil, Warn, "on Azure"},
+		{"gcp", nil, OK, "matters only in Azure"},
+		{"aws", nil, OK, "matters only in Azure"},
+		{"none", nil, OK, "matters only in Azure"},
+		{"none", dmiKVM, OK, "matters only in Azure"},
+		// The firmware says Azure: the probes fail whatever the parameter.
+		{"none", dmiAzure, Warn, "the firmware says Azure"},
+		{"gcp", dmiAzure, Warn, "the firmware says Azure"},
 	} {
 		c := &config.Config{Cloud: tc.cloud}
-		ck := checkTimestamps(&node{c: c, env: Env{ProcSys: sys}, cloud: selectCloud(c, "")})
+		ck := checkTimestamps(&node{c: c, env: Env{ProcSys: sys}, cloud: selectCloud(c, dmiDir(t, tc.dmi))})
 		if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
 			t.Errorf("cloud %s: %s %q, want %s containing %q", tc.cloud, ck.Status, ck.Found, tc.want, tc.text)
 		}

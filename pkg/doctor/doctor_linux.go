@@ -135,9 +135,14 @@ func checkTimestamps(n *node) Check {
 	switch {
 	case v == 0:
 		ck.Status, ck.Found = OK, "net.ipv4.tcp_timestamps is 0"
-	case n.cloud.name == "azure":
+	case n.cloud.name == "azure" || n.cloud.detected == "azure":
+		// The firmware's word counts too: cloud none (or another cloud's
+		// profile) on an Azure VM does not make the probes succeed.
 		ck.Status = Warn
 		ck.Found = fmt.Sprintf("net.ipv4.tcp_timestamps is %d on Azure: Microsoft documents that the load balancer's health probes fail with TCP timestamps on", v)
+		if n.cloud.name != "azure" {
+			ck.Found += " (the firmware says Azure, whatever the cloud parameter says)"
+		}
 		ck.Fix = fix
 	case n.cloud.name == "" && !n.cloud.configured:
 		ck.Status = Info

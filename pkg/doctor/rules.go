@@ -163,14 +163,22 @@ func quietFor(cl cloud) time.Duration {
 }
 
 // DescribeCloud is the resource's cloud in one line, for quickCheck
-// --verbose: the cloud parameter's profile, or what DMI says under auto.
-func DescribeCloud(c *config.Config) string {
-	cl := selectCloud(c, defaultDMI)
+// --verbose: the cloud parameter's profile, or what DMI says under auto;
+// when the parameter and the firmware disagree, both.
+func DescribeCloud(c *config.Config) string { return describeCloud(c, defaultDMI) }
+
+func describeCloud(c *config.Config, dmi string) string {
+	cl := selectCloud(c, dmi)
 	switch {
-	case cl.configured && cl.name == "":
-		return "none (cloud parameter): no cloud rules"
 	case cl.configured:
-		return fmt.Sprintf("%s (cloud parameter), probes to %s", cl.title(), cl.probeTarget())
+		s := fmt.Sprintf("%s (cloud parameter), probes to %s", cl.title(), cl.probeTarget())
+		if cl.name == "" {
+			s = "none (cloud parameter): no cloud rules"
+		}
+		if cl.mismatch() {
+			s += "; but the firmware says " + profile(cl.detected, "").title() + " (" + cl.detectedBy + ")"
+		}
+		return s
 	case cl.name == "" && cl.unread != "":
 		return "not known (auto: " + cl.unread + ")"
 	case cl.name == "":

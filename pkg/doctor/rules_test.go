@@ -23,7 +23,10 @@ func TestSelectCloud(t *testing.T) {
 		{"configured without dmi", "gcp", nil, "gcp", OK, "to the VIP (the forwarding rule's IP)"},
 		{"configured, dmi agrees", "azure", dmiAzure, "azure", OK, "to this node's own address"},
 		{"configured, dmi disagrees", "gcp", dmiAzure, "gcp", Warn, "but the firmware says Azure"},
-		{"none", "none", dmiAzure, "", Info, "cloud set to none"},
+		{"none on premises", "none", dmiKVM, "", Info, "cloud set to none"},
+		{"none, but dmi says azure", "none", dmiAzure, "", Warn, "cloud set to none, but the firmware says Azure (chassis_asset_tag"},
+		{"none without dmi", "none", nil, "", Info, "cloud set to none"},
+		{"configured, dmi disagrees, names its strings", "aws", dmiGCP, "aws", Warn, `but the firmware says Google Cloud (sys_vendor "Google"`},
 		{"auto on premises names the parameter", "auto", dmiKVM, "", Info, "no cloud recognised"},
 		{"aws", "aws", nil, "aws", OK, "own addresses in the VPC"},
 	} {
@@ -37,6 +40,27 @@ func TestSelectCloud(t *testing.T) {
 				t.Error("a warning without a fix")
 			}
 		})
+	}
+}
+
+// TestDescribeCloud: quickCheck --verbose's cloud line shows the
+// firmware's verdict next to the cloud parameter when they differ.
+func TestDescribeCloud(t *testing.T) {
+	for _, tc := range []struct {
+		param string
+		dmi   map[string]string
+		want  string
+	}{
+		{"azure", dmiAzure, "Azure (cloud parameter), probes to this node's own address"},
+		{"azure", dmiGCP, `Azure (cloud parameter), probes to this node's own address; but the firmware says Google Cloud (sys_vendor "Google"`},
+		{"none", dmiAzure, "none (cloud parameter): no cloud rules; but the firmware says Azure (chassis_asset_tag"},
+		{"none", dmiKVM, "none (cloud parameter): no cloud rules"},
+		{"auto", dmiGCP, "Google Cloud (auto: sys_vendor"},
+	} {
+		got := describeCloud(&config.Config{Cloud: tc.param}, dmiDir(t, tc.dmi))
+		if !strings.HasPrefix(got, tc.want) || (!strings.Contains(tc.want, "firmware") && strings.Contains(got, "firmware")) {
+			t.Errorf("cloud %s: %q, want %q", tc.param, got, tc.want)
+		}
 	}
 }
 
