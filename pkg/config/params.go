@@ -167,8 +167,9 @@ var Params = []Param{
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
 			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
 			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22 " +
-			"(IPv6 health checks: 2600:2d00:1:b029::/64). " +
-			"AWS: the VPC or subnet CIDR. " +
+			"(IPv6 health checks: 2600:2d00:1:b029::/64, 2600:2d00:1:1::/64). " +
+			"AWS: every subnet of the Network Load Balancer, or the VPC CIDR (its health checks come from its own " +
+			"address in each subnet). " +
 			"The node's own self-probe (127.0.0.1, ::1, the bind address) is always allowed.",
 		set: func(c *Config, s string) error {
 			var out []netip.Prefix

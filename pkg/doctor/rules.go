@@ -137,7 +137,7 @@ func checkLBConfig(n *node) Check {
 		if r := foreignLocalRoute(c); r != "" {
 			ck.Status = Warn
 			ck.Found = fmt.Sprintf("Google Cloud: %s: this node accepts the VIP's traffic (and health checks) whether or not the resource runs here", r)
-			ck.Fix = "turn off the guest agent's IP forwarding for the forwarding rule's IP on both nodes (Google's HA guides do), then delete the route"
+			ck.Fix = "turn off the guest agent's IP forwarding on both nodes (ip_forwarding = false under [NetworkInterfaces] in /etc/default/instance_configs.cfg, then restart google-guest-agent), then delete the route"
 		}
 	case "aws":
 		ck.Found = "AWS: a Network Load Balancer fails open: while no target is healthy (as during a switchover) it sends new connections to every target"

@@ -28,7 +28,7 @@ func TestSelectCloud(t *testing.T) {
 		{"none without dmi", "none", nil, "", Info, "cloud set to none"},
 		{"configured, dmi disagrees, names its strings", "aws", dmiGCP, "aws", Warn, `but the firmware says Google Cloud (sys_vendor "Google"`},
 		{"auto on premises names the parameter", "auto", dmiKVM, "", Info, "no cloud recognised"},
-		{"aws", "aws", nil, "aws", OK, "own addresses in the VPC"},
+		{"aws", "aws", nil, "aws", OK, "own address in each of its subnets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := selectCloud(&config.Config{Cloud: tc.param}, dmiDir(t, tc.dmi))
@@ -128,6 +128,9 @@ func TestCloudAllow(t *testing.T) {
 		{"azure ipv6 vip, fixed", "azure", prefixes("168.63.129.16/32", "fe80::1234:5678:9abc/128"), vip6, OK, "covers"},
 		{"gcp ipv6 vip needs google's ipv6 range", "gcp", prefixes("35.191.0.0/16", "130.211.0.0/22"), vip6, Fail, "2600:2d00:1:b029::/64"},
 		{"gcp ipv6 vip, fixed", "gcp", prefixes("2600:2d00:1:b029::/64"), vip6, OK, "covers"},
+		{"gcp ipv6 vip, the other documented range", "gcp", prefixes("2600:2d00:1:1::/64"), vip6, OK, "covers"},
+		{"gcp ipv6 vip, neither names both", "gcp", prefixes("2600:2d00:1:2::/64"), vip6, Fail, "2600:2d00:1:b029::/64, 2600:2d00:1:1::/64"},
+		{"aws advice names every subnet or the vpc", "aws", nil, netip.MustParseAddr("10.0.5.200"), Warn, "every subnet of the Network Load Balancer"},
 		{"none compares nothing", "none", prefixes("10.0.0.0/8", "fd00::/8"), vip6, OK, "not compared"},
 		{"none, but no address of the vip's family", "none", prefixes("10.0.0.0/8"), vip6, Fail, "has no IPv6 address, but the load balancer probes over IPv6 (the family of the vip fd00:5::200)"},
 		{"aws, ipv4 vip, an ipv6 allow", "aws", prefixes("fd00::/8"), netip.MustParseAddr("10.0.5.200"), Fail, "has no IPv4 address"},
