@@ -74,9 +74,11 @@ func (r *Rehearsal) RestartLB(lb lbsim.Config) error {
 	return r.startLB(lb)
 }
 
-// Bound is the limit for a switchover: interval × threshold + 1 s.
+// Bound is the limit for a switchover: interval × threshold + 1 s,
+// with the larger threshold where they differ (the old node going down and
+// the new one coming up overlap).
 func (r *Rehearsal) Bound() time.Duration {
-	return r.LB.Interval*time.Duration(r.LB.Threshold) + time.Second
+	return r.LB.Interval*time.Duration(max(r.LB.HealthyThreshold, r.LB.UnhealthyThreshold)) + time.Second
 }
 
 // say prints one transcript line stamped with the time since Start.

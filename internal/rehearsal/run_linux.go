@@ -262,7 +262,10 @@ func (o Options) lb(cloud string, k kitPlan, bed *testbed.Bed) lbsim.Config {
 		lb.Path = o.Path
 	}
 	if lb.Interval == 0 {
-		lb.Interval = 500 * time.Millisecond
+		lb.Interval = 500 * time.Millisecond // short, not the cloud's: a demo
+	}
+	if lb.Threshold == 0 {
+		lb.Threshold = 2 // both directions, on every cloud: the bound below stays one number
 	}
 	if lb.Timeout == 0 {
 		// The simulator applies a round's results together, when its
