@@ -100,12 +100,12 @@ type Router interface {
 
 // Config configures a Sim. Zero values take the documented defaults.
 type Config struct {
-	VIP       netip.Addr // the frontend IP
-	Backends  []Backend  // the backend pool, in order of preference
-	Protocol  string     // probe protocol: "tcp" (default) or "http"
-	Path      string     // http: the probe's path, default "/"
-	Interval  time.Duration // default: the cloud's (Defaults)
-	Timeout   time.Duration // one probe at most; default and maximum: Interval
+	VIP      netip.Addr    // the frontend IP
+	Backends []Backend     // the backend pool, in order of preference
+	Protocol string        // probe protocol: "tcp" (default) or "http"
+	Path     string        // http: the probe's path, default "/"
+	Interval time.Duration // default: the cloud's (Defaults)
+	Timeout  time.Duration // one probe at most; default and maximum: Interval
 	// Threshold is results in a row that flip a backend in both
 	// directions (Azure's probeThreshold is one number); HealthyThreshold
 	// and UnhealthyThreshold, when set, override it for one direction
