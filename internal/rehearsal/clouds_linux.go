@@ -17,7 +17,7 @@ func (o Options) cloud() (string, error) {
 	case lbsim.GCP, lbsim.AWS:
 		return c, nil
 	}
-	return "", fmt.Errorf("cloud %q: use azure, gcp or aws", o.Cloud)
+	return "", usagef("cloud %q: use azure, gcp or aws", o.Cloud)
 }
 
 func (o Options) svgPath(cloud string) string {
