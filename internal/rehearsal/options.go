@@ -2,7 +2,6 @@ package rehearsal
 
 import (
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -48,16 +47,6 @@ type Options struct {
 // with it, a config file that cannot be rehearsed): the caller's mistake,
 // found before anything is built (the command exits 2 for it).
 var ErrUsage = errors.New("bad arguments")
-
-// usageError is an Options error that errors.Is reports as ErrUsage while
-// its message stays the one line that names the fix.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string        { return e.err.Error() }
-func (e *usageError) Unwrap() error        { return e.err }
-func (e *usageError) Is(target error) bool { return target == ErrUsage }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
 
 // ErrNotRoot: the rehearsal needs network namespaces.
 var ErrNotRoot = errors.New("the rehearsal needs root (network namespaces): run it as root; `make demo` without root runs the responder alone")

@@ -88,16 +88,26 @@ func (r *Rehearsal) say(at time.Time, format string, a ...any) {
 	fmt.Fprintf(r.out, "  [%6.2fs] %s\n", at.Sub(r.start).Seconds(), fmt.Sprintf(format, a...))
 }
 
+// headingLabel is a title's part before ":", whole words only (a cut
+// mid-word, "(Google Cl", reads as a bug), with "…" when words were left out.
+func headingLabel(title string) string {
+	const most = 40
+	label, _, _ := strings.Cut(title, ":")
+	if len(label) <= most {
+		return label
+	}
+	if i := strings.LastIndexByte(label[:most], ' '); i > 0 {
+		return label[:i] + "…"
+	}
+	return label[:most] + "…"
+}
+
 // Heading prints a scenario's title and marks its start in the timeline
 // (with the title's first words).
 func (r *Rehearsal) Heading(format string, a ...any) {
 	title := fmt.Sprintf(format, a...)
-	label, _, _ := strings.Cut(title, ":")
-	if len(label) > 28 {
-		label = label[:28]
-	}
 	if title != "Summary" {
-		r.TL.mark(Mark{At: time.Now(), Label: label})
+		r.TL.mark(Mark{At: time.Now(), Label: headingLabel(title)})
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -35,3 +35,16 @@ func TestTimelineLabels(t *testing.T) {
 		t.Errorf("the narrow dropped band has %d labels, want 1:\n%s", n, svg)
 	}
 }
+
+// TestHeadingLabel: a heading's label keeps whole words.
+func TestHeadingLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"e) why it matters (Google Cloud): without a failover policy":       "e) why it matters (Google Cloud)",
+		"b) switchover: remove on node1":                                    "b) switchover",
+		"x) a title with far too many words before its colon comes here: y": "x) a title with far too many words…",
+	} {
+		if got := headingLabel(in); got != want {
+			t.Errorf("headingLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -311,7 +311,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		// It sets routes (and sysctls): only in a namespace made for the
 		// purpose, never the host's, and when that is undecidable, not at all.
 		if err := netnsrun.NotHost(h); err != nil {
-			return fmt.Errorf("lbsim: %w (it would route the VIP there): run it inside a namespace, ip netns exec LB lbsim ...", err)
+			return fmt.Errorf("lbsim: %w (it would route the VIP there): run it inside a namespace (ip netns exec LB lbsim)", err)
 		}
 		if router, err = newRouter(h, &s.cfg, s.rules, s.log); err != nil {
 			return err
