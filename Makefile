@@ -38,7 +38,7 @@ CLOUD ?= azure
 demo: build
 	CLOUD=$(CLOUD) scripts/demo.sh
 
-## timelines: regenerate the README's failover timelines (docs/timeline-CLOUD.svg), one rehearsal per cloud (root)
+## timelines: regenerate the README's failover timelines (docs/timeline-CLOUD.svg), one rehearsal per cloud (root); real runs, so the timings differ a little each time
 .PHONY: timelines
 timelines: build
 	for c in azure gcp aws; do bin/rehearsal --bin bin --cloud $$c --svg docs/timeline-$$c.svg --interval 500ms --threshold 2 >/dev/null || exit 1; echo docs/timeline-$$c.svg; done

@@ -28,5 +28,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-CLOUD=${CLOUD:-azure}
+# Lower-cased, as the rehearsal reads it, so CLOUD=GCP writes rehearsal-gcp.svg.
+CLOUD=$(printf '%s' "${CLOUD:-azure}" | tr '[:upper:]' '[:lower:]')
 exec "$BIN/rehearsal" --bin "$BIN" --cloud "$CLOUD" --svg "$BIN/rehearsal-$CLOUD.svg" --interval 500ms --threshold 2 "$@"

@@ -26,3 +26,8 @@ func Open(name string) (netns.NsHandle, error) {
 	}
 	return netns.None(), ErrUnsupported
 }
+
+// NotHost: without network namespaces every process is in the host's.
+func NotHost(h netns.NsHandle) error {
+	return errors.New("refusing to run: network namespaces are supported on Linux only")
+}

@@ -9,6 +9,16 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
+// usageError is an Options error that errors.Is reports as ErrUsage while
+// its message stays the one line that names the fix.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string        { return e.err.Error() }
+func (e *usageError) Unwrap() error        { return e.err }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
 // cloud is o.Cloud, checked: azure, gcp or aws.
 func (o Options) cloud() (string, error) {
 	switch c := strings.ToLower(o.Cloud); c {
@@ -17,7 +27,7 @@ func (o Options) cloud() (string, error) {
 	case lbsim.GCP, lbsim.AWS:
 		return c, nil
 	}
-	return "", fmt.Errorf("cloud %q: use azure, gcp or aws", o.Cloud)
+	return "", usagef("cloud %q: use azure, gcp or aws", o.Cloud)
 }
 
 func (o Options) svgPath(cloud string) string {

@@ -43,5 +43,10 @@ type Options struct {
 	SVG string
 }
 
+// ErrUsage marks an error in Options (a bad cloud, a flag that does not go
+// with it, a config file that cannot be rehearsed): the caller's mistake,
+// found before anything is built (the command exits 2 for it).
+var ErrUsage = errors.New("bad arguments")
+
 // ErrNotRoot: the rehearsal needs network namespaces.
 var ErrNotRoot = errors.New("the rehearsal needs root (network namespaces): run it as root; `make demo` without root runs the responder alone")

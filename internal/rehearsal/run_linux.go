@@ -25,9 +25,7 @@ import (
 // and file it made, also when ctx is cancelled (Ctrl-C) or a step fails.
 func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	begin := time.Now()
-	if os.Geteuid() != 0 {
-		return ErrNotRoot
-	}
+	// Bad arguments first: they are wrong with or without root.
 	cloud, err := o.cloud()
 	if err != nil {
 		return err
@@ -35,6 +33,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	kit, vip, err := o.kit(cloud)
 	if err != nil {
 		return err
+	}
+	if os.Geteuid() != 0 {
+		return ErrNotRoot
 	}
 	if o.Prefix == "" {
 		o.Prefix = "ilbvip-demo-"
@@ -180,7 +181,7 @@ func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 	noVIP := cloud == lbsim.AWS
 	if o.IPv6 {
 		if cloud != lbsim.Azure {
-			return kitPlan{}, vip, fmt.Errorf("ipv6: the IPv6 rehearsal is Azure's (cloud azure)")
+			return kitPlan{}, vip, usagef("--ipv6: the IPv6 rehearsal is Azure's (use --cloud azure)")
 		}
 		vip = testbed.DefaultVIP6
 	}
@@ -196,7 +197,7 @@ func (o Options) kit(cloud string) (kitPlan, netip.Addr, error) {
 		}
 		p, err := strconv.ParseUint(set["port"], 10, 16)
 		if err != nil || p == 0 {
-			return kitPlan{}, vip, fmt.Errorf("port %q: use 1-65535", set["port"])
+			return kitPlan{}, vip, usagef("port %q: use 1-65535", set["port"])
 		}
 		k := kitPlan{Kit: testbed.Kit{Tag: o.Tag, Settings: set, NoVIP: noVIP}, port: uint16(p), protocol: set["protocol"], path: set["http_path"]}
 		k.describe = describe(set)
@@ -219,14 +220,14 @@ func (o Options) kitFromFile(cloud string, vip netip.Addr) (kitPlan, netip.Addr,
 		Euid:       os.Geteuid(),
 	})
 	if err != nil {
-		return kitPlan{}, vip, fmt.Errorf("%s: %w", o.ConfigFile, err)
+		return kitPlan{}, vip, &usageError{fmt.Errorf("%s: %w", o.ConfigFile, err)}
 	}
 	if cfg.HasVIP() {
 		switch {
 		case noVIP:
-			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): an AWS Network Load Balancer has no Floating IP, so a VIP on the node carries none of its traffic: leave vip unset (responder only)", cfg.VIP, o.ConfigFile)
+			return kitPlan{}, vip, usagef("vip %s (from %s): an AWS Network Load Balancer has no Floating IP, so a VIP on the node carries none of its traffic: leave vip unset (responder only)", cfg.VIP, o.ConfigFile)
 		case cfg.VIP.Is6() && cloud != lbsim.Azure:
-			return kitPlan{}, vip, fmt.Errorf("vip %s (from %s): the rehearsal has IPv6 for Azure only", cfg.VIP, o.ConfigFile)
+			return kitPlan{}, vip, usagef("vip %s (from %s): the rehearsal has IPv6 for Azure only", cfg.VIP, o.ConfigFile)
 		}
 		vip = cfg.VIP
 	}
@@ -247,6 +248,10 @@ func (o Options) kitFromFile(cloud string, vip netip.Addr) (kitPlan, netip.Addr,
 	if noVIP {
 		set2 = "state_dir, allow set by the test bed; no vip: responder only"
 	}
+	if cfg.Bind.IsValid() && !cfg.Bind.IsUnspecified() {
+		// The file's bind is an address of the admin's node, not of the bed.
+		set2 += fmt.Sprintf("; bind %s replaced by the node's backend address", cfg.Bind)
+	}
 	k.describe = o.ConfigFile + " (" + describe(set) + "; " + set2 + ")"
 	return k, vip, nil
 }
@@ -262,7 +267,10 @@ func (o Options) lb(cloud string, k kitPlan, bed *testbed.Bed) lbsim.Config {
 		lb.Path = o.Path
 	}
 	if lb.Interval == 0 {
-		lb.Interval = 500 * time.Millisecond
+		lb.Interval = 500 * time.Millisecond // short, not the cloud's: a demo
+	}
+	if lb.Threshold == 0 {
+		lb.Threshold = 2 // both directions, on every cloud: the bound below stays one number
 	}
 	if lb.Timeout == 0 {
 		// The simulator applies a round's results together, when its

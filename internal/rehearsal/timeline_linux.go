@@ -156,8 +156,12 @@ func (t *Timeline) drawRouting(c *svg.SVG, x func(time.Time) int, colour map[str
 	paint := func(to time.Time) {
 		if w := x(to) - x(from); w > 0 {
 			c.Rect(x(from), y, w, tlRow, style)
-			if w > 7*len(label)+8 { // only where the label fits
+			if w > 7*len(label)+8 {
 				c.Text(x(from)+4, y+tlRow/2+4, label, "fill:#222")
+			} else {
+				// Too narrow for its label: under the band, in the gap
+				// before the client's row, so no band goes unnamed.
+				c.Text(textX(x(from), label), y+tlRow+11, label, textAnchor(x(from), label)+"font-size:10px;fill:#222")
 			}
 		}
 	}
@@ -177,6 +181,23 @@ func (t *Timeline) drawRouting(c *svg.SVG, x func(time.Time) int, colour map[str
 		from, style, label = e.Time, s, l
 	}
 	paint(end)
+}
+
+// textX and textAnchor place a label that starts at px (11px type, about
+// 6px a character): to its right, or, where it would run past the
+// picture's right edge, ending at px, so it is never clipped.
+func textX(px int, label string) int {
+	if px+3+6*len(label) > tlWidth-4 {
+		return px - 3
+	}
+	return px + 3
+}
+
+func textAnchor(px int, label string) string {
+	if px+3+6*len(label) > tlWidth-4 {
+		return "text-anchor:end;"
+	}
+	return ""
 }
 
 // drawMarks puts each action on the node's band: a tick and its label,
@@ -225,7 +246,7 @@ func (t *Timeline) drawHeadings(c *svg.SVG, x func(time.Time) int, top, bottom i
 		}
 		px := x(m.At)
 		c.Line(px, top-12, px, bottom, "stroke:#888;stroke-dasharray:4,3")
-		c.Text(px+3, top-4, m.Label, "font-size:11px;fill:#555")
+		c.Text(textX(px, m.Label), top-4, m.Label, textAnchor(px, m.Label)+"font-size:11px;fill:#555")
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netns"
@@ -116,4 +119,22 @@ func (n *NS) VethSelf(t testing.TB, name, peer string) {
 	n.MustRun(t, "ip", "link", "add", name, "type", "veth", "peer", "name", peer)
 	n.MustRun(t, "ip", "link", "set", name, "up")
 	n.MustRun(t, "ip", "link", "set", peer, "up")
+}
+
+// InNamedNetns reports whether the test process runs in a namespace `ip
+// netns` names (then it is not the host's, and a test that exercises a
+// refusal there cannot run).
+func InNamedNetns() bool {
+	var self syscall.Stat_t
+	if syscall.Stat("/proc/thread-self/ns/net", &self) != nil {
+		return false
+	}
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join("/run/netns", e.Name()), &st) == nil && st.Dev == self.Dev && st.Ino == self.Ino {
+			return true
+		}
+	}
+	return false
 }

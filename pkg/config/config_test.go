@@ -163,6 +163,10 @@ func TestBadSources(t *testing.T) {
 		{"missing -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/nonexistent/t.yaml"}, "/nonexistent/t.yaml: config file not found: create it or fix -c", ExitNotInstalled},
 		{"dir as -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/"}, "/: is not a regular file", ExitNotInstalled},
 		{"no port", Sources{Flags: map[string]string{"tag": "t"}}, "port: is missing", ExitNotConfigured},
+		// A value is quoted as the user typed it, not lower-cased.
+		{"cloud as typed", Sources{Flags: map[string]string{"tag": "t"}, Env: envOf(map[string]string{"OCF_RESKEY_cloud": "GCPX"})}, `cloud (from OCF_RESKEY_cloud): "GCPX" is not a cloud`, ExitNotConfigured},
+		{"protocol as typed", Sources{Flags: map[string]string{"tag": "t", "protocol": "HTTPS"}}, `"HTTPS" is not a protocol`, ExitNotConfigured},
+		{"log level as typed", Sources{Flags: map[string]string{"tag": "t", "log_level": "Verbose"}}, `"Verbose" is not a log level`, ExitNotConfigured},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

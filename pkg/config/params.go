@@ -96,11 +96,12 @@ var Params = []Param{
 		Long: "tcp: a probe succeeds when the connection is accepted (the responder writes 'message' if set and closes). " +
 			"http: GET or HEAD of http_path is answered 200, other paths 404, and 503 while draining.",
 		set: func(c *Config, s string) error {
-			s = strings.ToLower(s)
-			if s != "tcp" && s != "http" {
+			// The error quotes what the user typed, not its lower case.
+			v := strings.ToLower(s)
+			if v != "tcp" && v != "http" {
 				return fmt.Errorf("%q is not a protocol: use tcp or http", s)
 			}
-			c.Protocol = s
+			c.Protocol = v
 			return nil
 		},
 	},
@@ -145,8 +146,11 @@ var Params = []Param{
 	{
 		Name: "bind", Kind: Address,
 		Short: "Address the responder listens on (default: all addresses, IPv4 and IPv6)",
-		Long: "Listen on one local address only, for example the node's address in the backend pool. " +
-			"Empty listens on every address.",
+		Long: "Listen on one local address only, for example the node's address in the backend pool, in the VIP's " +
+			"IP family (the load balancer probes in the frontend's). Empty listens on every address. " +
+			"Azure, AWS: the probes go to the NIC's own address, never to a VIP. Google Cloud: they go to the " +
+			"forwarding rule's IP, so leave bind unset, or, without vip (another resource holds the VIP), set it to " +
+			"that IP.",
 		set: func(c *Config, s string) error {
 			a, err := parseIP(s)
 			if err != nil {
@@ -163,8 +167,9 @@ var Params = []Param{
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
 			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
 			"IPv6 address; matched by address, whatever the interface). GCP: 35.191.0.0/16,130.211.0.0/22 " +
-			"(IPv6 health checks: 2600:2d00:1:b029::/64). " +
-			"AWS: the VPC or subnet CIDR. " +
+			"(IPv6 health checks: 2600:2d00:1:b029::/64, 2600:2d00:1:1::/64). " +
+			"AWS: every subnet of the Network Load Balancer, or the VPC CIDR (its health checks come from its own " +
+			"address in each subnet). " +
 			"The node's own self-probe (127.0.0.1, ::1, the bind address) is always allowed.",
 		set: func(c *Config, s string) error {
 			var out []netip.Prefix
@@ -347,13 +352,13 @@ var Params = []Param{
 			"has no Floating IP). auto reads /sys/class/dmi/id; none is for on premises or another cloud. " +
 			"It never changes what restore does to the node.",
 		set: func(c *Config, s string) error {
-			s = strings.ToLower(s)
 			for _, k := range Clouds {
-				if s == k {
-					c.Cloud = s
+				if strings.EqualFold(s, k) {
+					c.Cloud = k
 					return nil
 				}
 			}
+			// Quoted as the user typed it, so it can be found in their file.
 			return fmt.Errorf("%q is not a cloud: use %s", s, strings.Join(Clouds, ", "))
 		},
 	},
@@ -362,10 +367,9 @@ var Params = []Param{
 		Short: "Log level: debug, info, warn or error",
 		Long:  "debug logs every probe; info logs state changes only.",
 		set: func(c *Config, s string) error {
-			s = strings.ToLower(s)
-			switch s {
+			switch v := strings.ToLower(s); v {
 			case "debug", "info", "warn", "error":
-				c.LogLevel = s
+				c.LogLevel = v
 				return nil
 			}
 			return fmt.Errorf("%q is not a log level: use debug, info, warn or error", s)

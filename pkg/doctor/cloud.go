@@ -20,6 +20,13 @@ type cloud struct {
 	sources6   []netip.Prefix // IPv6 probe sources, where the cloud documents them
 	unread     string         // why DMI could not be read, "" when it was
 	detected   string         // configured: the cloud DMI names, "" none or unread
+	detectedBy string         // configured: the DMI strings that named detected
+}
+
+// mismatch: the cloud parameter names one cloud (or none) and the
+// firmware another.
+func (c cloud) mismatch() bool {
+	return c.configured && c.detected != "" && c.detected != c.name
 }
 
 // azureAssetTag is the chassis asset tag of every Azure VM; a Hyper-V VM
@@ -34,17 +41,16 @@ const azureAssetTag = "7783-7084-3265-9085-8269-3286-77"
 // https://learn.microsoft.com/en-us/azure/load-balancer/load-balancer-custom-probe-overview
 //
 // Google Cloud's health checks for an internal passthrough Network Load
-// Balancer come from 35.191.0.0/16 and 130.211.0.0/22, and for IPv6 from
-// 2600:2d00:1:b029::/64 (the fw-allow-health-check-ipv6 rule of
-// https://cloud.google.com/load-balancing/docs/internal/setting-up-internal;
-// 2600:1901:8001::/48 is listed for other, proxy-based load balancers on
-// https://cloud.google.com/load-balancing/docs/firewall-rules, not for this
-// one).
+// Balancer come from 35.191.0.0/16 and 130.211.0.0/22. For IPv6,
+// https://cloud.google.com/load-balancing/docs/firewall-rules lists
+// 2600:2d00:1:b029::/64 and 2600:2d00:1:1::/64 as health-check ranges; the
+// row for this load balancer could not be verified in the copies checked,
+// so an allow that covers either one is accepted (gcpEither6).
 var (
 	azureProbe  = netip.MustParsePrefix("168.63.129.16/32")
 	azureProbe6 = netip.MustParsePrefix("fe80::1234:5678:9abc/128")
 	gcpProbes   = []netip.Prefix{netip.MustParsePrefix("35.191.0.0/16"), netip.MustParsePrefix("130.211.0.0/22")}
-	gcpProbes6  = []netip.Prefix{netip.MustParsePrefix("2600:2d00:1:b029::/64")}
+	gcpProbes6  = []netip.Prefix{netip.MustParsePrefix("2600:2d00:1:b029::/64"), netip.MustParsePrefix("2600:2d00:1:1::/64")}
 )
 
 // profile fills in a cloud's documented probe sources.
@@ -61,16 +67,21 @@ func profile(name, evidence string) cloud {
 
 // selectCloud is the cloud parameter's profile, or the one DMI names when
 // it is auto (or unset).
+//
+// An explicit cloud (none included) is still compared with the firmware
+// (one file read, no network): a copied config file or a wrong profile
+// gives the wrong advice, and none on an Azure VM would hide Azure's checks.
 func selectCloud(c *config.Config, dmi string) cloud {
-	switch c.Cloud {
-	case "", "auto":
+	if c.Cloud == "" || c.Cloud == "auto" {
 		return detectCloud(dmi)
-	case "none":
-		return cloud{configured: true, evidence: "cloud: none"}
 	}
-	cl := profile(c.Cloud, "set by the cloud parameter")
+	cl := cloud{evidence: "cloud: none"}
+	if c.Cloud != "none" {
+		cl = profile(c.Cloud, "set by the cloud parameter")
+	}
 	cl.configured = true
-	cl.detected = detectCloud(dmi).name
+	d := detectCloud(dmi)
+	cl.detected, cl.detectedBy = d.name, d.evidence
 	return cl
 }
 
@@ -142,6 +153,11 @@ func prefixList(ps []netip.Prefix) string {
 func checkCloud(c cloud) Check {
 	ck := Check{Name: "cloud"}
 	switch {
+	case c.configured && c.name == "" && c.mismatch():
+		ck.Status = Warn
+		ck.Found = fmt.Sprintf("cloud set to none, but the firmware says %s (%s): its checks (probe sources, tcp_timestamps, the load balancer's settings) are not made", profile(c.detected, "").title(), c.detectedBy)
+		ck.Fix = fmt.Sprintf("set cloud to %s (or auto) if this node runs there", c.detected)
+		return ck
 	case c.configured && c.name == "":
 		ck.Status, ck.Found = Info, "cloud set to none: on premises or another cloud; no cloud-specific checks"
 		return ck
@@ -155,9 +171,9 @@ func checkCloud(c cloud) Check {
 	}
 	ck.Status = OK
 	ck.Found = fmt.Sprintf("%s (%s): probes come from %s, to %s", c.title(), c.evidence, c.sourceText(), c.probeTarget())
-	if c.configured && c.detected != "" && c.detected != c.name {
+	if c.mismatch() {
 		ck.Status = Warn
-		ck.Found += fmt.Sprintf("; but the firmware says %s", profile(c.detected, "").title())
+		ck.Found += fmt.Sprintf("; but the firmware says %s (%s)", profile(c.detected, "").title(), c.detectedBy)
 		ck.Fix = fmt.Sprintf("set cloud to %s (or auto) if this node runs there", c.detected)
 	}
 	return ck
@@ -166,7 +182,7 @@ func checkCloud(c cloud) Check {
 func (c cloud) sourceText() string {
 	switch {
 	case c.name == "aws":
-		return "the load balancer's own addresses in the VPC (not knowable offline)"
+		return "the load balancer's own address in each of its subnets (not knowable offline)"
 	case len(c.sources6) > 0:
 		return prefixList(c.sources) + ", IPv6 probes from " + prefixList(c.sources6)
 	}
@@ -195,15 +211,19 @@ func (cl cloud) wanted(c *config.Config) []netip.Prefix {
 	return cl.sources
 }
 
-// probedOverIPv6 reports whether the load balancer probes c over IPv6: the
-// probe goes to bind when it is set (the node's backend address), and its
-// family is the VIP's (the frontend's) otherwise. Without either it is
-// taken to be IPv4, the common case.
+// probedOverIPv6 reports whether the load balancer probes c over IPv6: in
+// the frontend's family, the VIP's, when there is a VIP (a bind of the other
+// family is the bind check's failure, and allow is judged for the probes
+// that do come); without one, bind's family (the node's backend address),
+// and IPv4, the common case, without either.
 func probedOverIPv6(c *config.Config) bool {
+	if c.HasVIP() {
+		return c.VIP.Unmap().Is6()
+	}
 	if c.Bind.IsValid() && !c.Bind.IsUnspecified() {
 		return c.Bind.Unmap().Is6()
 	}
-	return c.VIP.IsValid() && c.VIP.Unmap().Is6()
+	return false
 }
 
 // checkAllow compares allow with the cloud's probe sources: an empty allow
@@ -211,13 +231,13 @@ func probedOverIPv6(c *config.Config) bool {
 // keeps the load balancer from ever seeing the node healthy.
 func checkAllow(c *config.Config, cl cloud) Check {
 	ck := Check{Name: "allow"}
-	advice := "the load balancer's probe sources (Azure 168.63.129.16, over IPv6 fe80::1234:5678:9abc; Google Cloud 35.191.0.0/16,130.211.0.0/22; AWS the VPC or subnet CIDR)"
+	advice := "the load balancer's probe sources (Azure 168.63.129.16, over IPv6 fe80::1234:5678:9abc; Google Cloud 35.191.0.0/16,130.211.0.0/22; AWS every subnet of the Network Load Balancer, or the VPC CIDR)"
 	wanted := cl.wanted(c)
 	switch cl.name {
 	case "azure", "gcp":
 		advice = prefixList(wanted)
 	case "aws":
-		advice = "the VPC or subnet CIDR of the network load balancer"
+		advice = "every subnet of the Network Load Balancer (its health checks come from its own address in each), or the VPC CIDR"
 	}
 	if len(c.Allow) == 0 {
 		ck.Status = Warn
@@ -232,6 +252,13 @@ func checkAllow(c *config.Config, cl cloud) Check {
 			missing = append(missing, want)
 		}
 	}
+	if gcpEither6(c, cl) && len(missing) < len(wanted) {
+		missing = nil
+	}
+	fam := "IPv4"
+	if probedOverIPv6(c) {
+		fam = "IPv6"
+	}
 	switch {
 	case len(missing) > 0:
 		ck.Status = Fail
@@ -241,8 +268,14 @@ func checkAllow(c *config.Config, cl cloud) Check {
 		}
 		ck.Found = fmt.Sprintf("allow (%s) leaves out %s's %s %s: its probes get no answer and the node never becomes healthy", have, cl.title(), what, prefixList(missing))
 		ck.Fix = "add " + prefixList(missing) + " to allow"
+	case !anyOfFamily(c.Allow, fam == "IPv6"):
+		// Whatever the cloud: the probes come in one family, and an allow
+		// of the other refuses every one of them.
+		ck.Status = Fail
+		ck.Found = fmt.Sprintf("allow (%s) has no %s address, but the load balancer probes over %s (the family of the %s): every probe is refused and the node never becomes healthy", have, fam, fam, familyFrom(c))
+		ck.Fix = "set allow to " + advice
 	case cl.name == "aws":
-		ck.Status, ck.Found = Info, fmt.Sprintf("allow is %s: AWS probes from the load balancer's VPC addresses, which cannot be checked offline", have)
+		ck.Status, ck.Found = Info, fmt.Sprintf("allow is %s: AWS probes from the load balancer's own address in each of its subnets, which cannot be checked offline", have)
 		ck.Fix = "make sure allow covers " + advice
 	case cl.name == "":
 		ck.Status, ck.Found = OK, fmt.Sprintf("allow is %s (cloud not recognised: not compared with a probe source)", have)
@@ -250,6 +283,35 @@ func checkAllow(c *config.Config, cl cloud) Check {
 		ck.Status, ck.Found = OK, fmt.Sprintf("allow %s covers %s's probe sources", have, cl.title())
 	}
 	return ck
+}
+
+// gcpEither6: Google Cloud probing over IPv6, where covering one of its
+// documented IPv6 health-check ranges is enough (which one the internal
+// passthrough load balancer uses is not verified; failing an allow that
+// holds a documented range would be worse than not naming the other).
+func gcpEither6(c *config.Config, cl cloud) bool {
+	return cl.name == "gcp" && probedOverIPv6(c)
+}
+
+// anyOfFamily reports whether allow has a prefix of the family (IPv6 or not).
+func anyOfFamily(allow []netip.Prefix, v6 bool) bool {
+	for _, a := range allow {
+		if a.Addr().Unmap().Is6() == v6 {
+			return true
+		}
+	}
+	return false
+}
+
+// familyFrom names what sets the probe's family, for messages.
+func familyFrom(c *config.Config) string {
+	switch {
+	case c.HasVIP():
+		return "vip " + c.VIP.String()
+	case c.Bind.IsValid() && !c.Bind.IsUnspecified():
+		return "bind " + c.Bind.String()
+	}
+	return "node's address, taken to be IPv4 without vip or bind"
 }
 
 // covered reports whether want lies entirely inside one of allow.

@@ -35,6 +35,8 @@ func TestCheckAllowIPv6(t *testing.T) {
 		{"ipv4 vip needs no ipv6 source", prefixes("168.63.129.16/32"), vip4, netip.Addr{}, azure, OK, "covers"},
 		{"ipv4 vip, only the ipv6 source", prefixes("fe80::1234:5678:9abc/128"), vip4, netip.Addr{}, azure, Fail, "168.63.129.16"},
 		{"no vip, no bind: ipv4 probes", prefixes("168.63.129.16/32"), netip.Addr{}, netip.Addr{}, azure, OK, "covers"},
+		{"ipv6 vip, ipv4 bind: the vip's family decides", prefixes("168.63.129.16/32"), vip6, netip.MustParseAddr("10.0.1.2"), azure, Fail, "fe80::1234:5678:9abc"},
+		{"ipv4 vip, ipv6 bind: the vip's family decides", prefixes("fe80::1234:5678:9abc/128"), vip4, bind6, azure, Fail, "168.63.129.16"},
 		{"gcp ipv6 vip: google's ipv6 range", prefixes("35.191.0.0/16"), vip6, netip.Addr{}, gcp, Fail, "2600:2d00:1:b029::/64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,9 @@ func TestDiagnoseClouds(t *testing.T) {
 	node, lb := testenv.NewNS(t), testenv.NewNS(t)
 	node.Veth(t, "eth0", "10.0.0.2/24", lb, "eth0", "10.0.0.3/24")
 	node.MustRun(t, "ip", "-6", "addr", "add", "fd00::2/64", "dev", "eth0", "nodad")
+	// A VIP that another resource (IPaddr2) holds: a host address beside
+	// the NIC's own.
+	node.MustRun(t, "ip", "addr", "add", "10.0.0.200/32", "dev", "eth0")
 	sd := filepath.Join(t.TempDir(), "state")
 	base := []string{"-t", "lbhc-12345", "--port", "12345", "--state-dir", sd, "--interface", "eth0"}
 	for _, tc := range []struct {
@@ -29,6 +32,20 @@ func TestDiagnoseClouds(t *testing.T) {
 	}{
 		{"gcp: bind on the node's address", []string{"--cloud", "gcp", "--vip", "10.128.0.200", "--bind", "10.0.0.2", "--allow", "35.191.0.0/16,130.211.0.0/22"},
 			1, "bind", Fail, "bind is 10.0.0.2, but Google Cloud sends its health checks to the forwarding rule's IP 10.128.0.200"},
+		{"gcp: no vip, bind on the node's address", []string{"--cloud", "gcp", "--bind", "10.0.0.2", "--allow", "35.191.0.0/16,130.211.0.0/22"},
+			1, "bind", Fail, "not to the node's address"},
+		{"gcp: no vip, bind the VIP that IPaddr2 holds", []string{"--cloud", "gcp", "--bind", "10.0.0.200", "--allow", "35.191.0.0/16,130.211.0.0/22"},
+			0, "bind", OK, "taken to be the forwarding rule's IP"},
+		{"azure: no vip, bind the VIP that IPaddr2 holds", []string{"--cloud", "azure", "--bind", "10.0.0.200", "--allow", "168.63.129.16"},
+			0, "bind", Warn, "never to a VIP"},
+		{"azure: ipv6 vip, ipv4 bind", []string{"--cloud", "azure", "--vip", "fd00:5::200", "--bind", "10.0.0.2", "--allow", "168.63.129.16"},
+			1, "bind", Fail, "different IP families"},
+		{"azure: ipv6 vip, ipv4 bind: allow judged for IPv6", []string{"--cloud", "azure", "--vip", "fd00:5::200", "--bind", "10.0.0.2", "--allow", "168.63.129.16"},
+			1, "allow", Fail, "leaves out Azure's IPv6 probe source fe80::1234:5678:9abc"},
+		{"no cloud: ipv4 vip, ipv6 bind", []string{"--cloud", "none", "--vip", "10.10.5.200", "--bind", "fd00::2", "--allow", "fe80::1234:5678:9abc"},
+			1, "bind", Fail, "different IP families"},
+		{"no cloud: ipv4 vip, an ipv6 allow", []string{"--cloud", "none", "--vip", "10.10.5.200", "--bind", "fd00::2", "--allow", "fe80::1234:5678:9abc"},
+			1, "allow", Fail, "has no IPv4 address"},
 		{"gcp: bind unset", []string{"--cloud", "gcp", "--vip", "10.128.0.200", "--allow", "35.191.0.0/16,130.211.0.0/22"},
 			0, "bind", Skip, "bind not set"},
 		{"azure: ipv6 vip without fe80::1234:5678:9abc", []string{"--cloud", "azure", "--vip", "fd00:5::200", "--allow", "168.63.129.16"},
@@ -76,16 +93,21 @@ func TestTimestampsByCloud(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		cloud string
+		dmi   map[string]string
 		want  Status
 		text  string
 	}{
-		{"azure", Warn, "on Azure"},
-		{"gcp", OK, "matters only in Azure"},
-		{"aws", OK, "matters only in Azure"},
-		{"none", OK, "matters only in Azure"},
+		{"azure", nil, Warn, "on Azure"},
+		{"gcp", nil, OK, "matters only in Azure"},
+		{"aws", nil, OK, "matters only in Azure"},
+		{"none", nil, OK, "matters only in Azure"},
+		{"none", dmiKVM, OK, "matters only in Azure"},
+		// The firmware says Azure: the probes fail whatever the parameter.
+		{"none", dmiAzure, Warn, "the firmware says Azure"},
+		{"gcp", dmiAzure, Warn, "the firmware says Azure"},
 	} {
 		c := &config.Config{Cloud: tc.cloud}
-		ck := checkTimestamps(&node{c: c, env: Env{ProcSys: sys}, cloud: selectCloud(c, "")})
+		ck := checkTimestamps(&node{c: c, env: Env{ProcSys: sys}, cloud: selectCloud(c, dmiDir(t, tc.dmi))})
 		if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
 			t.Errorf("cloud %s: %s %q, want %s containing %q", tc.cloud, ck.Status, ck.Found, tc.want, tc.text)
 		}

@@ -202,7 +202,7 @@ func Run(ctx context.Context, c *config.Config, env Env) *Report {
 	r.Checks = []Check{
 		checkConfig(c),
 		checkInterface(n),
-		cloudBind(n, checkBind),
+		cloudBind(n, checkBind, locateBind),
 		checkCloud(n.cloud),
 		checkAllow(c, n.cloud),
 		checkLBConfig(n),

@@ -103,6 +103,21 @@ func checkBind(n *node) Check {
 	return ck
 }
 
+// locateBind tells where bind is, for cloudBind: the node's own address
+// is what vip.Lookup calls primary (a subnet prefix, or the NIC's only /32
+// with the default route, as on Google Cloud), never one on lo.
+func locateBind(a netip.Addr) bindPlace {
+	iface, prefix, found, err := vip.Locate(a)
+	if err != nil || !found {
+		return bindPlace{err: err}
+	}
+	f, err := vip.Lookup(vip.Spec{Addr: a, Prefix: prefix, Interface: iface})
+	if err != nil {
+		return bindPlace{err: fmt.Errorf("bind %s on %s: %w", a, iface, err)}
+	}
+	return bindPlace{found: true, iface: iface, own: f.Primary && iface != "lo"}
+}
+
 func checkFirewall(ctx context.Context, n *node) Check {
 	return judgeFirewall(readFirewall(ctx, n.env), n.sources, n.c.Port)
 }
@@ -120,9 +135,14 @@ func checkTimestamps(n *node) Check {
 	switch {
 	case v == 0:
 		ck.Status, ck.Found = OK, "net.ipv4.tcp_timestamps is 0"
-	case n.cloud.name == "azure":
+	case n.cloud.name == "azure" || n.cloud.detected == "azure":
+		// The firmware's word counts too: cloud none (or another cloud's
+		// profile) on an Azure VM does not make the probes succeed.
 		ck.Status = Warn
 		ck.Found = fmt.Sprintf("net.ipv4.tcp_timestamps is %d on Azure: Microsoft documents that the load balancer's health probes fail with TCP timestamps on", v)
+		if n.cloud.name != "azure" {
+			ck.Found += " (the firmware says Azure, whatever the cloud parameter says)"
+		}
 		ck.Fix = fix
 	case n.cloud.name == "" && !n.cloud.configured:
 		ck.Status = Info

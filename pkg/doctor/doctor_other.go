@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -36,6 +37,12 @@ func checkInterface(n *node) Check {
 }
 
 func checkBind(*node) Check { return notChecked("bind", "whether bind is a local address") }
+
+// locateBind: whether bind is the node's own address or a VIP is told on
+// Linux only.
+func locateBind(netip.Addr) bindPlace {
+	return bindPlace{err: errors.New("where bind is, is not checked on this OS")}
+}
 
 func checkFirewall(_ context.Context, n *node) Check {
 	return notChecked("firewall", fmt.Sprintf("allow tcp port %d from %s in the host firewall", n.c.Port, sourceList(n.sources)))

@@ -13,9 +13,13 @@ import (
 
 // foreignLocalRoute finds a local route for the VIP that no address made
 // (an address's own local route has protocol kernel): Google's guest agent
-// adds one, protocol 66, for every forwarding rule's IP on every backend
+// adds one for every forwarding rule's IP on every backend
 // (https://cloud.google.com/load-balancing/docs/internal), and then every
-// node accepts the VIP's traffic. "" when there is none or it cannot be read.
+// node accepts the VIP's traffic. Any non-kernel local route counts, so a
+// changed protocol does not hide it; 66 only names it: the agent's
+// defaultProtoID, which ethernet_proto_id can change
+// (https://github.com/GoogleCloudPlatform/guest-agent/blob/main/google_guest_agent/addresses.go).
+// "" when there is none or it cannot be read.
 func foreignLocalRoute(c *config.Config) string {
 	if !c.HasVIP() {
 		return ""

@@ -23,9 +23,12 @@ func TestSelectCloud(t *testing.T) {
 		{"configured without dmi", "gcp", nil, "gcp", OK, "to the VIP (the forwarding rule's IP)"},
 		{"configured, dmi agrees", "azure", dmiAzure, "azure", OK, "to this node's own address"},
 		{"configured, dmi disagrees", "gcp", dmiAzure, "gcp", Warn, "but the firmware says Azure"},
-		{"none", "none", dmiAzure, "", Info, "cloud set to none"},
+		{"none on premises", "none", dmiKVM, "", Info, "cloud set to none"},
+		{"none, but dmi says azure", "none", dmiAzure, "", Warn, "cloud set to none, but the firmware says Azure (chassis_asset_tag"},
+		{"none without dmi", "none", nil, "", Info, "cloud set to none"},
+		{"configured, dmi disagrees, names its strings", "aws", dmiGCP, "aws", Warn, `but the firmware says Google Cloud (sys_vendor "Google"`},
 		{"auto on premises names the parameter", "auto", dmiKVM, "", Info, "no cloud recognised"},
-		{"aws", "aws", nil, "aws", OK, "own addresses in the VPC"},
+		{"aws", "aws", nil, "aws", OK, "own address in each of its subnets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := selectCloud(&config.Config{Cloud: tc.param}, dmiDir(t, tc.dmi))
@@ -40,33 +43,71 @@ func TestSelectCloud(t *testing.T) {
 	}
 }
 
-// TestCloudBind: Google Cloud sends its health checks to the VIP, so a bind
-// on the node's address fails there, naming bind; elsewhere the OS check
-// decides.
+// TestDescribeCloud: quickCheck --verbose's cloud line shows the
+// firmware's verdict next to the cloud parameter when they differ.
+func TestDescribeCloud(t *testing.T) {
+	for _, tc := range []struct {
+		param string
+		dmi   map[string]string
+		want  string
+	}{
+		{"azure", dmiAzure, "Azure (cloud parameter), probes to this node's own address"},
+		{"azure", dmiGCP, `Azure (cloud parameter), probes to this node's own address; but the firmware says Google Cloud (sys_vendor "Google"`},
+		{"none", dmiAzure, "none (cloud parameter): no cloud rules; but the firmware says Azure (chassis_asset_tag"},
+		{"none", dmiKVM, "none (cloud parameter): no cloud rules"},
+		{"auto", dmiGCP, "Google Cloud (auto: sys_vendor"},
+	} {
+		got := describeCloud(&config.Config{Cloud: tc.param}, dmiDir(t, tc.dmi))
+		if !strings.HasPrefix(got, tc.want) || (!strings.Contains(tc.want, "firmware") && strings.Contains(got, "firmware")) {
+			t.Errorf("cloud %s: %q, want %q", tc.param, got, tc.want)
+		}
+	}
+}
+
+// TestCloudBind: where each cloud sends its probes decides bind. Google
+// Cloud: to the VIP, so with vip set any bind fails, and without it (the
+// VIP held by another resource) only the node's own address fails; Azure
+// and AWS: to the NIC's own address, so a host address (a VIP) warns. A bind
+// of another family than the VIP's fails everywhere.
 func TestCloudBind(t *testing.T) {
 	osCheck := func(*node) Check { return Check{Name: "bind", Status: OK, Found: "os check"} }
-	node6 := netip.MustParseAddr("10.128.0.5")
+	own := func(netip.Addr) bindPlace { return bindPlace{found: true, iface: "eth0", own: true} }
+	host := func(netip.Addr) bindPlace { return bindPlace{found: true, iface: "eth0"} }
+	absent := func(netip.Addr) bindPlace { return bindPlace{} }
+	nodeAddr, vip := netip.MustParseAddr("10.128.0.5"), netip.MustParseAddr("10.128.0.200")
 	for _, tc := range []struct {
 		name, cloud string
-		bind        netip.Addr
+		vip, bind   netip.Addr
+		locate      func(netip.Addr) bindPlace
 		want        Status
 		text        string
 	}{
-		{"gcp, bind on the node's address", "gcp", node6, Fail, "bind is 10.128.0.5, but Google Cloud sends its health checks to the forwarding rule's IP 10.128.0.200"},
-		{"gcp, bind unset", "gcp", netip.Addr{}, OK, "os check"},
-		{"gcp, bind 0.0.0.0", "gcp", netip.IPv4Unspecified(), OK, "os check"},
-		{"azure probes the node's address", "azure", node6, OK, "os check"},
-		{"aws probes the node's address", "aws", node6, OK, "os check"},
+		{"gcp, bind on the node's address", "gcp", vip, nodeAddr, own, Fail, "bind is 10.128.0.5, but Google Cloud sends its health checks to the forwarding rule's IP 10.128.0.200"},
+		{"gcp, with vip any bind", "gcp", vip, nodeAddr, host, Fail, "forwarding rule's IP 10.128.0.200"},
+		{"gcp, bind unset", "gcp", vip, netip.Addr{}, own, OK, "os check"},
+		{"gcp, bind 0.0.0.0", "gcp", vip, netip.IPv4Unspecified(), own, OK, "os check"},
+		{"gcp, no vip, bind on the node's own address", "gcp", netip.Addr{}, nodeAddr, own, Fail, "not to the node's address"},
+		{"gcp, no vip, bind the VIP another resource holds", "gcp", netip.Addr{}, vip, host, OK, "taken to be the forwarding rule's IP"},
+		{"gcp, no vip, bind not here now", "gcp", netip.Addr{}, vip, absent, Warn, "not on this node now"},
+		{"azure probes the node's address", "azure", vip, nodeAddr, own, OK, "os check"},
+		{"aws probes the node's address", "aws", vip, nodeAddr, own, OK, "os check"},
+		{"azure, no vip, bind the VIP", "azure", netip.Addr{}, vip, host, Warn, "Azure sends its probes to the address of the NIC's IP configuration in the backend pool, never to a VIP"},
+		{"aws, no vip, bind a host address", "aws", netip.Addr{}, vip, host, Warn, "registered target's address"},
+		{"azure, not on the node: the OS check", "azure", netip.Addr{}, vip, absent, OK, "os check"},
+		{"azure, ipv4 bind, ipv6 vip", "azure", netip.MustParseAddr("fd00:5::200"), nodeAddr, own, Fail, "different IP families"},
+		{"aws, ipv6 bind, ipv4 vip", "aws", vip, netip.MustParseAddr("fd00:1::2"), own, Fail, "different IP families"},
+		{"unknown cloud, ipv6 bind, ipv4 vip", "none", vip, netip.MustParseAddr("fd00:1::2"), own, Fail, "different IP families"},
+		{"gcp, ipv6 bind, ipv4 vip", "gcp", vip, netip.MustParseAddr("fd00:1::2"), own, Fail, "different IP families"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &config.Config{Cloud: tc.cloud, Bind: tc.bind, VIP: netip.MustParseAddr("10.128.0.200"), Interface: "eth0"}
+			c := &config.Config{Cloud: tc.cloud, Bind: tc.bind, VIP: tc.vip, Interface: "eth0"}
 			n := &node{c: c, cloud: selectCloud(c, "")}
-			ck := cloudBind(n, osCheck)
+			ck := cloudBind(n, osCheck, tc.locate)
 			if ck.Status != tc.want || !strings.Contains(ck.Found, tc.text) {
 				t.Errorf("got %s %q, want %s containing %q", ck.Status, ck.Found, tc.want, tc.text)
 			}
-			if ck.Status == Fail && !strings.Contains(ck.Fix, "leave bind unset") {
-				t.Errorf("fix %q does not say to leave bind unset", ck.Fix)
+			if ck.Status >= Warn && ck.Fix == "" {
+				t.Errorf("%s without a fix", ck.Status)
 			}
 		})
 	}
@@ -87,7 +128,12 @@ func TestCloudAllow(t *testing.T) {
 		{"azure ipv6 vip, fixed", "azure", prefixes("168.63.129.16/32", "fe80::1234:5678:9abc/128"), vip6, OK, "covers"},
 		{"gcp ipv6 vip needs google's ipv6 range", "gcp", prefixes("35.191.0.0/16", "130.211.0.0/22"), vip6, Fail, "2600:2d00:1:b029::/64"},
 		{"gcp ipv6 vip, fixed", "gcp", prefixes("2600:2d00:1:b029::/64"), vip6, OK, "covers"},
-		{"none compares nothing", "none", prefixes("10.0.0.0/8"), vip6, OK, "not compared"},
+		{"gcp ipv6 vip, the other documented range", "gcp", prefixes("2600:2d00:1:1::/64"), vip6, OK, "covers"},
+		{"gcp ipv6 vip, neither names both", "gcp", prefixes("2600:2d00:1:2::/64"), vip6, Fail, "2600:2d00:1:b029::/64, 2600:2d00:1:1::/64"},
+		{"aws advice names every subnet or the vpc", "aws", nil, netip.MustParseAddr("10.0.5.200"), Warn, "every subnet of the Network Load Balancer"},
+		{"none compares nothing", "none", prefixes("10.0.0.0/8", "fd00::/8"), vip6, OK, "not compared"},
+		{"none, but no address of the vip's family", "none", prefixes("10.0.0.0/8"), vip6, Fail, "has no IPv6 address, but the load balancer probes over IPv6 (the family of the vip fd00:5::200)"},
+		{"aws, ipv4 vip, an ipv6 allow", "aws", prefixes("fd00::/8"), netip.MustParseAddr("10.0.5.200"), Fail, "has no IPv4 address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &config.Config{Cloud: tc.cloud, Port: 12345, Allow: tc.allow, VIP: tc.vip}

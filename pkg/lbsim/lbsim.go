@@ -6,9 +6,10 @@
 // It probes every backend's probe port as the cloud does (a TCP handshake,
 // or an HTTP GET whose status the cloud's rule accepts), every Interval
 // with a Timeout: at the backend's own address (Azure, AWS) or at the VIP
-// through that backend (Google Cloud). Threshold results in a row flip a
-// backend between up and down, in both directions (Azure's probeThreshold,
-// Google's healthy and unhealthy thresholds, AWS's threshold counts); a
+// through that backend (Google Cloud). HealthyThreshold successes in a row
+// bring a backend up and UnhealthyThreshold failures take it down (Azure's
+// probeThreshold is one number for both; Google's healthy and unhealthy
+// thresholds and AWS's threshold counts are two); a
 // refused or reset connection is a failure, and on Azure an HTTP answer
 // other than 200 takes a backend down at once. Backends start down.
 //
@@ -99,13 +100,20 @@ type Router interface {
 
 // Config configures a Sim. Zero values take the documented defaults.
 type Config struct {
-	VIP       netip.Addr // the frontend IP
-	Backends  []Backend  // the backend pool, in order of preference
-	Protocol  string     // probe protocol: "tcp" (default) or "http"
-	Path      string     // http: the probe's path, default "/"
-	Interval  time.Duration
-	Timeout   time.Duration // one probe at most; default and maximum: Interval
-	Threshold int           // results in a row that flip a backend, default 2
+	VIP      netip.Addr    // the frontend IP
+	Backends []Backend     // the backend pool, in order of preference
+	Protocol string        // probe protocol: "tcp" (default) or "http"
+	Path     string        // http: the probe's path, default "/"
+	Interval time.Duration // default: the cloud's (Defaults)
+	Timeout  time.Duration // one probe at most; default and maximum: Interval
+	// Threshold is results in a row that flip a backend in both
+	// directions (Azure's probeThreshold is one number); HealthyThreshold
+	// and UnhealthyThreshold, when set, override it for one direction
+	// (Google Cloud's and AWS's two thresholds). Unset ones take the
+	// cloud's defaults (Defaults).
+	Threshold          int
+	HealthyThreshold   int // successes in a row that bring a backend up
+	UnhealthyThreshold int // failures in a row that take it down
 	// Cloud is azure (default), gcp or aws: the rules the simulator
 	// follows (see Rules).
 	Cloud string
@@ -239,6 +247,18 @@ func (c *Config) check() error {
 	if c.Protocol == "http" && (!strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " \t\r\n")) {
 		return fmt.Errorf("path %q: start with '/', no spaces", c.Path)
 	}
+	if err := c.checkCloud(); err != nil {
+		return err
+	}
+	return c.checkProbe()
+}
+
+// checkProbe fills in the cloud's probe defaults and checks the timing.
+func (c *Config) checkProbe() error {
+	d := Defaults(c.Cloud)
+	if c.Interval == 0 {
+		c.Interval = d.Interval
+	}
 	if c.Interval < MinInterval || c.Interval > MaxInterval {
 		return fmt.Errorf("interval %s: use %s to %s", c.Interval, MinInterval, MaxInterval)
 	}
@@ -248,13 +268,25 @@ func (c *Config) check() error {
 	if c.Timeout < 0 || c.Timeout > c.Interval {
 		return fmt.Errorf("timeout %s: use more than 0 and at most the interval %s", c.Timeout, c.Interval)
 	}
-	if c.Threshold == 0 {
-		c.Threshold = 2
+	for _, t := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"threshold", &c.Threshold, 0}, {"healthy threshold", &c.HealthyThreshold, d.HealthyThreshold}, {"unhealthy threshold", &c.UnhealthyThreshold, d.UnhealthyThreshold}} {
+		if *t.v < 0 || *t.v > MaxThreshold {
+			return fmt.Errorf("%s %d: use 1 to %d", t.name, *t.v, MaxThreshold)
+		}
+		if *t.v == 0 && t.def > 0 {
+			*t.v = c.Threshold // Threshold, when given, stands for both directions
+			if *t.v == 0 {
+				*t.v = t.def
+			}
+		}
 	}
-	if c.Threshold < 1 || c.Threshold > MaxThreshold {
-		return fmt.Errorf("threshold %d: use 1 to %d", c.Threshold, MaxThreshold)
+	if c.Threshold == 0 && c.HealthyThreshold == c.UnhealthyThreshold {
+		c.Threshold = c.HealthyThreshold
 	}
-	return c.checkCloud()
+	return nil
 }
 
 // Config returns the configuration with its defaults filled in.
@@ -276,6 +308,11 @@ func (s *Sim) Run(ctx context.Context) error {
 	}
 	router := s.cfg.Router
 	if router == nil {
+		// It sets routes (and sysctls): only in a namespace made for the
+		// purpose, never the host's, and when that is undecidable, not at all.
+		if err := netnsrun.NotHost(h); err != nil {
+			return fmt.Errorf("lbsim: %w (it would route the VIP there): run it inside a namespace (ip netns exec LB lbsim)", err)
+		}
 		if router, err = newRouter(h, &s.cfg, s.rules, s.log); err != nil {
 			return err
 		}
@@ -285,8 +322,8 @@ func (s *Sim) Run(ctx context.Context) error {
 			s.log.Warnf("remove the VIP route: %v", err)
 		}
 	}()
-	s.log.Infof("%s: probing %d backends (%s, every %s, timeout %s, %d results in a row flip a backend) for VIP %s",
-		s.cfg.Cloud, len(s.cfg.Backends), s.cfg.Protocol, s.cfg.Interval, s.cfg.Timeout, s.cfg.Threshold, s.cfg.VIP)
+	s.log.Infof("%s: probing %d backends (%s, every %s, timeout %s, %d successes in a row bring a backend up, %d failures take it down) for VIP %s",
+		s.cfg.Cloud, len(s.cfg.Backends), s.cfg.Protocol, s.cfg.Interval, s.cfg.Timeout, s.cfg.HealthyThreshold, s.cfg.UnhealthyThreshold, s.cfg.VIP)
 	if err := s.reroute(router, time.Now()); err != nil { // drop until a backend is up
 		return err
 	}
@@ -334,7 +371,7 @@ func (s *Sim) apply(router Router, results []error, now time.Time) error {
 		st := &s.states[i]
 		if err == nil {
 			st.ok, st.fail = st.ok+1, 0
-			if !st.up && st.ok >= s.cfg.Threshold {
+			if !st.up && st.ok >= s.cfg.HealthyThreshold {
 				st.up = true
 				ups = append(ups, i)
 			}
@@ -343,7 +380,7 @@ func (s *Sim) apply(router Router, results []error, now time.Time) error {
 		st.ok, st.fail, st.lastErr = 0, st.fail+1, err
 		var se *StatusError
 		fast := s.rules.FailFastHTTP && errors.As(err, &se)
-		if st.up && (st.fail >= s.cfg.Threshold || fast) {
+		if st.up && (st.fail >= s.cfg.UnhealthyThreshold || fast) {
 			st.up = false
 			downs = append(downs, i)
 		} else {

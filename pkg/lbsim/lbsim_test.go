@@ -63,6 +63,8 @@ func TestNewRejects(t *testing.T) {
 		{"interval", func(c *Config) { c.Interval = time.Millisecond }, "interval 1ms: use 10ms to 1h0m0s"},
 		{"timeout", func(c *Config) { c.Timeout = 2 * time.Second }, "timeout 2s: use more than 0 and at most the interval 1s"},
 		{"threshold", func(c *Config) { c.Threshold = -1 }, "threshold -1: use 1 to 100"},
+		{"healthy threshold", func(c *Config) { c.HealthyThreshold = 101 }, "healthy threshold 101: use 1 to 100"},
+		{"unhealthy threshold", func(c *Config) { c.UnhealthyThreshold = -2 }, "unhealthy threshold -2: use 1 to 100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good()
@@ -127,6 +129,68 @@ func summary(evs []Event) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, ", ")
+}
+
+// TestDefaults: each cloud's documented probe defaults fill what Config
+// leaves unset; Threshold stands for both directions, and a direction's
+// own threshold overrides it.
+func TestDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name                     string
+		cfg                      Config
+		interval                 time.Duration
+		healthy, unhealthy, both int
+	}{
+		{"azure", Config{Cloud: Azure}, 5 * time.Second, 2, 2, 2},
+		{"gcp", Config{Cloud: GCP}, 5 * time.Second, 2, 2, 2},
+		{"aws: 30 s, healthy 5, unhealthy 2", Config{Cloud: AWS, Listeners: []uint16{80}}, 30 * time.Second, 5, 2, 0},
+		{"threshold for both", Config{Cloud: AWS, Listeners: []uint16{80}, Threshold: 3}, 30 * time.Second, 3, 3, 3},
+		{"one direction overrides", Config{Cloud: GCP, Threshold: 3, UnhealthyThreshold: 1, Interval: time.Second}, time.Second, 3, 1, 3},
+		{"both directions set", Config{Cloud: Azure, HealthyThreshold: 4, UnhealthyThreshold: 1}, 5 * time.Second, 4, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.VIP = netip.MustParseAddr("10.10.5.200")
+			c.Backends = []Backend{{"n1", netip.MustParseAddrPort("10.0.1.2:1")}}
+			s, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Config()
+			if got.Interval != tc.interval || got.HealthyThreshold != tc.healthy || got.UnhealthyThreshold != tc.unhealthy || got.Threshold != tc.both {
+				t.Errorf("interval %s, healthy %d, unhealthy %d, threshold %d; want %s, %d, %d, %d",
+					got.Interval, got.HealthyThreshold, got.UnhealthyThreshold, got.Threshold, tc.interval, tc.healthy, tc.unhealthy, tc.both)
+			}
+		})
+	}
+}
+
+// TestSeparateThresholds: a backend comes up after HealthyThreshold
+// successes and goes down after UnhealthyThreshold failures, each counted
+// on its own (AWS's default: 5 up, 2 down).
+func TestSeparateThresholds(t *testing.T) {
+	fail := errors.New("connect: connection refused")
+	s, err := New(Config{VIP: netip.MustParseAddr("10.10.5.200"), Backends: []Backend{{"n1", netip.MustParseAddrPort("10.0.1.2:1")}},
+		Interval: time.Second, HealthyThreshold: 3, UnhealthyThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	if err := s.reroute(&rec, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"", "", "up n1, routed n1", "up n1, routed n1, down n1, dropped"} {
+		var res error
+		if i == 3 {
+			res = fail
+		}
+		if err := s.apply(&rec, []error{res}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimPrefix(strings.TrimPrefix(summary(s.Events()), "dropped"), ", "); got != want {
+			t.Errorf("after round %d: %q, want %q", i+1, got, want)
+		}
+	}
 }
 
 // TestRounds feeds probe rounds straight into the state machine: threshold

@@ -65,3 +65,26 @@ func TestNetlinkRoute(t *testing.T) {
 		t.Errorf("route after Run: %q, want none", r)
 	}
 }
+
+// TestRunRefusesHostNamespace: with its own router and no Netns, Run routes
+// in the caller's namespace; in the host's (the test's) it refuses before
+// setting anything, whatever /proc/1 lets it read.
+func TestRunRefusesHostNamespace(t *testing.T) {
+	testenv.RequireRoot(t)
+	if testenv.InNamedNetns() {
+		testenv.SkipOrFail(t, "the test runs inside a named namespace, not the host's")
+	}
+	sim, err := New(Config{
+		VIP:      netip.MustParseAddr("10.10.5.202"),
+		Backends: []Backend{{"node1", netip.MustParseAddrPort("127.0.0.1:1")}},
+		Interval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := sim.Run(ctx); err == nil || !strings.Contains(err.Error(), "refusing to run in the host's network namespace") {
+		t.Fatalf("Run in the host's namespace: %v, want a refusal", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Clouds the simulator knows, in the clouds' own terms.
@@ -53,6 +54,31 @@ type Rules struct {
 	Why string
 	// UserAgent of HTTP probes, as the cloud sends it.
 	UserAgent string
+}
+
+// Probe are a cloud's default probe timing, what the simulator takes when
+// Config leaves it unset.
+type Probe struct {
+	Interval           time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+}
+
+// Defaults are the cloud's documented probe defaults. Azure: an interval
+// of 5 s (load-balancer-custom-probe-overview) and one probeThreshold for
+// both directions, 2 here. Google Cloud: 5 s, healthy and unhealthy
+// thresholds 2 (https://cloud.google.com/load-balancing/docs/health-check-concepts).
+// AWS: 30 s, healthy 5 and unhealthy 2 for a TCP or HTTP target group
+// (HealthyThresholdCount and UnhealthyThresholdCount of
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+func Defaults(cloud string) Probe {
+	switch strings.ToLower(cloud) {
+	case AWS:
+		return Probe{Interval: 30 * time.Second, HealthyThreshold: 5, UnhealthyThreshold: 2}
+	case GCP:
+		return Probe{Interval: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	}
+	return Probe{Interval: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}
 }
 
 func only200(code int) bool      { return code == 200 }

@@ -379,7 +379,8 @@ func (s *Server) listener() (ln net.Listener, stop bool) {
 // TCP probe on its first try on every cloud, where dropped SYNs would only
 // count once the probe timed out, and the node's own checks see the
 // refusal at once too); in http mode the probe path gets 503, which Azure
-// and GCP take as unhealthy at once. SetAble(true) listens again on the
+// takes as unhealthy at once, while Google Cloud and AWS count it toward
+// their unhealthy thresholds (default 2). SetAble(true) listens again on the
 // same address with the same filter; the error is a *BindError when
 // another program took the port meanwhile (the caller retries on the next
 // change). Connections already accepted finish as they would.

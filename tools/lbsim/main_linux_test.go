@@ -12,15 +12,26 @@ import (
 )
 
 // TestRefusesHostNamespace: the command sets routes, so it never runs in the
-// host's own network namespace (the test's, when the test runs there).
+// host's own network namespace: run in the test's (the host's), it refuses
+// with exit 4 and leaves no route, also where /proc/1/ns/net is unreadable
+// (it fails closed). Inside a namespace the test creates it runs.
 func TestRefusesHostNamespace(t *testing.T) {
-	self, _ := os.Readlink("/proc/self/ns/net")
-	if init, _ := os.Readlink("/proc/1/ns/net"); self != init {
-		t.Skip("this test runs outside the host's namespace")
+	testenv.RequireRoot(t)
+	if testenv.InNamedNetns() {
+		testenv.SkipOrFail(t, "the test runs inside a named namespace, not the host's")
 	}
-	out, err := exec.Command(build(t), "--vip", "10.10.5.200", "--backend", "n1=127.0.0.1:1", "--duration", "1s").CombinedOutput()
+	exe := build(t)
+	args := []string{"--vip", "10.10.5.201", "--backend", "n1=127.0.0.1:1", "--interval", "50ms", "--duration", "300ms"}
+	out, err := exec.Command(exe, args...).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || !strings.Contains(string(out), "refusing to run in the host's network namespace") {
 		t.Fatalf("exit %v, output %s; want exit 4 and a refusal", err, out)
+	}
+	if r, _ := exec.Command("ip", "route", "show", "table", "all", "10.10.5.201/32").CombinedOutput(); len(r) != 0 {
+		t.Errorf("a route in the host's namespace: %s", r)
+	}
+	lb := testenv.NewNS(t)
+	if out, err := lb.Command(exe, args...).CombinedOutput(); err != nil {
+		t.Fatalf("inside %s: %v\n%s", lb.Name, err, out)
 	}
 }
 

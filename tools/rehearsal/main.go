@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,7 +34,7 @@ func main() {
 	fs.StringVar(&proto, "protocol", "tcp", "without -c: the kit's probe protocol, tcp or http")
 	fs.StringVar(&path, "http-path", "", "without -c: the kit's http_path (protocol http)")
 	fs.DurationVar(&o.Interval, "interval", 0, "the LB's probe interval (default 500ms)")
-	fs.DurationVar(&o.Timeout, "timeout", 0, "the LB's probe timeout (default: the interval)")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "the LB's probe timeout (default: half the interval)")
 	fs.IntVar(&o.Threshold, "threshold", 0, "probe results in a row that flip a backend (default 2)")
 	fs.UintVar(&probePort, "probe-port", 0, "the LB's probe port (default: the kit's port)")
 	fs.StringVar(&o.Protocol, "probe-protocol", "", "the LB's probe protocol, tcp or http (default: the kit's)")
@@ -42,7 +43,14 @@ func main() {
 	fs.BoolVar(&o.IPv6, "ipv6", false, "azure: rehearse an IPv6 VIP (fd00:5::200) on a dual-stack bed, probed from fe80::1234:5678:9abc")
 	fs.StringVar(&o.SVG, "svg", "", "where to write the timeline picture (default $TMPDIR/ilbvip-rehearsal-CLOUD.svg; - for none)")
 	fs.StringVar(&o.BinDir, "bin", "", "directory of restore, remove, quickCheck, recover (default: this program's directory)")
+	fs.SetOutput(io.Discard) // a bad flag is one line, not the whole usage
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "rehearsal: %v (see -h)\n", err)
 		os.Exit(2)
 	}
 	if fs.NArg() > 0 || port == 0 || port > 65535 || probePort > 65535 {
@@ -62,7 +70,10 @@ func main() {
 	defer stop()
 	if err := rehearsal.Run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "rehearsal: %v\n", err)
-		if errors.Is(err, rehearsal.ErrNotRoot) {
+		switch {
+		case errors.Is(err, rehearsal.ErrUsage):
+			os.Exit(2)
+		case errors.Is(err, rehearsal.ErrNotRoot):
 			os.Exit(4)
 		}
 		os.Exit(1)
