@@ -156,6 +156,20 @@ func (n *node) pidOf(tag string) int {
 	return rec.Pid
 }
 
+// killResponder SIGKILLs the tag's recorded responder and returns its pid;
+// with wait it also waits until the process is gone (a zombie counts).
+func (n *node) killResponder(tag string, wait bool) int {
+	n.t.Helper()
+	pid := n.pidOf(tag)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		n.t.Fatal(err)
+	}
+	if wait {
+		testenv.WaitDead(n.t, pid)
+	}
+	return pid
+}
+
 func TestLifecycle(t *testing.T) {
 	for _, tc := range []struct {
 		name, vip, cidr string
@@ -223,10 +237,7 @@ func TestKilledResponderIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.want("restore", 0, a...)
-	pid := n.pidOf("t1")
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	pid := n.killResponder("t1", false)
 	// The zombie may linger (PID 1 reaps late here): it must count as dead.
 	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
 		t.Errorf("quickCheck after kill -9: %v", r)

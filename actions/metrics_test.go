@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -251,11 +250,7 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 			n.want("restore", 0, a...)
-			pid := n.pidOf("t1")
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			testenv.WaitDead(t, pid)
+			n.killResponder("t1", true)
 			tc.after(n)
 			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
 			r := n.want("quickCheck", 1, a...)
