@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -17,10 +18,11 @@ import (
 
 // Outside Linux the report still has every line; what is not checked says
 // so, and the Windows-only vip_nic reminder is there. Windows looks up the
-// port's holder (the listening-socket table): a free port is OK.
+// port's holder (the listening-socket table): a free port is OK; and the
+// interface, here ifIndex 1, the loopback on Windows and under Wine.
 func TestReducedSet(t *testing.T) {
 	c := &config.Config{Tag: "lbhc-12345", Port: freePort(t), Protocol: "tcp", VIP: netip.MustParseAddr("10.10.5.200"),
-		Prefix: 32, Interface: "Ethernet 2", StateDir: testenv.TempDir(t), Allow: prefixes("168.63.129.16/32")}
+		Prefix: 32, Interface: "1", StateDir: testenv.TempDir(t), Allow: prefixes("168.63.129.16/32")}
 	r := Run(context.Background(), c, Env{})
 	if r.Failed() {
 		t.Errorf("nothing can fail here:\n%s", r.Human())
@@ -36,8 +38,24 @@ func TestReducedSet(t *testing.T) {
 			t.Errorf("%s: %s %q", name, ck.Status, ck.Found)
 		}
 	}
-	if ck := r.check(t, "vip_nic"); !strings.Contains(ck.Found, `"Ethernet 2" must not be the NIC in the load balancer's backend pool`) {
+	if ck := r.check(t, "vip_nic"); !strings.Contains(ck.Found, `"1" must not be the NIC in the load balancer's backend pool`) {
 		t.Errorf("vip_nic: %q", ck.Found)
+	}
+	if ck := r.check(t, "interface"); runtime.GOOS == "windows" && ck.Status != OK {
+		t.Errorf("interface: %s %q, want the loopback (ifIndex 1) found", ck.Status, ck.Found)
+	}
+}
+
+// A VIP interface this node does not have fails, naming what it has.
+func TestInterfaceMissing(t *testing.T) {
+	if runtime.GOOS != "windows" {
+		t.Skip("interfaces are looked up on Windows only")
+	}
+	c := &config.Config{Tag: "lbhc-12345", Port: freePort(t), Protocol: "tcp", VIP: netip.MustParseAddr("10.10.5.200"),
+		Prefix: 32, Interface: "Ethernet 99", StateDir: testenv.TempDir(t)}
+	r := Run(context.Background(), c, Env{})
+	if ck := r.check(t, "interface"); ck.Status != Fail || !strings.Contains(ck.Found, `interface "Ethernet 99" not found (this node has: `) {
+		t.Errorf("interface: %s %q, want a failure naming what the node has", ck.Status, ck.Found)
 	}
 }
 
