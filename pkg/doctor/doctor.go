@@ -17,7 +17,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/firewall"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -342,23 +342,7 @@ func lbProbes(s *daemon.Stats, now time.Time, port uint16, quiet time.Duration) 
 
 // source is one probe source the firewall is judged for: a prefix, or any
 // host of a family (allow empty and the cloud's sources unknown).
-type source struct {
-	prefix netip.Prefix // invalid: any host
-	v6     bool
-}
-
-func (s source) String() string {
-	if s.prefix.IsValid() {
-		if s.prefix.IsSingleIP() {
-			return s.prefix.Addr().String()
-		}
-		return s.prefix.String()
-	}
-	if s.v6 {
-		return "any IPv6 host"
-	}
-	return "any IPv4 host"
-}
+type source = firewall.Source
 
 // probeSources are the sources the load balancer probes from, as far as
 // they are known: allow when set, else the cloud's documented sources, else
@@ -366,15 +350,15 @@ func (s source) String() string {
 func probeSources(c *config.Config, cl cloud) []source {
 	var out []source
 	for _, p := range c.Allow {
-		out = append(out, source{prefix: p.Masked(), v6: p.Addr().Is6()})
+		out = append(out, source{Prefix: p.Masked(), V6: p.Addr().Is6()})
 	}
 	if len(out) == 0 {
 		for _, p := range cl.wanted(c) {
-			out = append(out, source{prefix: p, v6: p.Addr().Is6()})
+			out = append(out, source{Prefix: p, V6: p.Addr().Is6()})
 		}
 	}
 	if len(out) == 0 {
-		out = []source{{v6: false}, {v6: true}}
+		out = []source{{V6: false}, {V6: true}}
 	}
 	return out
 }

@@ -425,8 +425,8 @@ func checkSource(n *node) Check {
 		dsts = []netip.Addr{offLink4}
 	}
 	for _, s := range n.sources {
-		if s.prefix.IsValid() && s.prefix.Addr().Is4() == c.VIP.Is4() {
-			dsts = append(dsts, s.prefix.Addr())
+		if s.Prefix.IsValid() && s.Prefix.Addr().Is4() == c.VIP.Is4() {
+			dsts = append(dsts, s.Prefix.Addr())
 		}
 	}
 	var bad, good []string

@@ -1,4 +1,4 @@
-package doctor
+package firewall
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ var nonTerminal = map[string]bool{
 
 // parseIptables reads iptables-save (or ip6tables-save) output; from names
 // the view ("iptables-legacy") and is the command the fixes name.
-func parseIptables(text, from string, v6 bool) (*ruleset, error) {
+func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 	rs := newRuleset(from)
 	fam := famV4
 	if v6 {
@@ -127,7 +127,7 @@ func tokenize(line string) ([]string, error) {
 }
 
 // iptablesRule converts the options of one -A line.
-func iptablesRule(rs *ruleset, table string, toks []string, v6 bool) *rule {
+func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 	r := &rule{}
 	module := ""
 	neg := false
@@ -205,7 +205,7 @@ func iptablesRule(rs *ruleset, table string, toks []string, v6 bool) *rule {
 	return r
 }
 
-func setTarget(r *rule, rs *ruleset, table, target string) {
+func setTarget(r *rule, rs *Ruleset, table, target string) {
 	switch {
 	case target == "ACCEPT":
 		r.verdict = vAccept

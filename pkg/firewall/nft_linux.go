@@ -1,4 +1,4 @@
-package doctor
+package firewall
 
 import (
 	"encoding/json"
@@ -44,12 +44,12 @@ func nftKey(family, table, chain string) string { return family + " " + table + 
 
 // nftParser turns one ruleset into the model.
 type nftParser struct {
-	rs   *ruleset
+	rs   *Ruleset
 	sets map[string][]any // "family table name" -> elements (decoded JSON)
 }
 
 // parseNft reads `nft -j list ruleset` output.
-func parseNft(b []byte) (*ruleset, error) {
+func parseNft(b []byte) (*Ruleset, error) {
 	var doc nftJSON
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("not nft JSON: %w", err)
@@ -312,7 +312,7 @@ func (p *nftParser) compare(nr nftRule, left any, op string, right any) cond {
 		case proto == "ip" && field == "protocol", proto == "ip6" && field == "nexthdr":
 			v6 := proto == "ip6"
 			return cond{what: what, eval: func(pk packet) tri {
-				if pk.src.v6 != v6 {
+				if pk.src.V6 != v6 {
 					return no // the other family: no match, negated or not
 				}
 				t := p.has(nr, right, func(s string) bool { return s == "tcp" || s == "6" })
@@ -324,7 +324,7 @@ func (p *nftParser) compare(nr nftRule, left any, op string, right any) cond {
 		case proto == "ip" || proto == "ip6":
 			v6 := proto == "ip6"
 			return cond{what: what, eval: func(pk packet) tri {
-				if pk.src.v6 != v6 {
+				if pk.src.V6 != v6 {
 					return no
 				}
 				return maybe
@@ -342,7 +342,7 @@ func (p *nftParser) compare(nr nftRule, left any, op string, right any) cond {
 		case "nfproto", "protocol":
 			return negated(cond{what: what, eval: func(pk packet) tri {
 				return p.has(nr, right, func(s string) bool {
-					if pk.src.v6 {
+					if pk.src.V6 {
 						return s == "ipv6" || s == "ip6" || s == "10" || s == "34525"
 					}
 					return s == "ipv4" || s == "ip" || s == "2" || s == "2048"

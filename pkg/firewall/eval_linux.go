@@ -1,0 +1,320 @@
+package firewall
+
+import "fmt"
+
+// The firewall check reads the host firewall (nftables as JSON, legacy
+// iptables as iptables-save text) into one model and walks it for the first
+// packet of a probe: TCP, the probe port, connection state new, from each
+// probe source, arriving on some interface other than lo. It follows jumps,
+// gotos and returns through every chain hooked at prerouting and input. What
+// it cannot judge (a rate limit, an ipset, an address type, an interface
+// other than lo, a destination address) is followed both ways; when the ways
+// disagree it says so and names the rule rather than guess.
+
+// tri is a three-valued truth: a match that cannot be judged is maybe.
+type tri int8
+
+const (
+	no tri = iota
+	yes
+	maybe
+)
+
+func (t tri) not() tri {
+	switch t {
+	case yes:
+		return no
+	case no:
+		return yes
+	}
+	return maybe
+}
+
+// packet is a probe's first packet.
+type packet struct {
+	src  Source
+	port uint16
+}
+
+// cond is one match of a rule.
+type cond struct {
+	what string // shown when it cannot be judged: "limit rate", "iifname eth0"
+	eval func(packet) tri
+}
+
+func always(t tri, what string) cond { return cond{what: what, eval: func(packet) tri { return t }} }
+
+type verdict int8
+
+const (
+	vNone    verdict = iota // counters, logs, marks: the packet goes on
+	vAccept                 // ends this base chain; the next hook still sees it
+	vDrop                   // drop or reject: the probe never arrives
+	vJump                   // into target, back here after it
+	vGoto                   // into target, not back here
+	vReturn                 // back to the calling chain (base chain: policy)
+	vUnknown                // a verdict this model does not follow
+)
+
+// rule is one rule, or one element of a verdict map.
+type rule struct {
+	ref     string // where it is, for the admin: "nftables inet filter input handle 7"
+	conds   []cond
+	verdict verdict
+	target  string // vJump, vGoto: the chain's key
+	unknown string // vUnknown: what it is
+	// fix says how to let the probe in ahead of this rule.
+	fix func(src Source, port uint16) string
+}
+
+// match evaluates the rule's conditions: no as soon as one is false.
+func (r *rule) match(p packet) (tri, string) {
+	t, why := yes, ""
+	for _, c := range r.conds {
+		switch c.eval(p) {
+		case no:
+			return no, ""
+		case maybe:
+			if t == yes {
+				why = c.what
+			}
+			t = maybe
+		}
+	}
+	return t, why
+}
+
+type famSet int8
+
+const (
+	famV4 famSet = 1 << iota
+	famV6
+	famBoth = famV4 | famV6
+)
+
+func (f famSet) has(v6 bool) bool {
+	if v6 {
+		return f&famV6 != 0
+	}
+	return f&famV4 != 0
+}
+
+// chain is a chain; base chains are hooked into the packet path.
+type chain struct {
+	key    string // unique in the ruleset
+	name   string // for messages
+	rules  []*rule
+	hook   string // "" for a regular chain; ingress, prerouting, input
+	policy verdict
+	fam    famSet
+	// fix says how to let the probe in against the policy.
+	fix func(src Source, port uint16) string
+}
+
+// Ruleset is one firewall view: nftables, or legacy iptables of one family.
+type Ruleset struct {
+	from   string // "nftables", "iptables-legacy"
+	chains map[string]*chain
+	base   []*chain
+	rules  int
+}
+
+func newRuleset(from string) *Ruleset {
+	return &Ruleset{from: from, chains: map[string]*chain{}}
+}
+
+func (rs *Ruleset) add(c *chain) {
+	rs.chains[c.key] = c
+	if c.hook != "" {
+		rs.base = append(rs.base, c)
+	}
+}
+
+// Decision is what becomes of the probe.
+type Decision int8
+
+const (
+	Accept    Decision = iota // every chain lets it through
+	Drop                      // a rule or a chain's policy drops or rejects it
+	Undecided                 // it depends on what cannot be known offline
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Accept:
+		return "accept"
+	case Drop:
+		return "drop"
+	}
+	return "undecided"
+}
+
+// Verdict is the decision for one probe source, and what made it.
+type Verdict struct {
+	Decision Decision
+	// Where names the deciding rule (table, chain and handle, or the
+	// iptables-save line) or chain policy.
+	Where string
+	Why   string // undecided: what could not be judged
+	Fix   string // a command that lets the probe in there; "" if none
+}
+
+// Decide is the fate of a new TCP connection from src to port.
+func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
+	o := rs.decide(packet{src: src, port: port})
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port)}
+}
+
+// outcome is what became of the packet, and what decided it.
+type outcome struct {
+	kind  Decision
+	rule  *rule  // the deciding rule; nil for a chain's policy
+	chain *chain // base chain whose policy decided, when rule is nil
+	why   string // undecided: what could not be judged
+	from  string // the ruleset
+}
+
+func (o outcome) where() string {
+	if o.rule != nil {
+		return o.rule.ref
+	}
+	if o.chain != nil {
+		return fmt.Sprintf("%s chain %s (policy drop, no rule accepts it)", o.from, o.chain.name)
+	}
+	return o.from
+}
+
+func (o outcome) fix(src Source, port uint16) string {
+	switch {
+	case o.rule != nil && o.rule.fix != nil:
+		return o.rule.fix(src, port)
+	case o.rule == nil && o.chain != nil && o.chain.fix != nil:
+		return o.chain.fix(src, port)
+	}
+	return ""
+}
+
+// Bounds of a walk: deeper jumps or more branches are undecided.
+const (
+	maxDepth = 32
+	maxSteps = 50000
+)
+
+type frame struct {
+	c *chain
+	i int // next rule
+}
+
+type walker struct {
+	rs    *Ruleset
+	base  *chain
+	steps int
+}
+
+// decide walks every base chain the packet passes: a drop in any of them
+// blocks it; every one must let it through.
+func (rs *Ruleset) decide(p packet) outcome {
+	var first *outcome
+	for _, c := range rs.base {
+		if !c.fam.has(p.src.V6) {
+			continue
+		}
+		w := &walker{rs: rs, base: c}
+		o := w.run([]frame{{c: c}}, p)
+		o.from = rs.from
+		switch o.kind {
+		case Drop:
+			return o
+		case Undecided:
+			if first == nil {
+				first = &o
+			}
+		}
+	}
+	if first != nil {
+		return *first
+	}
+	return outcome{kind: Accept, from: rs.from}
+}
+
+func (w *walker) run(stack []frame, p packet) outcome {
+	for {
+		w.steps++
+		if w.steps > maxSteps {
+			return outcome{kind: Undecided, why: "the ruleset branches too much to follow"}
+		}
+		if len(stack) == 0 {
+			if w.base.policy == vDrop {
+				return outcome{kind: Drop, chain: w.base}
+			}
+			return outcome{kind: Accept}
+		}
+		top := &stack[len(stack)-1]
+		if top.i >= len(top.c.rules) {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		r := top.c.rules[top.i]
+		top.i++
+		if r.verdict == vNone {
+			continue
+		}
+		m, why := r.match(p)
+		switch m {
+		case no:
+			continue
+		case yes:
+			next, o, done := w.apply(stack, r)
+			if done {
+				return o
+			}
+			stack = next
+		case maybe:
+			// Follow both ways; agreement decides, disagreement is
+			// reported at this rule.
+			taken := w.follow(clone(stack), r, p)
+			skipped := w.run(clone(stack), p)
+			if taken.kind == skipped.kind && taken.kind != Undecided {
+				return skipped
+			}
+			return outcome{kind: Undecided, rule: r, why: why}
+		}
+	}
+}
+
+func (w *walker) follow(stack []frame, r *rule, p packet) outcome {
+	next, o, done := w.apply(stack, r)
+	if done {
+		return o
+	}
+	return w.run(next, p)
+}
+
+// apply takes r's verdict: a final outcome (done), or the stack to go on
+// with.
+func (w *walker) apply(stack []frame, r *rule) ([]frame, outcome, bool) {
+	switch r.verdict {
+	case vAccept:
+		return nil, outcome{kind: Accept, rule: r}, true
+	case vDrop:
+		return nil, outcome{kind: Drop, rule: r}, true
+	case vReturn:
+		return stack[:len(stack)-1], outcome{}, false
+	case vJump, vGoto:
+		t, ok := w.rs.chains[r.target]
+		if !ok {
+			return nil, outcome{kind: Undecided, rule: r, why: "it jumps to a chain that was not found"}, true
+		}
+		if len(stack) >= maxDepth {
+			return nil, outcome{kind: Undecided, rule: r, why: "jumps nest too deep"}, true
+		}
+		if r.verdict == vGoto {
+			stack = stack[:len(stack)-1]
+		}
+		return append(stack, frame{c: t}), outcome{}, false
+	}
+	return nil, outcome{kind: Undecided, rule: r, why: r.unknown}, true
+}
+
+func clone(s []frame) []frame { return append([]frame(nil), s...) }
+
