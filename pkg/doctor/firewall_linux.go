@@ -77,4 +77,3 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 	}
 	return ck
 }
-

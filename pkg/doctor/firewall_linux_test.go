@@ -70,4 +70,3 @@ func TestReadFirewallChoosesViews(t *testing.T) {
 		})
 	}
 }
-

@@ -317,4 +317,3 @@ func (w *walker) apply(stack []frame, r *rule) ([]frame, outcome, bool) {
 }
 
 func clone(s []frame) []frame { return append([]frame(nil), s...) }
-

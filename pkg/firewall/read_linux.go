@@ -136,4 +136,3 @@ func hasDropPolicy(rs *Ruleset) bool {
 	}
 	return false
 }
-
