@@ -1,0 +1,321 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// compare builds the condition "left op right" for the probe packet.
+func (p *nftParser) compare(nr nftRule, left nftValue, op string, right nftValue) cond {
+	negate := op == "!="
+	if op != "==" && op != "!=" && op != "in" && op != "" {
+		if op2, ok := portOp(left, op, right); ok {
+			return op2
+		}
+		return always(maybe, describe(left)+" "+op+" "+describe(right))
+	}
+	what := describe(left) + " " + describe(right)
+	if negate {
+		what = describe(left) + " != " + describe(right)
+	}
+	l := left.expr()
+	switch {
+	case l.Payload != nil:
+		return p.comparePayload(nr, l.Payload.Protocol.text(), l.Payload.Field.text(), what, right, negate)
+	case l.Meta != nil:
+		return p.compareMeta(nr, l.Meta.Key.text(), what, right, negate)
+	case l.CT != nil && l.CT.Key.text() == "state":
+		// The probe's first packet opens a new connection.
+		return negated(cond{what: what, eval: func(packet) tri {
+			return p.has(nr, right, func(s string) bool { return s == "new" })
+		}}, negate)
+	}
+	return always(maybe, what)
+}
+
+// comparePayload judges a match on a header field.
+func (p *nftParser) comparePayload(nr nftRule, proto, field, what string, right nftValue, negate bool) cond {
+	switch {
+	case proto == "tcp" && field == "dport", proto == "th" && field == "dport":
+		ranges, ok := p.ports(nr, right)
+		if !ok {
+			return always(maybe, what)
+		}
+		return portCond(what, ranges, negate)
+	case proto == "udp", proto == "udplite", proto == "sctp", proto == "dccp", proto == "icmp", proto == "icmpv6", proto == "esp", proto == "ah":
+		return always(no, what) // a header the probe has not: never matches, not even negated
+	case (proto == "ip" || proto == "ip6") && field == "saddr":
+		elems, ok := p.addrs(nr, right)
+		if !ok {
+			return always(maybe, what)
+		}
+		return addrCond(what, proto == "ip6", elems, negate)
+	case proto == "ip" && field == "protocol", proto == "ip6" && field == "nexthdr":
+		v6 := proto == "ip6"
+		return cond{what: what, eval: func(pk packet) tri {
+			if pk.src.V6 != v6 {
+				return no // the other family: no match, negated or not
+			}
+			t := p.has(nr, right, func(s string) bool { return s == "tcp" || s == "6" })
+			if negate {
+				return t.not()
+			}
+			return t
+		}}
+	case proto == "ip" || proto == "ip6":
+		v6 := proto == "ip6"
+		return cond{what: what, eval: func(pk packet) tri {
+			if pk.src.V6 != v6 {
+				return no
+			}
+			return maybe
+		}}
+	}
+	return always(maybe, what)
+}
+
+// compareMeta judges a match on packet metadata.
+func (p *nftParser) compareMeta(nr nftRule, key, what string, right nftValue, negate bool) cond {
+	var eval func(packet) tri
+	switch key {
+	case "l4proto":
+		eval = func(packet) tri {
+			return p.has(nr, right, func(s string) bool { return s == "tcp" || s == "6" })
+		}
+	case "nfproto", "protocol":
+		eval = func(pk packet) tri {
+			return p.has(nr, right, func(s string) bool {
+				if pk.src.V6 {
+					return s == "ipv6" || s == "ip6" || s == "10" || s == "34525"
+				}
+				return s == "ipv4" || s == "ip" || s == "2" || s == "2048"
+			})
+		}
+	case "iifname", "iif":
+		// The probe arrives on a real interface, never on lo; which
+		// one is not known here.
+		eval = func(packet) tri {
+			if p.has(nr, right, func(s string) bool { return s == "lo" || s == "1" }) == yes && !multi(right) {
+				return no
+			}
+			return maybe
+		}
+	case "pkttype":
+		eval = func(packet) tri {
+			return p.has(nr, right, func(s string) bool { return s == "host" || s == "unicast" })
+		}
+	default:
+		return always(maybe, what)
+	}
+	return negated(cond{what: what, eval: eval}, negate)
+}
+
+func negated(c cond, negate bool) cond {
+	if !negate {
+		return c
+	}
+	inner := c.eval
+	c.eval = func(p packet) tri { return inner(p).not() }
+	return c
+}
+
+// portOp handles "tcp dport < 1024" and the like.
+func portOp(left nftValue, op string, right nftValue) (cond, bool) {
+	pl := left.expr().Payload
+	if pl == nil {
+		return cond{}, false
+	}
+	proto, field := pl.Protocol.text(), pl.Field.text()
+	if (proto != "tcp" && proto != "th") || field != "dport" {
+		return cond{}, false
+	}
+	n, ok := number(right)
+	if !ok {
+		return cond{}, false
+	}
+	what := fmt.Sprintf("%s dport %s %d", proto, op, n)
+	return cond{what: what, eval: func(p packet) tri {
+		v := int(p.port)
+		var t bool
+		switch op {
+		case "<":
+			t = v < n
+		case ">":
+			t = v > n
+		case "<=":
+			t = v <= n
+		case ">=":
+			t = v >= n
+		default:
+			return maybe
+		}
+		if t {
+			return yes
+		}
+		return no
+	}}, true
+}
+
+// multi reports whether a right-hand side is a set of several values.
+func multi(v nftValue) bool {
+	switch v.kind {
+	case jList:
+		return len(v.list) > 1
+	case jObject:
+		s := v.obj.Set
+		return s != nil && s.kind == jList && len(s.list) > 1
+	case jString:
+		return strings.HasPrefix(v.str, "@")
+	}
+	return false
+}
+
+// elements flattens a right-hand side into its values; a named set is
+// looked up in the rule's table.
+func (p *nftParser) elements(nr nftRule, v nftValue) ([]nftValue, bool) {
+	switch v.kind {
+	case jList:
+		return v.list, true
+	case jObject:
+		if v.obj.Set != nil {
+			return p.elements(nr, *v.obj.Set)
+		}
+		return []nftValue{v}, true
+	case jString:
+		if strings.HasPrefix(v.str, "@") {
+			e, ok := p.sets[nftKey(nr.Family, nr.Table, v.str[1:])]
+			return e, ok
+		}
+		return []nftValue{v}, true
+	case jNumber:
+		return []nftValue{v}, true
+	}
+	return nil, false
+}
+
+// unwrapElem takes the value out of {"elem": {"val": V, "timeout": ...}}.
+func unwrapElem(e nftValue) nftValue {
+	if e.kind == jObject && e.obj.Elem != nil {
+		return e.obj.Elem.Val
+	}
+	return e
+}
+
+// has reports whether right contains a value for which ok holds (yes), or
+// only values for which it does not (no); maybe when right is unreadable.
+func (p *nftParser) has(nr nftRule, right nftValue, ok func(string) bool) tri {
+	elems, found := p.elements(nr, right)
+	if !found {
+		return maybe
+	}
+	for _, e := range elems {
+		e = unwrapElem(e)
+		switch e.kind {
+		case jString:
+			if ok(e.str) {
+				return yes
+			}
+		case jNumber:
+			if ok(strconv.Itoa(int(e.num))) {
+				return yes
+			}
+		default:
+			return maybe
+		}
+	}
+	return no
+}
+
+func number(v nftValue) (int, bool) {
+	switch v.kind {
+	case jNumber:
+		return int(v.num), true
+	case jString:
+		n, err := strconv.Atoi(v.str)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// ports reads port values, ranges and sets.
+func (p *nftParser) ports(nr nftRule, right nftValue) ([][2]uint16, bool) {
+	elems, ok := p.elements(nr, right)
+	if !ok {
+		return nil, false
+	}
+	var out [][2]uint16
+	for _, e := range elems {
+		e = unwrapElem(e)
+		if n, ok := number(e); ok {
+			out = append(out, [2]uint16{uint16(n), uint16(n)})
+			continue
+		}
+		r := e.expr().Range
+		if len(r) != 2 {
+			return nil, false
+		}
+		lo, ok1 := number(r[0])
+		hi, ok2 := number(r[1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		out = append(out, [2]uint16{uint16(lo), uint16(hi)})
+	}
+	return out, true
+}
+
+// addrs reads addresses, prefixes, ranges and sets of them.
+func (p *nftParser) addrs(nr nftRule, right nftValue) ([]addrRange, bool) {
+	elems, ok := p.elements(nr, right)
+	if !ok {
+		return nil, false
+	}
+	var out []addrRange
+	for _, e := range elems {
+		r, ok := addrElem(unwrapElem(e))
+		if !ok {
+			return nil, false
+		}
+		out = append(out, r)
+	}
+	return out, true
+}
+
+// addrElem reads one address, prefix or range.
+func addrElem(e nftValue) (addrRange, bool) {
+	switch e.kind {
+	case jString:
+		a, err := netip.ParseAddr(e.str)
+		if err != nil {
+			return addrRange{}, false
+		}
+		return addrRange{a.Unmap(), a.Unmap()}, true
+	case jObject:
+		if pf := e.obj.Prefix; pf != nil {
+			a, err := netip.ParseAddr(pf.Addr.text())
+			if err != nil {
+				return addrRange{}, false
+			}
+			n := 0.0
+			if pf.Len.kind == jNumber {
+				n = pf.Len.num
+			}
+			pr, err := a.Unmap().Prefix(int(n))
+			if err != nil {
+				return addrRange{}, false
+			}
+			return rangeOf(pr), true
+		}
+		if r := e.obj.Range; len(r) == 2 {
+			lo, err1 := netip.ParseAddr(r[0].text())
+			hi, err2 := netip.ParseAddr(r[1].text())
+			if err1 != nil || err2 != nil {
+				return addrRange{}, false
+			}
+			return addrRange{lo.Unmap(), hi.Unmap()}, true
+		}
+	}
+	return addrRange{}, false
+}
