@@ -59,17 +59,21 @@ unit: build
 soak:
 	$(GO) test -count=1 -timeout 10m -run 'TestMillionProbes' -v ./pkg/responder/
 
-## fuzz: each fuzz target for a count of executions (about 15 s each here); crashers land in the package's testdata/fuzz as regression cases
+## fuzz: each fuzz target for a count of executions (10 to 15 s each here); crashers land in the package's testdata/fuzz as regression cases
 # Counts, not durations: a duration -fuzztime races Go 1.26's fuzzing coordinator at its
 # deadline and fails with "context deadline exceeded" on a busy machine without any crasher
-# (go.dev/issue/75804, fixed in Go 1.27). FUZZTIME=20s (or 1000000x) overrides all three.
+# (go.dev/issue/75804, fixed in Go 1.27). FUZZTIME=20s (or 1000000x) overrides them all.
 FUZZ_YAML    ?= 250000x
 FUZZ_INFO    ?= 700000x
 FUZZ_REQUEST ?= 300000x
+FUZZ_NFT     ?= 350000x
+FUZZ_IPTABLES ?= 200000x
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseYAML$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_YAML)) ./pkg/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseInfo$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_INFO)) ./pkg/lifekeeper/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_REQUEST)) ./pkg/responder/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNft$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_NFT)) ./pkg/firewall/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseIptables$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_IPTABLES)) ./pkg/firewall/
 
 ## docs: regenerate the parameter reference in README.md and the OCF agent's meta-data from pkg/config
 docs:
