@@ -6,8 +6,9 @@ set -eu
 PKGS="iproute2 procps socat"
 # The OCF agent's tests: ocf-tester (+ xmllint), a real Pacemaker, shellcheck.
 PKGS="$PKGS resource-agents libxml2-utils pacemaker pacemaker-cli-utils corosync shellcheck"
-# quickCheck --diagnose's firewall tests: nft, iptables-legacy/-nft (rules only in test namespaces).
-PKGS="$PKGS nftables iptables"
+# quickCheck --diagnose's firewall tests: nft, iptables-legacy/-nft (rules only in test namespaces);
+# ufw for pkg/firewall's golden rulesets (its ufw-init runs on a temporary copy; ENABLED=no stays).
+PKGS="$PKGS nftables iptables ufw"
 # The packages' tests (make packages): rpm, MSI build and inspection, Authenticode signing, man pages.
 PKGS="$PKGS rpm wixl msitools osslsigncode openssl groff-base"
 # The Windows executables and test binaries under Wine (internal/wine): Wine 8 and the

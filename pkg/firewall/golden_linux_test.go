@@ -1,0 +1,239 @@
+package firewall
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ilbvip/ilbvip/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the rulesets the tools build")
+
+// Rulesets as real firewall managers leave them, built by the real tools
+// inside a network namespace each test creates (nothing outside it is
+// touched) and read back with nft -j and iptables-save: their text is
+// kept in testdata/golden and compared byte for byte, and so are the
+// verdicts on it.
+
+// ufwRuleset is ufw's own start-up (/lib/ufw/ufw-init start) on its
+// shipped rule files plus one user rule, as `ufw allow proto tcp from
+// 168.63.129.16 to any port 12345` writes it. The ufw command itself is
+// not run: `ufw enable` writes /etc/ufw, enables the firewall at boot and
+// sets sysctls, none of which a namespace confines. ufw-init takes a root
+// and data directory, so it reads only the temporary copy and changes only
+// the namespace's iptables.
+func ufwRuleset(t *testing.T, ns *testenv.NS) {
+	testenv.RequireTools(t, "ufw")
+	dir := t.TempDir()
+	for _, d := range []string{"etc/ufw", "etc/default", "lib/ufw"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile := func(from, to string) string {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatalf("%v (scripts/install-test-deps.sh installs ufw)", err)
+		}
+		write(to, string(b))
+		return string(b)
+	}
+	for _, f := range []string{"before", "before6", "after", "after6", "user6"} {
+		copyFile("/usr/share/ufw/iptables/"+f+".rules", "etc/ufw/"+f+".rules")
+	}
+	user := copyFile("/usr/share/ufw/iptables/user.rules", "etc/ufw/user.rules")
+	write("etc/ufw/user.rules", strings.Replace(user, "### RULES ###\n", "### RULES ###\n\n"+
+		"### tuple ### allow tcp 12345 0.0.0.0/0 any 168.63.129.16 in\n"+
+		"-A ufw-user-input -p tcp --dport 12345 -s 168.63.129.16 -j ACCEPT\n", 1))
+	copyFile("/lib/ufw/ufw-init-functions", "lib/ufw/ufw-init-functions")
+	write("etc/ufw/ufw.conf", "ENABLED=yes\nLOGLEVEL=low\n")
+	write("etc/default/ufw", "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"+
+		"DEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\nMANAGE_BUILTINS=no\nIPT_SYSCTL=/dev/null\nIPT_MODULES=\"\"\n")
+	ns.MustRun(t, "/lib/ufw/ufw-init", "--rootdir", dir, "--datadir", dir, "start")
+}
+
+// dockerRules are the chains docker 24 creates for a container publishing
+// 8080 (iptables-save of such a host, trimmed of counters).
+const dockerRules = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-ISOLATION-STAGE-1 - [0:0]
+:DOCKER-ISOLATION-STAGE-2 - [0:0]
+:DOCKER-USER - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o docker0 -j DOCKER
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A FORWARD -i docker0 -o docker0 -j ACCEPT
+-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT
+-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+-A DOCKER-ISOLATION-STAGE-1 -j RETURN
+-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A DOCKER-ISOLATION-STAGE-2 -j RETURN
+-A DOCKER-USER -j RETURN
+COMMIT
+`
+
+// kubeRules are kube-proxy's iptables mode (1.28) with a NodePort service
+// (30080) without endpoints and a cluster DNS service.
+const kubeRules = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-IT2ZTR26TO4XFPTO - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A KUBE-SERVICES -d 10.96.0.10/32 -p tcp -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.0.5:53" -j KUBE-SEP-IT2ZTR26TO4XFPTO
+-A KUBE-SEP-IT2ZTR26TO4XFPTO -p tcp -m comment --comment "kube-system/kube-dns:dns-tcp" -m tcp -j DNAT --to-destination 10.244.0.5:53
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-SERVICES - [0:0]
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A INPUT -j KUBE-FIREWALL
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/web:http has no endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j REJECT --reject-with icmp-port-unreachable
+-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+COMMIT
+`
+
+// restore loads iptables-save text with iptables-restore in ns.
+func restore(text string) func(*testing.T, *testenv.NS) {
+	return func(t *testing.T, ns *testenv.NS) {
+		cmd := ns.Command("iptables-restore")
+		cmd.Stdin = strings.NewReader(text)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("iptables-restore: %v: %s", err, out)
+		}
+	}
+}
+
+// probes are the decisions recorded for each ruleset.
+var probes = []struct {
+	src  string
+	port uint16
+}{{"168.63.129.16/32", 12345}, {"192.0.2.1/32", 12345}, {"any4", 12345}, {"192.0.2.1/32", 8080}, {"192.0.2.1/32", 30080}, {"any6", 12345}}
+
+func TestGoldenRulesets(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "nft", "iptables-restore", "iptables-save")
+	for _, tc := range []struct {
+		name  string
+		build func(*testing.T, *testenv.NS)
+		// "reading src port" -> decision. In nft's reading iptables-nft's
+		// conntrack and addrtype matches are xt matches it cannot judge;
+		// ufw-not-local's addrtype and kube-proxy's -d 127.0.0.0/8 too.
+		want map[string]Decision
+	}{
+		{"ufw", ufwRuleset, map[string]Decision{
+			"iptables 192.0.2.1/32 12345": Drop, "iptables 168.63.129.16/32 12345": Undecided,
+			"nftables 168.63.129.16/32 12345": Undecided, "iptables any6 12345": Accept}},
+		{"docker", restore(dockerRules), map[string]Decision{
+			"iptables 192.0.2.1/32 12345": Accept, "nftables 192.0.2.1/32 12345": Accept,
+			"iptables 192.0.2.1/32 8080": Undecided, "nftables 192.0.2.1/32 8080": Undecided}},
+		{"kube-proxy", restore(kubeRules), map[string]Decision{
+			"iptables 192.0.2.1/32 30080": Undecided, "iptables 192.0.2.1/32 12345": Undecided,
+			"nftables any6 12345": Accept}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := testenv.NewNS(t)
+			tc.build(t, ns)
+			nftJSON := ns.MustRun(t, "nft", "-j", "list", "ruleset")
+			save := stripComments(ns.MustRun(t, "iptables-save"))
+			golden(t, tc.name+".nft.json", nftJSON)
+			golden(t, tc.name+".iptables", save)
+			nrs, err := parseNft([]byte(nftJSON))
+			if err != nil {
+				t.Fatal(err)
+			}
+			irs, err := parseIptables(save, "iptables", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var report bytes.Buffer
+			for _, p := range probes {
+				for _, rs := range []*Ruleset{nrs, irs} {
+					v := rs.Decide(src(p.src), p.port)
+					fmt.Fprintf(&report, "%s tcp/%d %s: %s at %s (%s) fix %q\n", rs.from, p.port, p.src, v.Decision, v.Where, v.Why, v.Fix)
+					if want, ok := tc.want[fmt.Sprintf("%s %s %d", rs.from, p.src, p.port)]; ok && v.Decision != want {
+						t.Errorf("%s: %s tcp/%d: %s at %s (%s), want %s", rs.from, p.src, p.port, v.Decision, v.Where, v.Why, want)
+					}
+				}
+			}
+			golden(t, tc.name+".verdicts", report.String())
+		})
+	}
+}
+
+// golden compares got with testdata/golden/name, or writes it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./pkg/firewall/ -run TestGoldenRulesets -update writes it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from what the tools built now (go test ./pkg/firewall/ -run TestGoldenRulesets -update rewrites it):\n%s", path, diffLines(string(want), got))
+	}
+}
+
+// diffLines shows the first line that differs.
+func diffLines(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d lines", len(al), len(bl))
+}
