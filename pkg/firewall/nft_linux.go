@@ -119,19 +119,10 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 	switch e.key {
 	case "match":
 		r.conds = append(r.conds, p.match(nr, e.raw))
-	case "accept":
-		r.verdict = vAccept
-	case "drop", "reject":
-		r.verdict = vDrop
-	case "return":
-		r.verdict = vReturn
-	case "jump", "goto":
+	case "accept", "drop", "reject", "return", "jump", "goto":
 		var t nftTarget
 		_ = json.Unmarshal(e.raw, &t)
-		r.verdict, r.target = vJump, nftKey(nr.Family, nr.Table, t.Target)
-		if e.key == "goto" {
-			r.verdict = vGoto
-		}
+		nftVerdict(r, nr, e.key, t.Target)
 	case "xt":
 		var x nftXt
 		_ = json.Unmarshal(e.raw, &x)
@@ -225,6 +216,22 @@ func vmapEntry(e nftValue) (k, v nftValue, ok bool) {
 
 // setVerdict takes a verdict map element's verdict of the given kind.
 func setVerdict(r *rule, nr nftRule, kind string, vd *nftExpr) {
+	t := vd.Jump
+	if kind == "goto" {
+		t = vd.Goto
+	}
+	target := ""
+	if t != nil {
+		target = t.Target
+	}
+	if !nftVerdict(r, nr, kind, target) && kind != "continue" {
+		r.verdict, r.unknown = vUnknown, "verdict "+kind+" is not followed"
+	}
+}
+
+// nftVerdict sets the verdicts rules and verdict maps share; false for
+// another kind.
+func nftVerdict(r *rule, nr nftRule, kind, target string) bool {
 	switch kind {
 	case "accept":
 		r.verdict = vAccept
@@ -233,22 +240,14 @@ func setVerdict(r *rule, nr nftRule, kind string, vd *nftExpr) {
 	case "return":
 		r.verdict = vReturn
 	case "jump", "goto":
-		t := vd.Jump
-		if kind == "goto" {
-			t = vd.Goto
-		}
-		target := ""
-		if t != nil {
-			target = t.Target
-		}
 		r.verdict, r.target = vJump, nftKey(nr.Family, nr.Table, target)
 		if kind == "goto" {
 			r.verdict = vGoto
 		}
-	case "continue":
 	default:
-		r.verdict, r.unknown = vUnknown, "verdict "+kind+" is not followed"
+		return false
 	}
+	return true
 }
 
 func (p *nftParser) match(nr nftRule, raw json.RawMessage) cond {
