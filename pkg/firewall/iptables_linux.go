@@ -49,19 +49,9 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		case strings.HasPrefix(line, "*"):
 			table = line[1:]
 		case strings.HasPrefix(line, ":"):
-			f := strings.Fields(line[1:])
-			if len(f) < 2 || table == "" {
-				return nil, fmt.Errorf("line %d: chain line %q not understood", n+1, line)
+			if err := addIptChain(rs, table, line, from, fam); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n+1, err)
 			}
-			c := &chain{key: table + " " + f[0], name: table + " " + f[0], fam: fam}
-			if hook, ok := iptablesBase[table][f[0]]; ok {
-				c.hook, c.policy = hook, vAccept
-				if f[1] == "DROP" {
-					c.policy = vDrop
-					c.fix = fixIptables(from, table, f[0], 0)
-				}
-			}
-			rs.add(c)
 		case strings.HasPrefix(line, "-A "):
 			toks, err := tokenize(line)
 			if err != nil {
@@ -90,6 +80,24 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		rs.rules++
 	}
 	return rs, nil
+}
+
+// addIptChain takes in a ":NAME POLICY [counters]" line.
+func addIptChain(rs *Ruleset, table, line, from string, fam famSet) error {
+	f := strings.Fields(line[1:])
+	if len(f) < 2 || table == "" {
+		return fmt.Errorf("chain line %q not understood", line)
+	}
+	c := &chain{key: table + " " + f[0], name: table + " " + f[0], fam: fam}
+	if hook, ok := iptablesBase[table][f[0]]; ok {
+		c.hook, c.policy = hook, vAccept
+		if f[1] == "DROP" {
+			c.policy = vDrop
+			c.fix = fixIptables(from, table, f[0], 0)
+		}
+	}
+	rs.add(c)
+	return nil
 }
 
 // tokenize splits an iptables-save line; it quotes arguments with spaces
@@ -153,27 +161,8 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 		case "!":
 			neg = true
 			continue
-		case "-p", "--protocol":
-			a := args(&i)
-			p := strings.ToLower(strings.Join(a, ""))
-			add(always(map[bool]tri{true: yes, false: no}[p == "tcp" || p == "6" || p == "all" || p == "0"], "-p "+p))
-		case "-s", "--source":
-			a := args(&i)
-			elems, ok := iptAddrs(strings.Join(a, ","), v6)
-			if !ok {
-				add(always(maybe, "-s "+strings.Join(a, ",")))
-				continue
-			}
-			add(addrCond("-s "+strings.Join(a, ","), v6, elems, false))
-		case "-i", "--in-interface":
-			a := strings.Join(args(&i), "")
-			if a == "lo" {
-				add(always(no, "-i lo"))
-			} else {
-				add(always(maybe, "-i "+a))
-			}
-		case "-d", "--destination", "-o", "--out-interface":
-			add(always(maybe, t+" "+strings.Join(args(&i), ",")))
+		case "-p", "--protocol", "-s", "--source", "-i", "--in-interface", "-d", "--destination", "-o", "--out-interface":
+			add(basicMatch(t, args(&i), v6))
 		case "-f", "--fragment":
 			add(always(no, "-f"))
 		case "-m", "--match":
@@ -203,6 +192,28 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 		}
 	}
 	return r
+}
+
+// basicMatch judges one of the options every rule can have: protocol,
+// source, interfaces, destination.
+func basicMatch(opt string, a []string, v6 bool) cond {
+	switch opt {
+	case "-p", "--protocol":
+		p := strings.ToLower(strings.Join(a, ""))
+		return always(map[bool]tri{true: yes, false: no}[p == "tcp" || p == "6" || p == "all" || p == "0"], "-p "+p)
+	case "-s", "--source":
+		elems, ok := iptAddrs(strings.Join(a, ","), v6)
+		if !ok {
+			return always(maybe, "-s "+strings.Join(a, ","))
+		}
+		return addrCond("-s "+strings.Join(a, ","), v6, elems, false)
+	case "-i", "--in-interface":
+		if name := strings.Join(a, ""); name != "lo" {
+			return always(maybe, "-i "+name)
+		}
+		return always(no, "-i lo")
+	}
+	return always(maybe, opt+" "+strings.Join(a, ","))
 }
 
 func setTarget(r *rule, rs *Ruleset, table, target string) {
