@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -314,11 +315,13 @@ func TestStrangerIsNeverSignalled(t *testing.T) {
 	}
 	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
 	pid := sleeper.Process.Pid
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	st, err := procfs.ReadStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, start string }{
-		{"pid reused", "1"},        // start time differs: another process now
-		{"forged identity", f[19]}, // pid and start time right, but not a responder
+		{"pid reused", "1"}, // start time differs: another process now
+		{"forged identity", strconv.FormatUint(st.Start, 10)}, // pid and start time right, but not a responder
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := fmt.Sprintf("pid=%d\nstart=%s\nboot=\ntag=t1\nport=12345\nprotocol=tcp\nvip=\ninterface=\nconfig=x\n", pid, tc.start)
