@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -233,6 +234,28 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestRestoreAnnounces: with arp_count, restore announces the VIP it adds
+// (gratuitous ARPs; IPv6: unsolicited NAs), 200 ms apart, without the
+// warning of a failed announcement. (pkg/vip's TestAnnounce checks the
+// frames on the wire.)
+func TestRestoreAnnounces(t *testing.T) {
+	for _, v := range []string{"10.10.5.200", "fd00:5::200"} {
+		t.Run(v, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", v, "--interface", "eth1", "--arp-count", "2")
+			start := time.Now()
+			r := n.want("restore", 0, a...)
+			if took := time.Since(start); took < 200*time.Millisecond {
+				t.Errorf("restore took %v, less than the 200 ms between two announcements", took)
+			}
+			if strings.Contains(r.stdout+r.stderr, "announce") {
+				t.Errorf("restore warns of its announcement: %v", r)
+			}
+			n.want("remove", 0, a...)
+		})
+	}
+}
+
 func TestKilledResponderIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
@@ -314,11 +337,13 @@ func TestStrangerIsNeverSignalled(t *testing.T) {
 	}
 	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
 	pid := sleeper.Process.Pid
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	st, err := procfs.ReadStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, start string }{
-		{"pid reused", "1"},        // start time differs: another process now
-		{"forged identity", f[19]}, // pid and start time right, but not a responder
+		{"pid reused", "1"}, // start time differs: another process now
+		{"forged identity", strconv.FormatUint(st.Start, 10)}, // pid and start time right, but not a responder
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := fmt.Sprintf("pid=%d\nstart=%s\nboot=\ntag=t1\nport=12345\nprotocol=tcp\nvip=\ninterface=\nconfig=x\n", pid, tc.start)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 // Addresses in the run's namespaces (a private /24 on the veth pair).
@@ -141,27 +143,13 @@ func pidsInNS(h netns.NsHandle) []int {
 	return pids
 }
 
-// alive reports whether pid is a live process (not gone, not a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return false
-	}
-	st := b[i+2]
-	return st != 'Z' && st != 'X'
-}
-
 // waitGone waits until none of pids is alive, at most limit.
 func waitGone(pids []int, limit time.Duration) bool {
 	end := time.Now().Add(limit)
 	for {
 		live := false
 		for _, pid := range pids {
-			if alive(pid) {
+			if procfs.Alive(pid) {
 				live = true
 			}
 		}

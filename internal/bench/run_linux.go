@@ -16,6 +16,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 // Ports in the node namespace (private to the run, so any free port does).
@@ -243,7 +245,7 @@ func (r *runner) memory() error {
 		if err != nil {
 			return err
 		}
-		if !alive(pid) {
+		if !procfs.Alive(pid) {
 			return fmt.Errorf("the responder (pid %d) died during the probes", pid)
 		}
 		m, err := memOf(pid)

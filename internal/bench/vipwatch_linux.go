@@ -15,6 +15,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/netnsrun"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 // vipWatch measures how fast a responder started by restore with --vip and
@@ -106,7 +107,7 @@ func (r *runner) vipWatchMode(h *netlink.Handle, link netlink.Link, i int, probe
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			if !alive(rec.Pid) {
+			if !procfs.Alive(rec.Pid) {
 				return fmt.Errorf("the responder (pid %d) is gone", rec.Pid)
 			}
 			for _, c := range []struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/ilbvip/ilbvip/internal/netnsrun"
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 // Interface names inside each node.
@@ -345,15 +346,7 @@ func killAll(path string) {
 }
 
 // Dead reports whether pid is gone or a zombie.
-func Dead(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
-}
+func Dead(pid int) bool { return !procfs.Alive(pid) }
 
 // SweepStale removes the namespaces (with their processes) and directories
 // of beds with this prefix whose process no longer runs: what a killed test

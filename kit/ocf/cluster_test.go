@@ -15,6 +15,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 // node is a one-node Pacemaker cluster started by kit/ocf/testdata/node.sh
@@ -156,7 +157,7 @@ func pidsInNetns(t *testing.T, ns *testenv.NS) []int {
 		}
 		var st syscall.Stat_t
 		if syscall.Stat("/proc/"+e.Name()+"/ns/net", &st) == nil && st.Ino == want.Ino && st.Dev == want.Dev {
-			if b, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && strings.Contains(string(b), ") Z ") {
+			if st, err := procfs.ReadStat(pid); err == nil && st.State == 'Z' {
 				continue // a zombie waiting for PID 1 holds nothing
 			}
 			out = append(out, pid)

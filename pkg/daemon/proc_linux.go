@@ -1,38 +1,15 @@
 package daemon
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// procStat returns a process's state letter and start time from
-// /proc/PID/stat. The command name may hold spaces and parentheses, so
-// fields are counted after the last ')'.
-func procStat(pid int) (state byte, start uint64, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+2:]))
-	// f[0] is field 3 (state); starttime is field 22.
-	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
-	}
-	start, err = strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
-	}
-	return f[0][0], start, nil
-}
+	"github.com/ilbvip/ilbvip/pkg/procfs"
+)
 
 // BootToken names this boot: the kernel's boot id. A file that records it
 // can tell whether it was written before the last reboot (SameBoot).
@@ -62,14 +39,14 @@ func Inspect(r *Record) State {
 	if b := bootID(); r.Boot != "" && b != "" && r.Boot != b {
 		return PreviousBoot
 	}
-	state, start, err := procStat(r.Pid)
+	st, err := procfs.ReadStat(r.Pid)
 	if err != nil {
 		return Dead
 	}
-	if start != r.Start {
+	if st.Start != r.Start {
 		return Stranger
 	}
-	if state == 'Z' || state == 'X' || state == 'x' {
+	if st.Exited() {
 		return Dead
 	}
 	if args := cmdline(r.Pid); len(args) < 4 || args[0] != ProcessName || args[1] != "serve" || args[3] != r.Tag {
@@ -166,25 +143,25 @@ func responderStart(pid int, want []string, ns string) (uint64, bool) {
 	if !slices.Equal(cmdline(pid), want) || netns(strconv.Itoa(pid)) != ns {
 		return 0, false
 	}
-	st, start, err := procStat(pid)
-	if err != nil || st == 'Z' || st == 'X' || st == 'x' {
+	st, err := procfs.ReadStat(pid)
+	if err != nil || st.Exited() {
 		return 0, false
 	}
-	return start, true
+	return st.Start, true
 }
 
 // recordSelf builds the identity of the calling process.
 func recordSelf() (*Record, error) {
-	_, start, err := procStat(os.Getpid())
+	st, err := procfs.ReadStat(os.Getpid())
 	if err != nil {
 		return nil, fmt.Errorf("read own start time: %w", err)
 	}
-	return &Record{Pid: os.Getpid(), Start: start, Boot: bootID()}, nil
+	return &Record{Pid: os.Getpid(), Start: st.Start, Boot: bootID()}, nil
 }
 
 // alive reports whether pid is a live (non-zombie) process with the given
 // start time.
 func alive(pid int, start uint64) bool {
-	st, s, err := procStat(pid)
-	return err == nil && s == start && st != 'Z' && st != 'X' && st != 'x'
+	st, err := procfs.ReadStat(pid)
+	return err == nil && st.Start == start && !st.Exited()
 }

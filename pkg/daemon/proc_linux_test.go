@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
 func TestInspect(t *testing.T) {
@@ -35,7 +37,7 @@ func TestInspect(t *testing.T) {
 	}
 	defer func() { _ = cmd.Wait() }()
 	for i := 0; ; i++ {
-		if st, _, _ := procStat(cmd.Process.Pid); st == 'Z' {
+		if st, _ := procfs.ReadStat(cmd.Process.Pid); st.State == 'Z' {
 			break
 		}
 		if i == 2000 {
@@ -43,11 +45,11 @@ func TestInspect(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	_, start, err := procStat(cmd.Process.Pid)
+	st, err := procfs.ReadStat(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := &Record{Pid: cmd.Process.Pid, Start: start, Boot: bootID(), Tag: "t"}
+	z := &Record{Pid: cmd.Process.Pid, Start: st.Start, Boot: bootID(), Tag: "t"}
 	if s := Inspect(z); s != Dead {
 		t.Errorf("zombie: %v, want %v", s, Dead)
 	}

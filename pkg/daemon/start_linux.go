@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ilbvip/ilbvip/pkg/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -147,14 +148,14 @@ func openTarget(pid int, ours func() bool) (target, bool) {
 	if err != nil {
 		fd = -1
 	}
-	_, start, serr := procStat(pid)
+	st, serr := procfs.ReadStat(pid)
 	if serr != nil || !ours() {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
 		return target{}, false
 	}
-	return target{pid: pid, start: start, fd: fd}, true
+	return target{pid: pid, start: st.Start, fd: fd}, true
 }
 
 func (t target) signal(sig unix.Signal) {

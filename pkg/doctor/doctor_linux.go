@@ -350,7 +350,7 @@ func checkVIPElsewhere(ctx context.Context, n *node) Check {
 		}
 		return ck
 	}
-	mac, err := arpProbe(ctx, c.Interface, c.VIP, n.env.ARPWait)
+	mac, err := vip.ProbeARP(ctx, c.Interface, c.VIP, n.env.ARPWait)
 	switch {
 	case err != nil:
 		ck.Found += "; ARP probe failed: " + err.Error()

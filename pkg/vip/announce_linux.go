@@ -1,13 +1,13 @@
 package vip
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"time"
 
+	"github.com/mdlayher/ndp"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,31 +20,22 @@ func announce(s Spec, count int, interval time.Duration) error {
 	if count == 0 {
 		return nil
 	}
-	link, err := linkByName(s.Interface)
+	attrs, err := ethernetLink(s.Interface)
 	if err != nil {
 		return err
 	}
-	attrs := link.Attrs()
-	mac := attrs.HardwareAddr
-	if len(mac) != 6 {
-		return fmt.Errorf("interface %s has no Ethernet address (%q), nothing to announce with", s.Interface, mac.String())
-	}
 	var send func() error
 	if s.Addr.Is4() {
-		fd, err := garpSocket()
+		l, err := listenARP(attrs, false)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(fd)
-		frame := garpFrame(mac, s.Addr)
-		to := &unix.SockaddrLinklayer{
-			Protocol: htons(unix.ETH_P_ARP),
-			Ifindex:  attrs.Index,
-			Halen:    6,
-			Addr:     [8]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		}
+		defer l.conn.Close()
+		// An ARP announcement (RFC 5227): a request whose sender and
+		// target are both the VIP, which every stack takes as a cache
+		// update.
 		send = func() error {
-			if err := unix.Sendto(fd, frame, 0, to); err != nil {
+			if err := l.request(s.Addr, s.Addr); err != nil {
 				return fmt.Errorf("send gratuitous ARP: %w", err)
 			}
 			return nil
@@ -55,7 +46,10 @@ func announce(s Spec, count int, interval time.Duration) error {
 			return err
 		}
 		defer unix.Close(fd)
-		msg := naMessage(mac, s.Addr)
+		msg, err := naMessage(attrs.HardwareAddr, s.Addr)
+		if err != nil {
+			return err
+		}
 		to := &unix.SockaddrInet6{Addr: allNodes.As16(), ZoneId: uint32(attrs.Index)}
 		send = func() error {
 			if err := unix.Sendto(fd, msg, 0, to); err != nil {
@@ -75,54 +69,15 @@ func announce(s Spec, count int, interval time.Duration) error {
 	return nil
 }
 
-// htons converts to network byte order, as sockaddr_ll.sll_protocol wants.
-func htons(v uint16) uint16 {
-	return binary.NativeEndian.Uint16(binary.BigEndian.AppendUint16(nil, v))
-}
-
-// garpSocket opens an AF_PACKET socket for sending only: protocol 0 means
-// the kernel delivers no incoming frames to it.
-func garpSocket() (int, error) {
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open packet socket for ARP: %w", err)
-	}
-	return fd, nil
-}
-
-// garpFrame is an Ethernet broadcast ARP request whose sender and target
-// protocol addresses are both the VIP: the form (RFC 5227 "ARP announcement")
-// that every stack accepts as a cache update.
-func garpFrame(mac net.HardwareAddr, ip netip.Addr) []byte {
-	b := make([]byte, 0, 42)
-	b = append(b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) // destination: broadcast
-	b = append(b, mac...)
-	b = binary.BigEndian.AppendUint16(b, unix.ETH_P_ARP)
-	b = binary.BigEndian.AppendUint16(b, 1)      // hardware type Ethernet
-	b = binary.BigEndian.AppendUint16(b, 0x0800) // protocol IPv4
-	b = append(b, 6, 4)                          // address lengths
-	b = binary.BigEndian.AppendUint16(b, 1)      // opcode request
-	v4 := ip.As4()
-	b = append(b, mac...)
-	b = append(b, v4[:]...)
-	b = append(b, 0, 0, 0, 0, 0, 0) // target hardware address: unknown
-	b = append(b, v4[:]...)
-	return b
-}
-
 var allNodes = netip.MustParseAddr("ff02::1")
-
-const (
-	icmpv6NeighborAdvert = 136
-	naFlagOverride       = 0x20
-	ndOptTargetLLAddr    = 2
-)
 
 // naSocket opens a raw ICMPv6 socket bound to the interface with hop limit
 // 255 (receivers drop neighbour discovery with any other). The kernel fills in
 // the ICMPv6 checksum on such sockets. It is bound to the VIP when possible,
 // so the advertisement comes from the address it announces, as the kernel's
-// own do; otherwise the kernel picks a source.
+// own do; otherwise the kernel picks a source. (ndp.Listen's socket would
+// refuse a VIP not on the interface instead, loop the advertisement back to
+// this node and receive every ICMPv6 message meanwhile.)
 func naSocket(ifname string, ifindex int, vip netip.Addr) (fd int, err error) {
 	fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_ICMPV6)
 	if err != nil {
@@ -165,13 +120,14 @@ func naSocket(ifname string, ifindex int, vip netip.Addr) (fd int, err error) {
 // solicited flag clear, override set, target = VIP, with the target
 // link-layer address option carrying the interface MAC. Checksum left 0 for
 // the kernel.
-func naMessage(mac net.HardwareAddr, ip netip.Addr) []byte {
-	b := make([]byte, 0, 32)
-	b = append(b, icmpv6NeighborAdvert, 0, 0, 0) // type, code, checksum
-	b = append(b, naFlagOverride, 0, 0, 0)       // flags, reserved
-	t := ip.As16()
-	b = append(b, t[:]...)
-	b = append(b, ndOptTargetLLAddr, 1) // option type, length in units of 8 bytes
-	b = append(b, mac...)
-	return b
+func naMessage(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+	b, err := ndp.MarshalMessage(&ndp.NeighborAdvertisement{
+		Override:      true,
+		TargetAddress: ip,
+		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: mac}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build neighbor advertisement for %s: %w", ip, err)
+	}
+	return b, nil
 }

@@ -1,5 +1,6 @@
 // Package vip adds, checks and deletes the virtual IP (VIP) on a local
-// interface, and announces it on the local link.
+// interface, announces it on the local link and (Linux) asks the link
+// whether another host holds it (ProbeARP).
 //
 // The VIP is the frontend IP of the cloud load balancer. With Floating IP the
 // balancer delivers packets that still carry the VIP as destination, so the

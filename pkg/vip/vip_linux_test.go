@@ -694,6 +694,9 @@ func TestAnnounce(t *testing.T) {
 
 func checkGARP(b []byte, mac net.HardwareAddr, vip netip.Addr) string {
 	var bad []string
+	if len(b) != 42 {
+		bad = append(bad, "frame of "+strconv.Itoa(len(b))+" bytes, want 42 (Ethernet header and ARP message, unpadded)")
+	}
 	if !bytes.Equal(b[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) {
 		bad = append(bad, "destination not broadcast")
 	}
