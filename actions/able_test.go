@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -269,7 +270,7 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 			}
 			eventually(t, "quickCheck healthy after the VIP came back", func() (bool, string) {
 				r := n.run("quickCheck", nil, a...)
-				return r.code == 0, r.String()
+				return r.code == ocf.Success, r.String()
 			})
 			n.want("remove", 0, a...)
 			testenv.WaitDead(t, pid)
@@ -315,7 +316,7 @@ func TestVIPInterfaceDown(t *testing.T) {
 			}
 			eventually(t, "quickCheck healthy after the link came back", func() (bool, string) {
 				r := n.run("quickCheck", nil, a...)
-				return r.code == 0, r.String()
+				return r.code == ocf.Success, r.String()
 			})
 			n.waitLog("t1", "answering again")
 			n.want("remove", 0, a...)
@@ -405,7 +406,7 @@ func TestTwoTagsOneVIP(t *testing.T) {
 	n.want("quickCheck", 0, a2...)
 	// t1 was restored and removed cleanly: stopped (7), even though the
 	// VIP it had is now t2's.
-	if r := n.run("quickCheck", nil, a1...); r.code != 7 {
+	if r := n.run("quickCheck", nil, a1...); r.code != ocf.NotRunning {
 		t.Errorf("quickCheck of the removed t1 while t2 runs with the VIP: %v, want exit 7 (cleanly stopped)", r)
 	}
 	n.want("remove", 0, a1...)
@@ -544,7 +545,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 			other := n.startStranger(tc.listen)
 			r := n.run("remove", nil, a...)
 			if !tc.blocks {
-				if r.code != 0 {
+				if r.code != ocf.Success {
 					t.Fatalf("remove with a loopback-only listener: %v, want exit 0", r)
 				}
 				if n.hasAddr("eth1", "10.10.5.200/32") {
@@ -552,7 +553,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 				}
 				return
 			}
-			if r.code != 1 || !strings.Contains(r.stderr, "port 12345") ||
+			if r.code != ocf.ErrGeneric || !strings.Contains(r.stderr, "port 12345") ||
 				!strings.Contains(r.stderr, "socat (pid "+strconv.Itoa(other.pid())+")") {
 				t.Fatalf("remove with socat on the port: %v; want exit 1 naming port 12345 and socat (pid %d)", r, other.pid())
 			}
@@ -854,7 +855,7 @@ func TestRemoveWithBrokenConfigFile(t *testing.T) {
 			if n.hasAddr("eth1", "10.10.5.200/32") {
 				t.Errorf("vip left: %s", n.addrs("eth1"))
 			}
-			if r := n.run("remove", nil, a...); r.code == 0 {
+			if r := n.run("remove", nil, a...); r.code == ocf.Success {
 				t.Errorf("remove with nothing recorded and a broken config: %v, want the config error", r)
 			}
 		})

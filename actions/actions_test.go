@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -354,7 +355,7 @@ func TestConcurrentRestores(t *testing.T) {
 	}
 	wg.Wait()
 	for i, r := range results {
-		if r.code != 0 {
+		if r.code != ocf.Success {
 			t.Errorf("restore %d: %v", i, r)
 		}
 	}
@@ -395,11 +396,11 @@ func (n *node) raceRemove(action string, a []string, prepare func()) {
 		// recover after remove finds nothing started (7) and starts
 		// nothing, so the resource ends stopped whichever won the lock.
 		after := []int{0, 7}
-		ok1 := r1.code == 0
+		ok1 := r1.code == ocf.Success
 		if action == "recover" {
-			ok1, after = r1.code == 0 || r1.code == 7, []int{7}
+			ok1, after = r1.code == ocf.Success || r1.code == ocf.NotRunning, []int{ocf.NotRunning}
 		}
-		if !ok1 || r2.code != 0 {
+		if !ok1 || r2.code != ocf.Success {
 			n.t.Fatalf("%s %v, remove %v", action, r1, r2)
 		}
 		if r := n.run("quickCheck", nil, a...); !slices.Contains(after, r.code) {
@@ -459,7 +460,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 					args = args[:4] // the flag would win over the bad value
 				}
 				r := n.run(action, nil, args...)
-				if r.code != 6 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				if r.code != ocf.ErrConfigured || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 					t.Errorf("%s: %v, want exit 6 and one line", action, r)
 				}
 			}
@@ -534,7 +535,7 @@ func TestRemoveOrderAndDrain(t *testing.T) {
 			}
 			r := <-done
 			took := time.Since(t0)
-			if r.code != 0 {
+			if r.code != ocf.Success {
 				t.Fatalf("remove: %v", r)
 			}
 			if !sawSilent || !vipDuringSilence {

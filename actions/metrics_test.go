@@ -14,6 +14,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/promcheck"
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // The tests of issue 18: quickCheck --metrics of a running resource whose
@@ -177,7 +178,7 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	eventually(t, "metrics say silent", func() (bool, string) {
 		r := n.run("quickCheck", nil, append(a, "--metrics")...)
 		v, _ := value(t, promcheck.Parse(t, r.stdout), "ilbvip_state", "state", "silent")
-		return r.code == 1 && v == 1, r.String()
+		return r.code == ocf.ErrGeneric && v == 1, r.String()
 	})
 	fams := n.metrics(1, a)
 	wantState(t, fams, "silent")
@@ -283,7 +284,7 @@ func TestMetricsDraining(t *testing.T) {
 	if v, ok := value(t, fams, "ilbvip_probe_answering"); !ok || v != 0 {
 		t.Errorf("ilbvip_probe_answering = %v (present %v) while the probe gets 503; quickCheck: %v", v, ok, r)
 	}
-	if rr := <-done; rr.code != 0 {
+	if rr := <-done; rr.code != ocf.Success {
 		t.Fatalf("remove: %v", rr)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -228,7 +229,7 @@ func (h *ocfHost) want(action string, env map[string]string, code int, reason st
 	}
 	rs := r.reasons()
 	switch {
-	case code == 0 || code == 7:
+	case code == ocf.Success || code == ocf.NotRunning:
 		if len(rs) != 0 {
 			h.t.Errorf("%s: exit %d with an exit reason: %q", action, code, rs)
 		}
@@ -347,11 +348,11 @@ func TestFailurePaths(t *testing.T) {
 				h.nothingLeft("vip")
 			}
 			h.want("stop", good, 0, "")
-			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_vip": "10.10.5.0/24"}, 6, `vip (from OCF_RESKEY_vip)`)
-			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_bindir": "bin"}, 6, `bindir: "bin" is not an absolute path`)
-			h.want("monitor", map[string]string{"OCF_RESKEY_port": "62500", "OCF_CHECK_LEVEL": "deep"}, 6, `OCF_CHECK_LEVEL: "deep" is not a number`)
-			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESOURCE_INSTANCE": ""}, 6, "no OCF_RESKEY_tag and no OCF_RESOURCE_INSTANCE")
-			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500"}, 0, "")
+			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_vip": "10.10.5.0/24"}, ocf.ErrConfigured, `vip (from OCF_RESKEY_vip)`)
+			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_bindir": "bin"}, ocf.ErrConfigured, `bindir: "bin" is not an absolute path`)
+			h.want("monitor", map[string]string{"OCF_RESKEY_port": "62500", "OCF_CHECK_LEVEL": "deep"}, ocf.ErrConfigured, `OCF_CHECK_LEVEL: "deep" is not a number`)
+			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESOURCE_INSTANCE": ""}, ocf.ErrConfigured, "no OCF_RESKEY_tag and no OCF_RESOURCE_INSTANCE")
+			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500"}, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"drain and the operations' timeouts", map[string]string{"vip": "10.10.5.200", "interface": "eth1", "protocol": "http", "drain": "25s"}, func(t *testing.T, h *ocfHost) {
@@ -361,7 +362,7 @@ func TestFailurePaths(t *testing.T) {
 			h.want("validate-all", op40, 0, "")
 			h.want("start", op40, 0, "")
 			// A 3 s stop cuts the drain short and still succeeds in time.
-			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, 0, "")
+			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, ocf.Success, "")
 			if !strings.Contains(r.stderr, "drain cut short") || r.took > 3*time.Second {
 				t.Errorf("stop with a 3 s timeout and a 25 s drain: took %s, %v; want the cut said and done within 3 s", r.took, r)
 			}
@@ -369,7 +370,7 @@ func TestFailurePaths(t *testing.T) {
 			// drain is judged at stop: lowered since the start, it is the
 			// lower one that counts (not the drain the responder began with).
 			h.want("start", op40, 0, "")
-			r = h.want("stop", map[string]string{"OCF_RESKEY_drain": "0s", "OCF_RESKEY_CRM_meta_timeout": "20000"}, 0, "")
+			r = h.want("stop", map[string]string{"OCF_RESKEY_drain": "0s", "OCF_RESKEY_CRM_meta_timeout": "20000"}, ocf.Success, "")
 			if r.took > 5*time.Second {
 				t.Errorf("stop with drain lowered to 0s took %s, as if the start's 25 s drain still counted", r.took)
 			}
@@ -379,8 +380,8 @@ func TestFailurePaths(t *testing.T) {
 			// Where the record is cannot be told: the stop must not claim
 			// success while the resource may still answer.
 			h.want("start", nil, 0, "")
-			h.want("stop", map[string]string{"OCF_RESKEY_state_dir": "relative/dir"}, 6, "cannot be told")
-			h.want("stop", map[string]string{"OCF_RESKEY_tag": "bad/tag"}, 6, "cannot be told")
+			h.want("stop", map[string]string{"OCF_RESKEY_state_dir": "relative/dir"}, ocf.ErrConfigured, "cannot be told")
+			h.want("stop", map[string]string{"OCF_RESKEY_tag": "bad/tag"}, ocf.ErrConfigured, "cannot be told")
 			if !h.hasVIP() || len(h.responders("vip")) != 1 {
 				t.Error("the resource did not survive the failed stops")
 			}
@@ -493,9 +494,9 @@ func TestFailurePaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = syscall.Kill(pid, syscall.SIGCONT) }()
-			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "0"}, 0, "")
+			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "0"}, ocf.Success, "")
 			h.want("monitor", nil, 1, "does not answer")
-			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "10"}, 1, "does not answer")
+			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "10"}, ocf.ErrGeneric, "does not answer")
 			_ = syscall.Kill(pid, syscall.SIGCONT)
 			h.want("monitor", nil, 0, "")
 			h.want("stop", nil, 0, "")
@@ -523,7 +524,7 @@ func TestFailurePaths(t *testing.T) {
 		{"stop keeps to the operation timeout", map[string]string{"protocol": "http", "drain": "15s"}, func(t *testing.T, h *ocfHost) {
 			// drain asks for 15s; Pacemaker gives stop 3s: stop ends in time.
 			h.want("start", nil, 0, "")
-			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, 0, "")
+			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, ocf.Success, "")
 			if r.took >= 15*time.Second {
 				t.Errorf("stop took %s: the 3s operation timeout was not its budget", r.took)
 			}
@@ -532,17 +533,17 @@ func TestFailurePaths(t *testing.T) {
 		}},
 		{"actions", nil, func(t *testing.T, h *ocfHost) {
 			for _, a := range []string{"promote", "demote", "notify", "reload", "migrate_to", "status", "bogus"} {
-				if r := h.run(a, nil); r.code != 3 {
+				if r := h.run(a, nil); r.code != ocf.ErrUnimplemented {
 					t.Errorf("%s: %v, want exit 3", a, r)
 				}
 			}
 			for _, a := range []string{"usage", "help"} {
-				if r := h.run(a, nil); r.code != 0 || !strings.Contains(r.stdout, "validate-all") {
+				if r := h.run(a, nil); r.code != ocf.Success || !strings.Contains(r.stdout, "validate-all") {
 					t.Errorf("%s: %v", a, r)
 				}
 			}
 			cmd := h.ns.Command(h.agent)
-			if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
+			if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != ocf.ErrArgs {
 				t.Errorf("no action: %v, want exit 2", err)
 			}
 		}},

@@ -23,6 +23,7 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/doctor"
 	"github.com/ilbvip/ilbvip/pkg/lifekeeper"
 	"github.com/ilbvip/ilbvip/pkg/metrics"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/resource"
 )
 
@@ -120,7 +121,7 @@ var (
 					fmt.Fprint(out, rep.Human())
 				}
 				if rep.Failed() {
-					return &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("diagnose: %d of %d checks failed", rep.Count(doctor.Fail), len(rep.Checks))}
+					return &resource.Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("diagnose: %d of %d checks failed", rep.Count(doctor.Fail), len(rep.Checks))}
 				}
 				return nil
 			}
@@ -135,7 +136,7 @@ var (
 			switch {
 			case cc.Bool("metrics"):
 				if err := metrics.Write(out, metrics.FromStatus(st, time.Now())); err != nil {
-					return &resource.Error{Code: resource.ErrGeneric, Err: err}
+					return &resource.Error{Code: ocf.ErrGeneric, Err: err}
 				}
 			case cc.Bool("json"):
 				b, _ := json.MarshalIndent(st, "", "  ")
@@ -171,17 +172,17 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 	app.Writer, app.ErrWriter = stdout, stderr
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		code = resource.ErrArgs
+		code = ocf.ErrArgs
 		return err
 	}
 	app.Action = func(cc *cli.Context) error {
 		if cc.NArg() > 0 {
-			code = resource.ErrArgs
+			code = ocf.ErrArgs
 			return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
 		}
 		if a.Check != nil {
 			if err := a.Check(cc); err != nil {
-				code = resource.ErrArgs
+				code = ocf.ErrArgs
 				return err
 			}
 		}
@@ -198,7 +199,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 		},
 		Action: func(*cli.Context) error {
 			if _, ok := env(daemon.SpecEnv); !ok {
-				code = resource.ErrArgs
+				code = ocf.ErrArgs
 				return errors.New("serve is internal: restore starts the responder")
 			}
 			code = daemon.Serve(daemon.ReadyFile())
@@ -207,7 +208,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 	}}
 	if err := app.Run(args); err != nil {
 		if code == 0 {
-			code = resource.ErrArgs
+			code = ocf.ErrArgs
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", a.Name, err)
 	}
@@ -295,7 +296,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		return resource.ExitCode(err)
 	}
 	if cc.Bool("check-config") {
-		return resource.OK // the OCF agent's validate-all: Load has checked everything
+		return ocf.Success // the OCF agent's validate-all: Load has checked everything
 	}
 	if lvl, err := logrus.ParseLevel(c.LogLevel); err == nil {
 		log.SetLevel(lvl)
@@ -307,7 +308,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	exe, err := os.Executable()
 	if err != nil {
 		entry.Errorf("find own executable: %v", err)
-		return resource.ErrInstalled
+		return ocf.ErrInstalled
 	}
 	budget := config.Budget(c.ActionTimeout, env)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
@@ -316,7 +317,7 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	code := resource.ExitCode(err)
 	switch {
 	case err == nil:
-	case code == resource.NotRunning:
+	case code == ocf.NotRunning:
 		// One line even for the quiet quickCheck: exit 7 alone puzzles an admin.
 		what := "no responder on port " + strconv.Itoa(int(c.Port))
 		if c.HasVIP() {
@@ -374,7 +375,7 @@ func configForStop(src config.Sources, loadErr error, log logrus.FieldLogger) (*
 	}
 	if !resource.Recorded(c) {
 		if other := resource.RunsElsewhere(c); other != "" {
-			return nil, &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("%v; and a responder of %s runs with %s: run remove with that state_dir", loadErr, c.Tag, other)}
+			return nil, &resource.Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("%v; and a responder of %s runs with %s: run remove with that state_dir", loadErr, c.Tag, other)}
 		}
 		return nil, loadErr // nothing of it runs here: the error is the news
 	}
@@ -404,7 +405,7 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 	}
 	params, err := lifekeeper.ParseInfo(field)
 	if err != nil {
-		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: config.ExitNotConfigured}
+		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: ocf.ErrConfigured}
 	}
 	return params, nil
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"strings"
 	"testing"
+
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -12,12 +14,12 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"restore"}, 2, "tag: is missing"},
-		{[]string{"restore", "--nope"}, 2, "flag provided but not defined"},
-		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"restore", "-t", "x", "--port", "0"}, 6, `port (from flag --port): "0" is not a port number`},
-		{[]string{"restore", "--version"}, 0, "restore version"},
-		{[]string{"quickCheck", "serve"}, 2, "serve is internal"},
+		{[]string{"restore"}, ocf.ErrArgs, "tag: is missing"},
+		{[]string{"restore", "--nope"}, ocf.ErrArgs, "flag provided but not defined"},
+		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, ocf.ErrArgs, `unexpected argument "extra"`},
+		{[]string{"restore", "-t", "x", "--port", "0"}, ocf.ErrConfigured, `port (from flag --port): "0" is not a port number`},
+		{[]string{"restore", "--version"}, ocf.Success, "restore version"},
+		{[]string{"quickCheck", "serve"}, ocf.ErrArgs, "serve is internal"},
 	} {
 		var out, errb strings.Builder
 		code := run(Restore, tc.args, &out, &errb, noEnv)
@@ -30,7 +32,7 @@ func TestUsageErrors(t *testing.T) {
 func TestLineFormatterIsOneLine(t *testing.T) {
 	var errb strings.Builder
 	code := run(Restore, []string{"restore", "-t", "x", "--port", "99999"}, &strings.Builder{}, &errb, func(string) (string, bool) { return "", false })
-	if code != 6 || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "restore: ERROR: port") {
+	if code != ocf.ErrConfigured || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "restore: ERROR: port") {
 		t.Errorf("exit %d, %q", code, errb.String())
 	}
 }

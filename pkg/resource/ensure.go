@@ -10,6 +10,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -24,7 +25,7 @@ func preflight(c *config.Config) error {
 	var ee *vip.ElsewhereError
 	if errors.As(err, &ee) {
 		if m, _ := readMark(c.StateDir, c.Tag); m.VIP.Addr == ee.Addr && m.VIP.Interface == ee.Interface {
-			return &Error{Code: ErrGeneric, Err: fmt.Errorf("vip %s is on %s, where this resource put it, and interface is now %s: run remove, then restore", ee.Addr, ee.Interface, c.Interface)}
+			return &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("vip %s is on %s, where this resource put it, and interface is now %s: run remove, then restore", ee.Addr, ee.Interface, c.Interface)}
 		}
 		return err
 	}
@@ -129,7 +130,7 @@ func refuseHeld(c *config.Config) error {
 		return err
 	}
 	if other != "" {
-		return &Error{Code: ErrGeneric, Err: fmt.Errorf(
+		return &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf(
 			"vip %s belongs to resource %s, which runs on this node: one VIP, one resource; remove %s first or set another vip", c.VIP, other, other)}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
@@ -168,7 +169,7 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
-	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
+	return hs, &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf(
 		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it",
 		port, holderNames(hs))}
 }

@@ -34,22 +34,10 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
-)
-
-// OCF exit codes, used by every action (LifeKeeper treats non-zero as
-// failure).
-const (
-	OK           = 0
-	ErrGeneric   = 1
-	ErrArgs      = 2
-	ErrUnimpl    = 3
-	ErrPerm      = 4
-	ErrInstalled = 5
-	ErrConfigure = 6
-	NotRunning   = 7
 )
 
 // Error carries the exit code an outcome maps to.
@@ -62,12 +50,12 @@ func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNotRunning is QuickCheck's answer for a cleanly stopped resource.
-var ErrNotRunning = &Error{Code: NotRunning, Err: errors.New("not running")}
+var ErrNotRunning = &Error{Code: ocf.NotRunning, Err: errors.New("not running")}
 
 // ExitCode maps an action's error to its OCF exit code.
 func ExitCode(err error) int {
 	if err == nil {
-		return OK
+		return ocf.Success
 	}
 	var re *Error
 	if errors.As(err, &re) {
@@ -79,17 +67,17 @@ func ExitCode(err error) int {
 	}
 	var se *daemon.StartError
 	if errors.As(err, &se) && se.Kind == "perm" {
-		return ErrPerm
+		return ocf.ErrPerm
 	}
 	switch {
 	case errors.Is(err, vip.ErrNoInterface):
-		return ErrInstalled
+		return ocf.ErrInstalled
 	case errors.Is(err, vip.ErrUnsupported), errors.Is(err, daemon.ErrUnsupported):
-		return ErrUnimpl
+		return ocf.ErrUnimplemented
 	case errors.Is(err, os.ErrPermission):
-		return ErrPerm
+		return ocf.ErrPerm
 	}
-	return ErrGeneric
+	return ocf.ErrGeneric
 }
 
 // Options are the action settings that are not resource parameters.
