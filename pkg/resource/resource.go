@@ -85,6 +85,25 @@ type Options struct {
 	Exe   string             // binary started as the responder (os.Executable)
 	Log   logrus.FieldLogger // action log (stderr)
 	Level int                // QuickCheck depth: 0 process and VIP; 10 also probes the port
+
+	// The VIP and responder steps of restore and remove; nil: the node's
+	// (pkg/vip, pkg/daemon). Only the unit tests set them.
+	vipStep       vipStep
+	responderStep responderStep
+}
+
+func (o *Options) vips() vipStep {
+	if o.vipStep == nil {
+		return nodeVIP{}
+	}
+	return o.vipStep
+}
+
+func (o *Options) responders() responderStep {
+	if o.responderStep == nil {
+		return daemonResponder{}
+	}
+	return o.responderStep
 }
 
 func (o *Options) log() logrus.FieldLogger {
@@ -214,7 +233,7 @@ func lock(ctx context.Context, c *config.Config) (*statedir.Lock, error) {
 // self-probe; success only once the port answers. A resource that is
 // already up is left alone. On failure it removes what it added.
 func Restore(ctx context.Context, c *config.Config, o Options) error {
-	if err := preflight(c); err != nil {
+	if err := preflight(c, o.vips()); err != nil {
 		return err
 	}
 	l, err := lock(ctx, c)
