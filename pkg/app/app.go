@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,12 +85,12 @@ var (
 			"saying what is wrong and how to fix it.",
 		Quiet: true,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin"},
-			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
-			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's", DisableDefaultText: true},
 			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
-			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing"},
-			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
+			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)", DisableDefaultText: true},
 		},
 		Check: func(cc *cli.Context) error {
 			for _, outs := range [][]string{{"metrics", "json", "verbose", "diagnose"}, {"json", "verbose"}, {"diagnose", "verbose"}} {
@@ -155,10 +156,13 @@ func Main(a Action) int { return run(a, os.Args, os.Stdout, os.Stderr, os.Lookup
 // App is the action's command line without its behaviour: name, texts and
 // flags as --help shows them. The man pages are generated from it.
 func App(a Action) *cli.App {
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"} // the default's -v is quickCheck's --verbose
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true} // the default's -v is quickCheck's --verbose
 	return &cli.App{
-		Name:            a.Name,
-		Usage:           a.Usage,
+		Name:  a.Name,
+		Usage: a.Usage,
+		// How the cluster managers call it: flags only; without this the
+		// hidden serve command makes --help show "command [command options]".
+		UsageText:       a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]",
 		Description:     a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first).",
 		Version:         Version,
 		HideHelpCommand: true,
@@ -234,7 +238,7 @@ func commonFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default " + config.DefaultConfigPath("TAG") + ")"},
 		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
-		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing"},
+		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing", DisableDefaultText: true},
 	}
 	for _, p := range config.Params {
 		var aliases []string
@@ -249,7 +253,8 @@ func commonFlags() []cli.Flag {
 			usage += " (default " + p.Default + ")"
 		}
 		if p.Kind == config.Boolean {
-			flags = append(flags, &cli.BoolFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
+			// The usage names the default (the parameter table's), once.
+			flags = append(flags, &cli.BoolFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage, DisableDefaultText: true})
 			continue
 		}
 		flags = append(flags, &cli.StringFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
@@ -411,7 +416,8 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 }
 
 // lineFormatter writes one line per entry: "restore t1: message", with
-// the level for warnings and errors; fields other than tag follow.
+// the level for warnings and errors; fields other than tag follow, sorted
+// by name.
 type lineFormatter struct{ action string }
 
 func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
@@ -425,10 +431,15 @@ func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		b.WriteString(strings.ToUpper(e.Level.String()) + ": ")
 	}
 	b.WriteString(e.Message)
-	for k, v := range e.Data {
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
 		if k != "tag" {
-			fmt.Fprintf(&b, " %s=%v", k, v)
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys) // a fixed order: lines compare and grep alike every time
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
 	}
 	b.WriteString("\n")
 	return []byte(b.String()), nil
