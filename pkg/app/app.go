@@ -263,38 +263,11 @@ func commonFlags() []cli.Flag {
 }
 
 func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	flags := map[string]string{}
-	for _, p := range config.Params {
-		if !cc.IsSet(p.FlagName()) {
-			continue
-		}
-		if p.Kind == config.Boolean {
-			flags[p.Name] = strconv.FormatBool(cc.Bool(p.FlagName()))
-		} else {
-			flags[p.Name] = cc.String(p.FlagName())
-		}
-	}
+	flags := flagValues(cc)
 	log := logrus.New()
 	log.SetOutput(stderr)
 	log.SetFormatter(&lineFormatter{action: a.Name})
-	stopping := a.Name == "remove" && !cc.Bool("check-config")
-	info, ierr := lifeKeeperInfo(flags, env)
-	if ierr != nil && !stopping {
-		log.Error(ierr)
-		reportConfigError(a, cc, flags, env, stdout)
-		return resource.ExitCode(ierr)
-	}
-	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
-	c, err := config.Load(src)
-	if ce := (*config.Error)(nil); stopping && (ierr != nil || err != nil && errors.As(err, &ce)) {
-		// A stop must not depend on LifeKeeper answering or on a
-		// configuration that is right: what the state directory records
-		// is enough.
-		if ierr != nil {
-			err = ierr
-		}
-		c, err = configForStop(src, err, log)
-	}
+	c, err := loadConfig(a, cc, flags, env, log)
 	if err != nil {
 		log.Error(err)
 		reportConfigError(a, cc, flags, env, stdout)
@@ -319,6 +292,51 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	err = a.Run(ctx, cc, c, resource.Options{Exe: exe, Log: entry, Level: 10}, stdout)
+	return reportOutcome(a, c, err, budget, entry, stderr)
+}
+
+// flagValues are the parameters given as flags, by parameter name.
+func flagValues(cc *cli.Context) map[string]string {
+	flags := map[string]string{}
+	for _, p := range config.Params {
+		if !cc.IsSet(p.FlagName()) {
+			continue
+		}
+		if p.Kind == config.Boolean {
+			flags[p.Name] = strconv.FormatBool(cc.Bool(p.FlagName()))
+		} else {
+			flags[p.Name] = cc.String(p.FlagName())
+		}
+	}
+	return flags
+}
+
+// loadConfig loads the configuration from the flags, the environment,
+// LifeKeeper's info field and the file. Remove falls back to what the
+// state directory records (configForStop).
+func loadConfig(a Action, cc *cli.Context, flags map[string]string, env func(string) (string, bool), log logrus.FieldLogger) (*config.Config, error) {
+	stopping := a.Name == "remove" && !cc.Bool("check-config")
+	info, ierr := lifeKeeperInfo(flags, env)
+	if ierr != nil && !stopping {
+		return nil, ierr
+	}
+	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
+	c, err := config.Load(src)
+	if ce := (*config.Error)(nil); stopping && (ierr != nil || err != nil && errors.As(err, &ce)) {
+		// A stop must not depend on LifeKeeper answering or on a
+		// configuration that is right: what the state directory records
+		// is enough.
+		if ierr != nil {
+			err = ierr
+		}
+		c, err = configForStop(src, err, log)
+	}
+	return c, err
+}
+
+// reportOutcome returns the action's exit code and reports a failure on
+// stderr, one line.
+func reportOutcome(a Action, c *config.Config, err error, budget time.Duration, entry logrus.FieldLogger, stderr io.Writer) int {
 	code := resource.ExitCode(err)
 	switch {
 	case err == nil:

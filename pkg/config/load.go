@@ -143,37 +143,11 @@ func load(src Sources, forStop bool) (*Config, []error, error) {
 // cannot be read is left out (and reported in ignored): the flags, the
 // environment and the defaults still say where the state is.
 func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]string, ignored []error, err error) {
-	env := src.Env
-	if env == nil {
-		env = os.LookupEnv
-	}
-	c = &Config{Origin: map[string]string{}}
 	vals, origin = map[string]string{}, map[string]string{}
-	put := func(name, v, from string) {
-		if _, done := vals[name]; !done {
-			vals[name], origin[name] = v, from
-		}
-	}
 	// Highest first: flags, environment, info field; the file comes next,
 	// and it needs the tag first.
-	for name, v := range src.Flags {
-		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, nil, &Error{Param: name, Msg: "is not a parameter", Code: ocf.ErrArgs}
-		}
-		if v != "" {
-			put(name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
-		}
-	}
-	for _, p := range Params {
-		if v, ok := env(p.EnvName()); ok && v != "" {
-			put(p.Name, v, p.EnvName())
-		}
-	}
-	for name, v := range src.Info {
-		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ocf.ErrConfigured}
-		}
-		put(name, v, "info field")
+	if err := collectGiven(src, vals, origin); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	tag, ok := vals["tag"]
 	if !ok {
@@ -182,7 +156,53 @@ func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]stri
 	if err := ValidTag(tag); err != nil {
 		return nil, nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ocf.ErrConfigured}
 	}
+	c = &Config{Origin: map[string]string{}}
+	if c.File, ignored, err = collectFile(src, forStop, tag, vals, origin); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return c, vals, origin, ignored, nil
+}
 
+// putFirst records a parameter's text and origin unless a higher source
+// gave it already.
+func putFirst(vals, origin map[string]string, name, v, from string) {
+	if _, done := vals[name]; !done {
+		vals[name], origin[name] = v, from
+	}
+}
+
+// collectGiven gathers what the flags, the environment and the info field
+// give, in that order.
+func collectGiven(src Sources, vals, origin map[string]string) error {
+	env := src.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	for name, v := range src.Flags {
+		if _, ok := Lookup(name); !ok {
+			return &Error{Param: name, Msg: "is not a parameter", Code: ocf.ErrArgs}
+		}
+		if v != "" {
+			putFirst(vals, origin, name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
+		}
+	}
+	for _, p := range Params {
+		if v, ok := env(p.EnvName()); ok && v != "" {
+			putFirst(vals, origin, p.Name, v, p.EnvName())
+		}
+	}
+	for name, v := range src.Info {
+		if _, ok := Lookup(name); !ok {
+			return &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ocf.ErrConfigured}
+		}
+		putFirst(vals, origin, name, v, "info field")
+	}
+	return nil
+}
+
+// collectFile reads the config file (-c, or the tag's default path) below
+// the sources already gathered. file: the file read, "" when none.
+func collectFile(src Sources, forStop bool, tag string, vals, origin map[string]string) (file string, ignored []error, err error) {
 	file, explicit := src.ConfigFile, src.ConfigFile != ""
 	if !explicit {
 		file = DefaultConfigPath(tag)
@@ -195,22 +215,19 @@ func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]stri
 	}
 	switch {
 	case err == nil:
-		c.File = file
 		for _, k := range sortedKeys(fileVals) {
-			put(k, fileVals[k], file)
+			putFirst(vals, origin, k, fileVals[k], file)
 		}
 		if t := fileVals["tag"]; t != "" && t != tag {
-			return nil, nil, nil, nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ocf.ErrConfigured}
+			return "", nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ocf.ErrConfigured}
 		}
+		return file, ignored, nil
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
-		// Pacemaker passes everything in the environment: no file is fine.
+		return "", ignored, nil // Pacemaker passes everything in the environment: no file is fine
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil, nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ocf.ErrInstalled}
-	default:
-		return nil, nil, nil, nil, err
+		return "", nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ocf.ErrInstalled}
 	}
-
-	return c, vals, origin, ignored, nil
+	return "", nil, err
 }
 
 // validate checks what no single parameter can: required values and
