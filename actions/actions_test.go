@@ -185,11 +185,11 @@ func TestLifecycle(t *testing.T) {
 			if tc.vip != "" {
 				a = append(a, "--vip", tc.vip, "--interface", "eth1")
 			}
-			if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "stopped") {
+			if r := n.want("quickCheck", ocf.NotRunning, a...); !strings.Contains(r.stderr, "stopped") {
 				t.Errorf("quickCheck of a stopped resource says %q", r.stderr)
 			}
-			n.want("remove", 0, a...) // remove of a stopped resource: 0
-			n.want("restore", 0, a...)
+			n.want("remove", ocf.Success, a...) // remove of a stopped resource: 0
+			n.want("restore", ocf.Success, a...)
 			pid := n.pidOf("lbhc-12345")
 			if tc.vip != "" && !n.hasAddr("eth1", tc.cidr) {
 				t.Fatalf("vip not on eth1: %s", n.addrs("eth1"))
@@ -197,26 +197,26 @@ func TestLifecycle(t *testing.T) {
 			if err := n.probe(12345, "hello"); err != nil {
 				t.Fatalf("probe after restore: %v", err)
 			}
-			n.want("restore", 0, a...) // already up: 0 without change
+			n.want("restore", ocf.Success, a...) // already up: 0 without change
 			if got := n.pidOf("lbhc-12345"); got != pid {
 				t.Errorf("second restore replaced the responder: pid %d -> %d", pid, got)
 			}
-			if r := n.want("quickCheck", 0, a...); r.stdout != "" || r.stderr != "" {
+			if r := n.want("quickCheck", ocf.Success, a...); r.stdout != "" || r.stderr != "" {
 				t.Errorf("healthy quickCheck is not silent: %v", r)
 			}
-			if r := n.want("quickCheck", 0, append(a, "--verbose")...); !strings.Contains(r.stdout, "running") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
+			if r := n.want("quickCheck", ocf.Success, append(a, "--verbose")...); !strings.Contains(r.stdout, "running") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
 				t.Errorf("quickCheck --verbose: %q", r.stdout)
 			}
-			if r := n.want("quickCheck", 0, append(a, "--json")...); !strings.Contains(r.stdout, `"state": "running"`) {
+			if r := n.want("quickCheck", ocf.Success, append(a, "--json")...); !strings.Contains(r.stdout, `"state": "running"`) {
 				t.Errorf("quickCheck --json: %q", r.stdout)
 			}
-			n.want("recover", 0, a...) // nothing to repair
+			n.want("recover", ocf.Success, a...) // nothing to repair
 			if got := n.pidOf("lbhc-12345"); got != pid {
 				t.Errorf("recover of a healthy resource replaced the responder")
 			}
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			testenv.WaitDead(t, pid)
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			if tc.vip != "" && n.hasAddr("eth1", tc.cidr) {
 				t.Errorf("vip left after remove: %s", n.addrs("eth1"))
 			}
@@ -229,7 +229,7 @@ func TestLifecycle(t *testing.T) {
 			if p := daemonPids(n, "lbhc-12345"); len(p) != 0 {
 				t.Errorf("responders left after remove: %v", p)
 			}
-			n.want("quickCheck", 7, a...)
+			n.want("quickCheck", ocf.NotRunning, a...)
 		})
 	}
 }
@@ -237,38 +237,38 @@ func TestLifecycle(t *testing.T) {
 func TestKilledResponderIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.killResponder("t1", false)
 	// The zombie may linger (PID 1 reaps late here): it must count as dead.
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
 		t.Errorf("quickCheck after kill -9: %v", r)
 	}
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
 	if n.pidOf("t1") == pid {
 		t.Error("recover did not start a new responder")
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestDeletedVIPIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "10.10.5.200/32 on eth1 is missing") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "10.10.5.200/32 on eth1 is missing") {
 		t.Errorf("quickCheck after deleting the vip: %v", r)
 	}
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
 	if !n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("recover did not re-add the vip")
 	}
 	if n.pidOf("t1") != pid {
 		t.Error("recover restarted a healthy responder to fix the vip")
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestPortHeldByAnotherProgram(t *testing.T) {
@@ -282,7 +282,7 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	})
 	defer ln.Close()
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	r := n.want("restore", 1, a...)
+	r := n.want("restore", ocf.ErrGeneric, a...)
 	if !strings.Contains(r.stderr, "port 12345") || !strings.Contains(r.stderr, "pid "+strconv.Itoa(os.Getpid())) {
 		t.Errorf("restore with the port taken: %v; want the port and the holder named", r)
 	}
@@ -299,8 +299,8 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 		t.Errorf("responder left behind: %v", p)
 	}
 	ln.Close()
-	n.want("restore", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestStrangerIsNeverSignalled(t *testing.T) {
@@ -326,17 +326,17 @@ func TestStrangerIsNeverSignalled(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(rec), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			n.want("quickCheck", 1, a...)
-			n.want("remove", 0, a...)
+			n.want("quickCheck", ocf.ErrGeneric, a...)
+			n.want("remove", ocf.Success, a...)
 			if err := syscall.Kill(pid, 0); err != nil {
 				t.Fatalf("the unrelated process was signalled: %v", err)
 			}
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(rec), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			n.want("restore", 0, a...)
-			n.want("recover", 0, a...)
-			n.want("remove", 0, a...)
+			n.want("restore", ocf.Success, a...)
+			n.want("recover", ocf.Success, a...)
+			n.want("remove", ocf.Success, a...)
 			if err := syscall.Kill(pid, 0); err != nil {
 				t.Fatalf("the unrelated process was signalled: %v", err)
 			}
@@ -362,15 +362,15 @@ func TestConcurrentRestores(t *testing.T) {
 	if p := daemonPids(n, "t1"); len(p) != 1 {
 		t.Fatalf("%d responders after 10 concurrent restores, want 1: %v", len(p), p)
 	}
-	n.want("quickCheck", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("quickCheck", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestConcurrentRestoreAndRemove(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.raceRemove("restore", a, nil)
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	if f := n.stateFiles(); len(f) != 0 {
 		t.Errorf("files left: %v", f)
 	}
@@ -413,29 +413,29 @@ func TestTwoTagsSideBySide(t *testing.T) {
 	n := newNode(t)
 	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	a2 := n.args("t2", 12346, "--vip", "10.10.5.201", "--interface", "eth1", "--protocol", "http")
-	n.want("restore", 0, a1...)
-	n.want("restore", 0, a2...)
-	n.want("quickCheck", 0, a1...)
-	n.want("quickCheck", 0, a2...)
-	n.want("remove", 0, a1...)
-	n.want("quickCheck", 7, a1...)
-	n.want("quickCheck", 0, a2...)
+	n.want("restore", ocf.Success, a1...)
+	n.want("restore", ocf.Success, a2...)
+	n.want("quickCheck", ocf.Success, a1...)
+	n.want("quickCheck", ocf.Success, a2...)
+	n.want("remove", ocf.Success, a1...)
+	n.want("quickCheck", ocf.NotRunning, a1...)
+	n.want("quickCheck", ocf.Success, a2...)
 	if !n.hasAddr("eth1", "10.10.5.201/32") || n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Errorf("addresses after removing t1: %s", n.addrs("eth1"))
 	}
-	n.want("remove", 0, a2...)
+	n.want("remove", ocf.Success, a2...)
 }
 
 func TestStateDirWipedWhileRunning(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.wipeState()
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "without its pid file") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "without its pid file") {
 		t.Errorf("quickCheck: %v", r)
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	testenv.WaitDead(t, pid)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("vip left")
@@ -498,10 +498,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestVersionAndHelp(t *testing.T) {
 	n := newNode(t)
 	for _, a := range []string{"restore", "remove", "quickCheck", "recover"} {
-		if r := n.want(a, 0, "--version"); !strings.Contains(r.stdout, "version") {
+		if r := n.want(a, ocf.Success, "--version"); !strings.Contains(r.stdout, "version") {
 			t.Errorf("%s --version: %v", a, r)
 		}
-		if r := n.want(a, 0, "--help"); !strings.Contains(r.stdout, "--http-path") || !strings.Contains(r.stdout, "--tag") {
+		if r := n.want(a, ocf.Success, "--help"); !strings.Contains(r.stdout, "--http-path") || !strings.Contains(r.stdout, "--tag") {
 			t.Errorf("%s --help lacks the parameters: %v", a, r)
 		}
 	}
@@ -515,7 +515,7 @@ func TestRemoveOrderAndDrain(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto, "--drain", "1s")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			done := make(chan result, 1)
 			t0 := time.Now()
 			go func() { done <- n.run("remove", nil, a...) }()
