@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -222,7 +223,7 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			n := newLBNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto)
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			pid := n.pidOf("t1")
 			if err := n.lbProbe(proto, 12345); err != nil {
 				t.Fatalf("LB probe after restore: %v", err)
@@ -230,7 +231,7 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 
 			n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 			n.waitSilent(proto, 12345)
-			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "10.10.5.200") {
+			if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "10.10.5.200") {
 				t.Errorf("quickCheck with the VIP deleted: %v", r)
 			}
 			eventually(t, "quickCheck --json says silent", func() (bool, string) {
@@ -239,12 +240,12 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 					!st.Stats.SilentSince.IsZero() && strings.Contains(st.Stats.SilentReason, "10.10.5.200")
 				return ok, st.State + " " + st.Problem
 			})
-			if r := n.want("quickCheck", 1, append(a, "--verbose")...); !regexp.MustCompile(`(?m)^  probe      silent for \S+: .*10\.10\.5\.200`).MatchString(r.stdout) {
+			if r := n.want("quickCheck", ocf.ErrGeneric, append(a, "--verbose")...); !regexp.MustCompile(`(?m)^  probe      silent for \S+: .*10\.10\.5\.200`).MatchString(r.stdout) {
 				t.Errorf("quickCheck --verbose lacks the silent line: %q", r.stdout)
 			}
 			n.waitLog("t1", "silent:", "10.10.5.200")
 
-			n.want("recover", 0, a...)
+			n.want("recover", ocf.Success, a...)
 			if got := n.pidOf("t1"); got != pid {
 				t.Errorf("recover restarted the responder to re-add the VIP: pid %d -> %d", pid, got)
 			}
@@ -255,7 +256,7 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 			if err := n.lbProbe(proto, 12345); err != nil {
 				t.Errorf("LB probe after recover: %v", err)
 			}
-			n.want("quickCheck", 0, a...)
+			n.want("quickCheck", ocf.Success, a...)
 			n.waitLog("t1", "answering again", "10.10.5.200")
 
 			// An admin deletes it and adds it again by hand (so without
@@ -269,9 +270,9 @@ func TestVIPDeletedSilencesProbe(t *testing.T) {
 			}
 			eventually(t, "quickCheck healthy after the VIP came back", func() (bool, string) {
 				r := n.run("quickCheck", nil, a...)
-				return r.code == 0, r.String()
+				return r.code == ocf.Success, r.String()
 			})
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			testenv.WaitDead(t, pid)
 		})
 	}
@@ -289,14 +290,14 @@ func TestVIPInterfaceDown(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newLBNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			pid := n.pidOf("t1")
 			if err := n.lbProbe("tcp", 12345); err != nil {
 				t.Fatalf("LB probe after restore: %v", err)
 			}
 			n.ns.MustRun(t, "ip", "link", "set", tc.dev, "down")
 			n.waitSilent("tcp", 12345)
-			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "eth1") {
+			if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "eth1") {
 				t.Errorf("quickCheck with eth1 down: %v", r)
 			}
 			eventually(t, "quickCheck --json says silent", func() (bool, string) {
@@ -315,10 +316,10 @@ func TestVIPInterfaceDown(t *testing.T) {
 			}
 			eventually(t, "quickCheck healthy after the link came back", func() (bool, string) {
 				r := n.run("quickCheck", nil, a...)
-				return r.code == 0, r.String()
+				return r.code == ocf.Success, r.String()
 			})
 			n.waitLog("t1", "answering again")
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 		})
 	}
 }
@@ -333,7 +334,7 @@ func TestRecoverNeverStarts(t *testing.T) {
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	notStarted := func(when string) {
 		t.Helper()
-		r := n.want("recover", 7, a...)
+		r := n.want("recover", ocf.NotRunning, a...)
 		if !strings.Contains(r.stderr, "recover t1: not started on this node: run restore") {
 			t.Errorf("recover %s: %v", when, r)
 		}
@@ -344,20 +345,20 @@ func TestRecoverNeverStarts(t *testing.T) {
 			t.Errorf("recover %s: probe: %v, want connection refused", when, err)
 		}
 		n.nothingStarted("t1", 12345)
-		n.want("quickCheck", 7, a...)
+		n.want("quickCheck", ocf.NotRunning, a...)
 	}
 	notStarted("without restore")
-	n.want("restore", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 	notStarted("after remove")
 
 	// Restore, then the state directory goes while the resource runs:
 	// recover repairs it (0) instead of treating it as never started.
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.wipeState()
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
 	if p := daemonPids(n, "t1"); len(p) != 1 {
 		t.Errorf("responders after recover: %v, want one", p)
 	}
@@ -372,7 +373,7 @@ func TestRecoverNeverStarts(t *testing.T) {
 		t.Errorf("vip gone after recover: %s", n.addrs("eth1"))
 	}
 	// With the mark restored, remove takes everything down again.
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	notStarted("after remove of the recovered resource")
 }
 
@@ -383,37 +384,37 @@ func TestTwoTagsOneVIP(t *testing.T) {
 	n := newNode(t)
 	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	a2 := n.args("t2", 12346, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a1...)
-	r := n.want("restore", 1, a2...)
+	n.want("restore", ocf.Success, a1...)
+	r := n.want("restore", ocf.ErrGeneric, a2...)
 	if !strings.Contains(r.stderr, "t1") || !strings.Contains(r.stderr, "10.10.5.200") {
 		t.Errorf("restore t2 with t1's VIP: %v; want t1 and the VIP named", r)
 	}
 	n.nothingStarted("t2", 12346)
-	n.want("recover", 7, a2...)
+	n.want("recover", ocf.NotRunning, a2...)
 	n.nothingStarted("t2", 12346)
-	n.want("remove", 0, a2...)
+	n.want("remove", ocf.Success, a2...)
 	if !n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Fatalf("remove t2 deleted t1's VIP: %s", n.addrs("eth1"))
 	}
-	n.want("quickCheck", 0, a1...)
+	n.want("quickCheck", ocf.Success, a1...)
 	if err := n.probe(12345, ""); err != nil {
 		t.Errorf("t1's probe after remove t2: %v", err)
 	}
 	// Once t1 is removed, the VIP is free for t2.
-	n.want("remove", 0, a1...)
-	n.want("restore", 0, a2...)
-	n.want("quickCheck", 0, a2...)
+	n.want("remove", ocf.Success, a1...)
+	n.want("restore", ocf.Success, a2...)
+	n.want("quickCheck", ocf.Success, a2...)
 	// t1 was restored and removed cleanly: stopped (7), even though the
 	// VIP it had is now t2's.
-	if r := n.run("quickCheck", nil, a1...); r.code != 7 {
+	if r := n.run("quickCheck", nil, a1...); r.code != ocf.NotRunning {
 		t.Errorf("quickCheck of the removed t1 while t2 runs with the VIP: %v, want exit 7 (cleanly stopped)", r)
 	}
-	n.want("remove", 0, a1...)
+	n.want("remove", ocf.Success, a1...)
 	if !n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Fatalf("remove t1 deleted t2's VIP: %s", n.addrs("eth1"))
 	}
-	n.want("quickCheck", 0, a2...)
-	n.want("remove", 0, a2...)
+	n.want("quickCheck", ocf.Success, a2...)
+	n.want("remove", ocf.Success, a2...)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Errorf("vip left: %s", n.addrs("eth1"))
 	}
@@ -441,7 +442,7 @@ func TestPreexistingAddress(t *testing.T) {
 				t.Fatalf("address added by hand: %q", before)
 			}
 			a := n.args("t1", 12345, "--vip", tc.vip, "--interface", "eth1")
-			r := n.want("restore", 1, a...)
+			r := n.want("restore", ocf.ErrGeneric, a...)
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("restore over %s: %v; want %q", tc.cidr, r, tc.want)
 			}
@@ -453,8 +454,8 @@ func TestPreexistingAddress(t *testing.T) {
 			}
 			check("restore")
 			n.nothingStarted("t1", 12345)
-			n.want("recover", 7, a...)
-			n.want("remove", 0, a...)
+			n.want("recover", ocf.NotRunning, a...)
+			n.want("remove", ocf.Success, a...)
 			check("remove")
 			n.nothingStarted("t1", 12345)
 		})
@@ -487,7 +488,7 @@ func TestVIPIsNodeAddress(t *testing.T) {
 				t.Fatalf("setup: %q, %q", before, routes)
 			}
 			a := n.args("t1", 12345, "--vip", tc.vip, "--interface", "eth0")
-			r := n.want("restore", 1, a...)
+			r := n.want("restore", ocf.ErrGeneric, a...)
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("restore with the node's address as VIP: %v; want %q", r, tc.want)
 			}
@@ -499,8 +500,8 @@ func TestVIPIsNodeAddress(t *testing.T) {
 				}
 			}
 			n.nothingStarted("t1", 12345)
-			n.want("recover", 7, a...)
-			n.want("remove", 0, a...)
+			n.want("recover", ocf.NotRunning, a...)
+			n.want("remove", ocf.Success, a...)
 			if after := n.addrLine("eth0", tc.cidr); after != before {
 				t.Errorf("node address changed:\n%s\n%s", before, after)
 			}
@@ -534,7 +535,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			n.killResponder("t1", true)
 			// The leader shows as a zombie while its other threads may still
 			// be exiting with the listener open.
@@ -544,7 +545,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 			other := n.startStranger(tc.listen)
 			r := n.run("remove", nil, a...)
 			if !tc.blocks {
-				if r.code != 0 {
+				if r.code != ocf.Success {
 					t.Fatalf("remove with a loopback-only listener: %v, want exit 0", r)
 				}
 				if n.hasAddr("eth1", "10.10.5.200/32") {
@@ -552,7 +553,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 				}
 				return
 			}
-			if r.code != 1 || !strings.Contains(r.stderr, "port 12345") ||
+			if r.code != ocf.ErrGeneric || !strings.Contains(r.stderr, "port 12345") ||
 				!strings.Contains(r.stderr, "socat (pid "+strconv.Itoa(other.pid())+")") {
 				t.Fatalf("remove with socat on the port: %v; want exit 1 naming port 12345 and socat (pid %d)", r, other.pid())
 			}
@@ -563,11 +564,11 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 				t.Errorf("remove signalled the stranger: %v", err)
 			}
 			other.stop()
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			if n.hasAddr("eth1", "10.10.5.200/32") {
 				t.Errorf("vip left after the second remove: %s", n.addrs("eth1"))
 			}
-			n.want("quickCheck", 7, a...)
+			n.want("quickCheck", ocf.NotRunning, a...)
 		})
 	}
 }
@@ -622,13 +623,13 @@ func TestOneVIPAcrossStateDirsAndRaces(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "other-state")
 	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	a2 := []string{"-t", "t2", "--port", "12346", "--vip", "10.10.5.200", "--interface", "eth1", "--state-dir", other}
-	n.want("restore", 0, a1...)
-	if r := n.want("restore", 1, a2...); !strings.Contains(r.stderr, "t1 (state_dir "+n.sd+")") {
+	n.want("restore", ocf.Success, a1...)
+	if r := n.want("restore", ocf.ErrGeneric, a2...); !strings.Contains(r.stderr, "t1 (state_dir "+n.sd+")") {
 		t.Errorf("restore t2 in another state directory: %v; want t1 and its state_dir named", r)
 	}
-	n.want("remove", 0, a2...)
-	n.want("quickCheck", 0, a1...)
-	n.want("remove", 0, a1...)
+	n.want("remove", ocf.Success, a2...)
+	n.want("quickCheck", ocf.Success, a1...)
+	n.want("remove", ocf.Success, a1...)
 
 	for round := range 10 {
 		var wg sync.WaitGroup
@@ -645,7 +646,7 @@ func TestOneVIPAcrossStateDirsAndRaces(t *testing.T) {
 			t.Fatalf("round %d: racing restores of one VIP exited %v, want exactly one 0 and one 1", round, codes)
 		}
 		for i, tag := range []string{"t1", "t2"} {
-			n.want("remove", 0, n.args(tag, 12345+i, "--vip", "10.10.5.200", "--interface", "eth1")...)
+			n.want("remove", ocf.Success, n.args(tag, 12345+i, "--vip", "10.10.5.200", "--interface", "eth1")...)
 		}
 		if n.hasAddr("eth1", "10.10.5.200/32") {
 			t.Fatalf("round %d: vip left after both removes", round)
@@ -661,28 +662,28 @@ func TestStartedButNoResponder(t *testing.T) {
 	testenv.RequireTools(t, "socat")
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 	eventually(t, "the responder lets go of the port", func() (bool, string) { return !n.listens(12345), "still listening" })
 	s := n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
-	r := n.want("recover", 1, a...)
+	r := n.want("recover", ocf.ErrGeneric, a...)
 	if !strings.Contains(r.stderr, "in use by socat") {
 		t.Errorf("recover with the port taken: %v", r)
 	}
 	testenv.WaitDead(t, pid)
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "no responder runs") || !strings.Contains(r.stderr, "socat") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "no responder runs") || !strings.Contains(r.stderr, "socat") {
 		t.Errorf("quickCheck of a started resource without responder: %v", r)
 	}
-	if r := n.want("remove", 1, a...); !strings.Contains(r.stderr, "socat") {
+	if r := n.want("remove", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "socat") {
 		t.Errorf("remove with socat on the port: %v", r)
 	}
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "run remove") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "run remove") {
 		t.Errorf("quickCheck after a remove that did not finish: %v, want run remove", r)
 	}
 	s.stop()
-	n.want("remove", 0, a...)
-	n.want("quickCheck", 7, a...)
+	n.want("remove", ocf.Success, a...)
+	n.want("quickCheck", ocf.NotRunning, a...)
 }
 
 // restore with a changed vip moves the resource to the new VIP and deletes
@@ -691,13 +692,13 @@ func TestStartedButNoResponder(t *testing.T) {
 func TestVIPChangedAndNodeSlash32(t *testing.T) {
 	n := newNode(t)
 	old := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, old...)
+	n.want("restore", ocf.Success, old...)
 	moved := n.args("t1", 12345, "--vip", "10.10.5.201", "--interface", "eth1")
-	n.want("restore", 0, moved...)
+	n.want("restore", ocf.Success, moved...)
 	if n.hasAddr("eth1", "10.10.5.200/32") || !n.hasAddr("eth1", "10.10.5.201/32") {
 		t.Errorf("after restore with a new vip: %s", n.addrs("eth1"))
 	}
-	n.want("remove", 0, moved...)
+	n.want("remove", ocf.Success, moved...)
 	if n.hasAddr("eth1", "10.10.5.201/32") {
 		t.Errorf("vip left: %s", n.addrs("eth1"))
 	}
@@ -706,14 +707,14 @@ func TestVIPChangedAndNodeSlash32(t *testing.T) {
 	n.ns.MustRun(t, "ip", "route", "add", "10.0.9.1", "dev", "eth1")
 	n.ns.MustRun(t, "ip", "route", "add", "default", "via", "10.0.9.1")
 	a := n.args("t1", 12345, "--vip", "10.0.9.2", "--interface", "eth1")
-	r := n.want("restore", 1, a...)
+	r := n.want("restore", ocf.ErrGeneric, a...)
 	if !strings.Contains(r.stderr, "is an address of this node") || strings.Contains(r.stderr, "ip addr del") {
 		t.Errorf("restore with the node's /32 as vip: %v", r)
 	}
 	if r := n.run("quickCheck", nil, append(a, "--diagnose")...); strings.Contains(r.stdout+r.stderr, "ip addr del 10.0.9.2") {
 		t.Errorf("the doctor advises deleting the node's address: %v", r)
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	if !n.hasAddr("eth1", "10.0.9.2/32") || !strings.Contains(n.ns.MustRun(t, "ip", "route"), "default via 10.0.9.1") {
 		t.Errorf("the node's address or default route changed: %s", n.ns.MustRun(t, "ip", "route"))
 	}
@@ -727,20 +728,20 @@ func TestVIPChangedAndNodeSlash32(t *testing.T) {
 func TestWipedStateAndKilledResponder(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.wipeState()
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	testenv.WaitDead(t, pid)
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "run remove to take it down, or restore if it should run here") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "run remove to take it down, or restore if it should run here") {
 		t.Errorf("quickCheck: %v", r)
 	}
-	n.want("recover", 7, a...)
-	n.want("remove", 0, a...)
+	n.want("recover", ocf.NotRunning, a...)
+	n.want("remove", ocf.Success, a...)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Errorf("vip left: %s", n.addrs("eth1"))
 	}
-	n.want("quickCheck", 7, a...)
+	n.want("quickCheck", ocf.NotRunning, a...)
 }
 
 // Whatever answers the probe port while this resource's responder does not
@@ -755,17 +756,17 @@ func TestStrangerWhileStoppedOrSilent(t *testing.T) {
 	// Stopped is this resource's state (a probe's "failed" would have the
 	// cluster manager stop, then fence, over a program it does not manage);
 	// the warning says who answers, and remove refuses while it does.
-	if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "WARNING: port 12345 answers the load balancer") || !strings.Contains(r.stderr, "socat") {
+	if r := n.want("quickCheck", ocf.NotRunning, a...); !strings.Contains(r.stderr, "WARNING: port 12345 answers the load balancer") || !strings.Contains(r.stderr, "socat") {
 		t.Errorf("quickCheck of a stopped resource with socat on its port: %v", r)
 	}
-	n.want("remove", 1, a...)
+	n.want("remove", ocf.ErrGeneric, a...)
 	s.stop()
-	n.want("quickCheck", 7, a...)
-	n.want("restore", 0, a...)
+	n.want("quickCheck", ocf.NotRunning, a...)
+	n.want("restore", ocf.Success, a...)
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 	eventually(t, "the responder lets go of the port", func() (bool, string) { return !n.listens(12345), "still listening" })
 	n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "socat") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "socat") {
 		t.Errorf("quickCheck of a silent resource with socat on its port: %v", r)
 	}
 }
@@ -776,22 +777,22 @@ func TestStrangerWhileStoppedOrSilent(t *testing.T) {
 func TestRemoveFindsItsMovedVIP(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "name", "vipnic")
 	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "up")
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	if strings.Contains(n.ns.MustRun(t, "ip", "-o", "addr"), "10.10.5.200/") {
 		t.Errorf("vip left after remove on a renamed interface: %s", n.ns.MustRun(t, "ip", "-o", "addr"))
 	}
-	n.want("quickCheck", 7, a...)
+	n.want("quickCheck", ocf.NotRunning, a...)
 	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "down")
 	n.ns.MustRun(t, "ip", "link", "set", "vipnic", "name", "eth1")
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "up")
 
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	n.wipeState()
-	n.want("remove", 0, n.args("t1", 12345, "--vip", "10.10.5.211", "--interface", "eth1")...)
+	n.want("remove", ocf.Success, n.args("t1", 12345, "--vip", "10.10.5.211", "--interface", "eth1")...)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Errorf("the vip the responder watched is left: %s", n.addrs("eth1"))
 	}
@@ -818,7 +819,7 @@ func TestOneVIPRaceAcrossStateDirs(t *testing.T) {
 			t.Fatalf("round %d: racing restores in two state directories exited %v, want one 0 and one 1", round, codes)
 		}
 		for i := range args {
-			n.want("remove", 0, args[i]...)
+			n.want("remove", ocf.Success, args[i]...)
 		}
 	}
 }
@@ -843,18 +844,18 @@ func TestRemoveWithBrokenConfigFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := []string{"-t", "t1", "-c", cfg, "--state-dir", n.sd}
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			if err := tc.spoil(cfg); err != nil {
 				t.Fatal(err)
 			}
-			if r := n.want("remove", 0, a...); !strings.Contains(r.stderr, "stopping what the state directory records") {
+			if r := n.want("remove", ocf.Success, a...); !strings.Contains(r.stderr, "stopping what the state directory records") {
 				t.Errorf("remove: %v", r)
 			}
 			n.nothingStarted("t1", 12345)
 			if n.hasAddr("eth1", "10.10.5.200/32") {
 				t.Errorf("vip left: %s", n.addrs("eth1"))
 			}
-			if r := n.run("remove", nil, a...); r.code == 0 {
+			if r := n.run("remove", nil, a...); r.code == ocf.Success {
 				t.Errorf("remove with nothing recorded and a broken config: %v, want the config error", r)
 			}
 		})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/procfs"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
@@ -185,11 +186,11 @@ func TestLifecycle(t *testing.T) {
 			if tc.vip != "" {
 				a = append(a, "--vip", tc.vip, "--interface", "eth1")
 			}
-			if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "stopped") {
+			if r := n.want("quickCheck", ocf.NotRunning, a...); !strings.Contains(r.stderr, "stopped") {
 				t.Errorf("quickCheck of a stopped resource says %q", r.stderr)
 			}
-			n.want("remove", 0, a...) // remove of a stopped resource: 0
-			n.want("restore", 0, a...)
+			n.want("remove", ocf.Success, a...) // remove of a stopped resource: 0
+			n.want("restore", ocf.Success, a...)
 			pid := n.pidOf("lbhc-12345")
 			if tc.vip != "" && !n.hasAddr("eth1", tc.cidr) {
 				t.Fatalf("vip not on eth1: %s", n.addrs("eth1"))
@@ -197,26 +198,26 @@ func TestLifecycle(t *testing.T) {
 			if err := n.probe(12345, "hello"); err != nil {
 				t.Fatalf("probe after restore: %v", err)
 			}
-			n.want("restore", 0, a...) // already up: 0 without change
+			n.want("restore", ocf.Success, a...) // already up: 0 without change
 			if got := n.pidOf("lbhc-12345"); got != pid {
 				t.Errorf("second restore replaced the responder: pid %d -> %d", pid, got)
 			}
-			if r := n.want("quickCheck", 0, a...); r.stdout != "" || r.stderr != "" {
+			if r := n.want("quickCheck", ocf.Success, a...); r.stdout != "" || r.stderr != "" {
 				t.Errorf("healthy quickCheck is not silent: %v", r)
 			}
-			if r := n.want("quickCheck", 0, append(a, "--verbose")...); !strings.Contains(r.stdout, "running") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
+			if r := n.want("quickCheck", ocf.Success, append(a, "--verbose")...); !strings.Contains(r.stdout, "running") || !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
 				t.Errorf("quickCheck --verbose: %q", r.stdout)
 			}
-			if r := n.want("quickCheck", 0, append(a, "--json")...); !strings.Contains(r.stdout, `"state": "running"`) {
+			if r := n.want("quickCheck", ocf.Success, append(a, "--json")...); !strings.Contains(r.stdout, `"state": "running"`) {
 				t.Errorf("quickCheck --json: %q", r.stdout)
 			}
-			n.want("recover", 0, a...) // nothing to repair
+			n.want("recover", ocf.Success, a...) // nothing to repair
 			if got := n.pidOf("lbhc-12345"); got != pid {
 				t.Errorf("recover of a healthy resource replaced the responder")
 			}
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			testenv.WaitDead(t, pid)
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			if tc.vip != "" && n.hasAddr("eth1", tc.cidr) {
 				t.Errorf("vip left after remove: %s", n.addrs("eth1"))
 			}
@@ -229,7 +230,7 @@ func TestLifecycle(t *testing.T) {
 			if p := daemonPids(n, "lbhc-12345"); len(p) != 0 {
 				t.Errorf("responders left after remove: %v", p)
 			}
-			n.want("quickCheck", 7, a...)
+			n.want("quickCheck", ocf.NotRunning, a...)
 		})
 	}
 }
@@ -259,38 +260,38 @@ func TestRestoreAnnounces(t *testing.T) {
 func TestKilledResponderIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.killResponder("t1", false)
 	// The zombie may linger (PID 1 reaps late here): it must count as dead.
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
 		t.Errorf("quickCheck after kill -9: %v", r)
 	}
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
 	if n.pidOf("t1") == pid {
 		t.Error("recover did not start a new responder")
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestDeletedVIPIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "10.10.5.200/32 on eth1 is missing") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "10.10.5.200/32 on eth1 is missing") {
 		t.Errorf("quickCheck after deleting the vip: %v", r)
 	}
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
 	if !n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("recover did not re-add the vip")
 	}
 	if n.pidOf("t1") != pid {
 		t.Error("recover restarted a healthy responder to fix the vip")
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestPortHeldByAnotherProgram(t *testing.T) {
@@ -304,7 +305,7 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	})
 	defer ln.Close()
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	r := n.want("restore", 1, a...)
+	r := n.want("restore", ocf.ErrGeneric, a...)
 	if !strings.Contains(r.stderr, "port 12345") || !strings.Contains(r.stderr, "pid "+strconv.Itoa(os.Getpid())) {
 		t.Errorf("restore with the port taken: %v; want the port and the holder named", r)
 	}
@@ -321,8 +322,8 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 		t.Errorf("responder left behind: %v", p)
 	}
 	ln.Close()
-	n.want("restore", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestStrangerIsNeverSignalled(t *testing.T) {
@@ -350,17 +351,17 @@ func TestStrangerIsNeverSignalled(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(rec), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			n.want("quickCheck", 1, a...)
-			n.want("remove", 0, a...)
+			n.want("quickCheck", ocf.ErrGeneric, a...)
+			n.want("remove", ocf.Success, a...)
 			if err := syscall.Kill(pid, 0); err != nil {
 				t.Fatalf("the unrelated process was signalled: %v", err)
 			}
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(rec), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			n.want("restore", 0, a...)
-			n.want("recover", 0, a...)
-			n.want("remove", 0, a...)
+			n.want("restore", ocf.Success, a...)
+			n.want("recover", ocf.Success, a...)
+			n.want("remove", ocf.Success, a...)
 			if err := syscall.Kill(pid, 0); err != nil {
 				t.Fatalf("the unrelated process was signalled: %v", err)
 			}
@@ -379,22 +380,22 @@ func TestConcurrentRestores(t *testing.T) {
 	}
 	wg.Wait()
 	for i, r := range results {
-		if r.code != 0 {
+		if r.code != ocf.Success {
 			t.Errorf("restore %d: %v", i, r)
 		}
 	}
 	if p := daemonPids(n, "t1"); len(p) != 1 {
 		t.Fatalf("%d responders after 10 concurrent restores, want 1: %v", len(p), p)
 	}
-	n.want("quickCheck", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("quickCheck", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestConcurrentRestoreAndRemove(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.raceRemove("restore", a, nil)
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	if f := n.stateFiles(); len(f) != 0 {
 		t.Errorf("files left: %v", f)
 	}
@@ -420,11 +421,11 @@ func (n *node) raceRemove(action string, a []string, prepare func()) {
 		// recover after remove finds nothing started (7) and starts
 		// nothing, so the resource ends stopped whichever won the lock.
 		after := []int{0, 7}
-		ok1 := r1.code == 0
+		ok1 := r1.code == ocf.Success
 		if action == "recover" {
-			ok1, after = r1.code == 0 || r1.code == 7, []int{7}
+			ok1, after = r1.code == ocf.Success || r1.code == ocf.NotRunning, []int{ocf.NotRunning}
 		}
-		if !ok1 || r2.code != 0 {
+		if !ok1 || r2.code != ocf.Success {
 			n.t.Fatalf("%s %v, remove %v", action, r1, r2)
 		}
 		if r := n.run("quickCheck", nil, a...); !slices.Contains(after, r.code) {
@@ -437,29 +438,29 @@ func TestTwoTagsSideBySide(t *testing.T) {
 	n := newNode(t)
 	a1 := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	a2 := n.args("t2", 12346, "--vip", "10.10.5.201", "--interface", "eth1", "--protocol", "http")
-	n.want("restore", 0, a1...)
-	n.want("restore", 0, a2...)
-	n.want("quickCheck", 0, a1...)
-	n.want("quickCheck", 0, a2...)
-	n.want("remove", 0, a1...)
-	n.want("quickCheck", 7, a1...)
-	n.want("quickCheck", 0, a2...)
+	n.want("restore", ocf.Success, a1...)
+	n.want("restore", ocf.Success, a2...)
+	n.want("quickCheck", ocf.Success, a1...)
+	n.want("quickCheck", ocf.Success, a2...)
+	n.want("remove", ocf.Success, a1...)
+	n.want("quickCheck", ocf.NotRunning, a1...)
+	n.want("quickCheck", ocf.Success, a2...)
 	if !n.hasAddr("eth1", "10.10.5.201/32") || n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Errorf("addresses after removing t1: %s", n.addrs("eth1"))
 	}
-	n.want("remove", 0, a2...)
+	n.want("remove", ocf.Success, a2...)
 }
 
 func TestStateDirWipedWhileRunning(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	n.wipeState()
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "without its pid file") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "without its pid file") {
 		t.Errorf("quickCheck: %v", r)
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	testenv.WaitDead(t, pid)
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("vip left")
@@ -484,7 +485,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 					args = args[:4] // the flag would win over the bad value
 				}
 				r := n.run(action, nil, args...)
-				if r.code != 6 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				if r.code != ocf.ErrConfigured || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 					t.Errorf("%s: %v, want exit 6 and one line", action, r)
 				}
 			}
@@ -522,10 +523,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestVersionAndHelp(t *testing.T) {
 	n := newNode(t)
 	for _, a := range []string{"restore", "remove", "quickCheck", "recover"} {
-		if r := n.want(a, 0, "--version"); !strings.Contains(r.stdout, "version") {
+		if r := n.want(a, ocf.Success, "--version"); !strings.Contains(r.stdout, "version") {
 			t.Errorf("%s --version: %v", a, r)
 		}
-		if r := n.want(a, 0, "--help"); !strings.Contains(r.stdout, "--http-path") || !strings.Contains(r.stdout, "--tag") {
+		if r := n.want(a, ocf.Success, "--help"); !strings.Contains(r.stdout, "--http-path") || !strings.Contains(r.stdout, "--tag") {
 			t.Errorf("%s --help lacks the parameters: %v", a, r)
 		}
 	}
@@ -539,7 +540,7 @@ func TestRemoveOrderAndDrain(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto, "--drain", "1s")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			done := make(chan result, 1)
 			t0 := time.Now()
 			go func() { done <- n.run("remove", nil, a...) }()
@@ -559,7 +560,7 @@ func TestRemoveOrderAndDrain(t *testing.T) {
 			}
 			r := <-done
 			took := time.Since(t0)
-			if r.code != 0 {
+			if r.code != ocf.Success {
 				t.Fatalf("remove: %v", r)
 			}
 			if !sawSilent || !vipDuringSilence {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // The faults of issue 8: each with the outcome the kit promises.
@@ -18,7 +19,7 @@ import (
 func TestResponderTerminated(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	pid := n.pidOf("t1")
 	// An admin's stray kill: the responder exits cleanly, which is still a
 	// failure of the resource, repaired locally.
@@ -26,30 +27,30 @@ func TestResponderTerminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitDead(t, pid)
-	n.want("quickCheck", 1, a...)
-	n.want("recover", 0, a...)
-	n.want("quickCheck", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("quickCheck", ocf.ErrGeneric, a...)
+	n.want("recover", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestInterfaceDown(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
-	if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "eth1 is down") {
+	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "eth1 is down") {
 		t.Errorf("quickCheck with eth1 down: %v", r)
 	}
 	// Nothing local can fix a link that is down: recover fails, the
 	// cluster manager fails over; recover leaves the VIP it did not add.
-	n.want("recover", 1, a...)
+	n.want("recover", ocf.ErrGeneric, a...)
 	if !n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("recover deleted a VIP it had not added")
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 	n.ns.MustRun(t, "ip", "link", "set", "eth1", "up")
-	n.want("restore", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestInterfaceGone(t *testing.T) {
@@ -57,7 +58,7 @@ func TestInterfaceGone(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			if how == "renamed" {
 				n.ns.MustRun(t, "ip", "link", "set", "eth1", "down")
 				n.ns.MustRun(t, "ip", "link", "set", "eth1", "name", "eth9")
@@ -65,15 +66,15 @@ func TestInterfaceGone(t *testing.T) {
 			} else {
 				n.ns.MustRun(t, "ip", "link", "del", "eth1")
 			}
-			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, `interface "eth1" not found`) {
+			if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, `interface "eth1" not found`) {
 				t.Errorf("quickCheck: %v", r)
 			}
-			n.want("recover", 5, a...) // node-local piece missing: fail over
-			n.want("remove", 0, a...)
+			n.want("recover", ocf.ErrInstalled, a...) // node-local piece missing: fail over
+			n.want("remove", ocf.Success, a...)
 			if p := daemonPids(n, "t1"); len(p) != 0 {
 				t.Errorf("responder left: %v", p)
 			}
-			n.want("quickCheck", 7, a...) // stopped, and the interface is absent here
+			n.want("quickCheck", ocf.NotRunning, a...) // stopped, and the interface is absent here
 		})
 	}
 }
@@ -81,17 +82,17 @@ func TestInterfaceGone(t *testing.T) {
 func TestStateDirWipedWhileStopped(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 	n.wipeState()
-	n.want("quickCheck", 7, a...)
+	n.want("quickCheck", ocf.NotRunning, a...)
 	if _, err := os.Stat(n.sd); err == nil {
 		t.Error("quickCheck created the state directory")
 	}
-	n.want("remove", 0, a...)
-	n.want("restore", 0, a...)
-	n.want("quickCheck", 0, a...)
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
+	n.want("restore", ocf.Success, a...)
+	n.want("quickCheck", ocf.Success, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 func TestCorruptPidFile(t *testing.T) {
@@ -99,25 +100,25 @@ func TestCorruptPidFile(t *testing.T) {
 		t.Run(strconv.Quote(content), func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			pid := n.pidOf("t1")
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if r := n.want("quickCheck", 1, a...); !strings.Contains(r.stderr, "corrupt") {
+			if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "corrupt") {
 				t.Errorf("quickCheck: %v", r)
 			}
 			// The responder is still found by its command line and stopped.
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 			testenv.WaitDead(t, pid)
-			n.want("quickCheck", 7, a...)
+			n.want("quickCheck", ocf.NotRunning, a...)
 			// And restore over a corrupt file works too.
 			if err := os.WriteFile(filepath.Join(n.sd, "t1.pid"), []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			n.want("restore", 0, a...)
-			n.want("quickCheck", 0, a...)
-			n.want("remove", 0, a...)
+			n.want("restore", ocf.Success, a...)
+			n.want("quickCheck", ocf.Success, a...)
+			n.want("remove", ocf.Success, a...)
 		})
 	}
 }
@@ -135,7 +136,7 @@ func TestPidFileSymlinkRefused(t *testing.T) {
 	if err := os.Symlink(victim, filepath.Join(n.sd, "t1.lock")); err != nil {
 		t.Fatal(err)
 	}
-	n.want("restore", 1, a...)
+	n.want("restore", ocf.ErrGeneric, a...)
 	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
 		t.Errorf("file behind the symlink changed: %q", b)
 	}
@@ -150,7 +151,7 @@ func TestStateDirSymlinkRefused(t *testing.T) {
 	if err := os.Symlink(real, n.sd); err != nil {
 		t.Fatal(err)
 	}
-	if r := n.want("restore", 1, n.args("t1", 12345)...); !strings.Contains(r.stderr, "symlink") {
+	if r := n.want("restore", ocf.ErrGeneric, n.args("t1", 12345)...); !strings.Contains(r.stderr, "symlink") {
 		t.Errorf("restore: %v", r)
 	}
 	if ents, _ := os.ReadDir(real); len(ents) != 0 {
@@ -162,11 +163,11 @@ func TestConcurrentRecoverAndRemove(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.raceRemove("recover", a, func() {
-		n.want("remove", 0, a...)
-		n.want("restore", 0, a...)
+		n.want("remove", ocf.Success, a...)
+		n.want("restore", ocf.Success, a...)
 		_ = syscall.Kill(n.pidOf("t1"), syscall.SIGKILL)
 	})
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 // TestManyCycles runs 50 restore/remove cycles and checks that nothing
@@ -177,8 +178,8 @@ func TestManyCycles(t *testing.T) {
 	fds := func() int { e, _ := os.ReadDir("/proc/self/fd"); return len(e) }
 	before := fds()
 	for i := 0; i < 50; i++ {
-		n.want("restore", 0, a...)
-		n.want("remove", 0, a...)
+		n.want("restore", ocf.Success, a...)
+		n.want("remove", ocf.Success, a...)
 	}
 	if n.hasAddr("eth1", "10.10.5.200/32") {
 		t.Error("vip left")

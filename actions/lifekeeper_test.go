@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -207,12 +208,12 @@ func TestProbeTimeout(t *testing.T) {
 	// Probes stopped: within probe_timeout plus the stats refresh, quickCheck fails.
 	var last result
 	for i := 0; i < 40; i++ {
-		if last = l.run("quickCheck", []string{"LKROOT=" + l.lkroot}, "-t", l.tag); last.code != 0 {
+		if last = l.run("quickCheck", []string{"LKROOT=" + l.lkroot}, "-t", l.tag); last.code != ocf.Success {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if last.code != 1 || !strings.Contains(last.stderr, "probe_timeout") {
+	if last.code != ocf.ErrGeneric || !strings.Contains(last.stderr, "probe_timeout") {
 		t.Fatalf("quickCheck after the probes stopped: %v", last)
 	}
 	l.lk("remove", 0)

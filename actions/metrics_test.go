@@ -14,6 +14,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/promcheck"
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // The tests of issue 18: quickCheck --metrics of a running resource whose
@@ -74,7 +75,7 @@ func TestMetricsRunning(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			n := newLBNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", proto)
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			fams := n.metrics(0, a)
 			wantState(t, fams, "running")
 			wantValues(t, fams, map[string]float64{"ilbvip_up": 1, "ilbvip_probe_answering": 1, "ilbvip_vip_present": 1,
@@ -103,7 +104,7 @@ func TestMetricsRunning(t *testing.T) {
 			if s2, _ := value(t, n.metrics(0, a), "ilbvip_responder_start_time_seconds"); s2 != start {
 				t.Errorf("the start time moved without a restart: %v -> %v", start, s2)
 			}
-			n.want("remove", 0, a...)
+			n.want("remove", ocf.Success, a...)
 		})
 	}
 }
@@ -124,7 +125,7 @@ func TestMetricsStopped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := n.args("t1", 12345, tc.extra...)
-			r := n.want("quickCheck", 7, append(a, "--metrics")...)
+			r := n.want("quickCheck", ocf.NotRunning, append(a, "--metrics")...)
 			if !strings.Contains(r.stderr, "stopped") {
 				t.Errorf("stderr lacks quickCheck's line: %q", r.stderr)
 			}
@@ -167,7 +168,7 @@ func TestMetricsStoppedWithStranger(t *testing.T) {
 func TestMetricsSilentVIPGone(t *testing.T) {
 	n := newLBNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	if err := n.lbProbe("tcp", 12345); err != nil {
 		t.Fatalf("LB probe after restore: %v", err)
 	}
@@ -177,7 +178,7 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	eventually(t, "metrics say silent", func() (bool, string) {
 		r := n.run("quickCheck", nil, append(a, "--metrics")...)
 		v, _ := value(t, promcheck.Parse(t, r.stdout), "ilbvip_state", "state", "silent")
-		return r.code == 1 && v == 1, r.String()
+		return r.code == ocf.ErrGeneric && v == 1, r.String()
 	})
 	fams := n.metrics(1, a)
 	wantState(t, fams, "silent")
@@ -200,7 +201,7 @@ func TestMetricsSilentVIPGone(t *testing.T) {
 	if got := answeredNow(t, n, 1, a, -1); got != after {
 		t.Errorf("ilbvip_probes_answered_total moved from %v to %v while every probe was refused", after, got)
 	}
-	n.want("remove", 0, a...)
+	n.want("remove", ocf.Success, a...)
 }
 
 // statsSettle outlasts the responder's stats interval (one second): a
@@ -249,11 +250,11 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-			n.want("restore", 0, a...)
+			n.want("restore", ocf.Success, a...)
 			n.killResponder("t1", true)
 			tc.after(n)
 			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
-			r := n.want("quickCheck", 1, a...)
+			r := n.want("quickCheck", ocf.ErrGeneric, a...)
 			if !strings.Contains(r.stderr, "socat (pid") {
 				t.Errorf("quickCheck does not name the program on the port: %v", r)
 			}
@@ -270,7 +271,7 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 func TestMetricsDraining(t *testing.T) {
 	n := newLBNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--protocol", "http", "--drain", "4s")
-	n.want("restore", 0, a...)
+	n.want("restore", ocf.Success, a...)
 	wantValues(t, n.metrics(0, a), map[string]float64{"ilbvip_probe_answering": 1})
 	done := make(chan result, 1)
 	go func() { done <- n.run("remove", nil, a...) }()
@@ -283,7 +284,7 @@ func TestMetricsDraining(t *testing.T) {
 	if v, ok := value(t, fams, "ilbvip_probe_answering"); !ok || v != 0 {
 		t.Errorf("ilbvip_probe_answering = %v (present %v) while the probe gets 503; quickCheck: %v", v, ok, r)
 	}
-	if rr := <-done; rr.code != 0 {
+	if rr := <-done; rr.code != ocf.Success {
 		t.Fatalf("remove: %v", rr)
 	}
 }
@@ -296,14 +297,14 @@ func TestMetricsStoppedVIPByHand(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.ns.MustRun(t, "ip", "addr", "add", "10.10.5.200/32", "dev", "eth1")
-	r := n.want("quickCheck", 7, append(a, "--metrics")...)
+	r := n.want("quickCheck", ocf.NotRunning, append(a, "--metrics")...)
 	if !strings.Contains(r.stderr, "vip 10.10.5.200/32 is on eth1 but this resource did not add it") || strings.Contains(r.stderr, "no vip") {
 		t.Errorf("stderr does not say the VIP is there, added by someone else: %q", r.stderr)
 	}
 	fams := promcheck.Check(t, r.stdout)
 	wantState(t, fams, "stopped")
 	wantValues(t, fams, map[string]float64{"ilbvip_up": 0, "ilbvip_probe_answering": 0, "ilbvip_vip_present": 1})
-	if r := n.want("quickCheck", 7, a...); !strings.Contains(r.stderr, "did not add it") {
+	if r := n.want("quickCheck", ocf.NotRunning, a...); !strings.Contains(r.stderr, "did not add it") {
 		t.Errorf("plain quickCheck: %v", r)
 	}
 }

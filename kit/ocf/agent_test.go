@@ -22,6 +22,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
@@ -228,7 +229,7 @@ func (h *ocfHost) want(action string, env map[string]string, code int, reason st
 	}
 	rs := r.reasons()
 	switch {
-	case code == 0 || code == 7:
+	case code == ocf.Success || code == ocf.NotRunning:
 		if len(rs) != 0 {
 			h.t.Errorf("%s: exit %d with an exit reason: %q", action, code, rs)
 		}
@@ -328,13 +329,13 @@ func TestFailurePaths(t *testing.T) {
 		{"bad parameter", map[string]string{"port": "70000", "vip": "10.10.5.200", "interface": "eth1"}, func(t *testing.T, h *ocfHost) {
 			const why = `port (from OCF_RESKEY_port): "70000" is not a port number: use 1-65535`
 			for _, a := range []string{"validate-all", "start", "monitor", "recover"} {
-				h.want(a, nil, 6, why)
+				h.want(a, nil, ocf.ErrConfigured, why)
 			}
 			// Nothing can run with this configuration, so stop succeeds; with
 			// the resource running (its configuration broken since), stop
 			// stops what the state directory records (responder, port, VIP)
 			// and succeeds too, as Pacemaker requires of a stop that can.
-			h.want("stop", nil, 0, "")
+			h.want("stop", nil, ocf.Success, "")
 			good := map[string]string{"OCF_RESKEY_port": "62500"}
 			for _, broken := range []map[string]string{
 				nil, // port 70000
@@ -342,34 +343,34 @@ func TestFailurePaths(t *testing.T) {
 				{"OCF_RESKEY_port": "62500", "OCF_RESKEY_protocol": "udp"},
 				{"OCF_RESKEY_port": "62500", "OCF_RESKEY_drain": "1h"},
 			} {
-				h.want("start", good, 0, "")
-				h.want("stop", broken, 0, "")
+				h.want("start", good, ocf.Success, "")
+				h.want("stop", broken, ocf.Success, "")
 				h.nothingLeft("vip")
 			}
-			h.want("stop", good, 0, "")
-			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_vip": "10.10.5.0/24"}, 6, `vip (from OCF_RESKEY_vip)`)
-			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_bindir": "bin"}, 6, `bindir: "bin" is not an absolute path`)
-			h.want("monitor", map[string]string{"OCF_RESKEY_port": "62500", "OCF_CHECK_LEVEL": "deep"}, 6, `OCF_CHECK_LEVEL: "deep" is not a number`)
-			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESOURCE_INSTANCE": ""}, 6, "no OCF_RESKEY_tag and no OCF_RESOURCE_INSTANCE")
-			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500"}, 0, "")
+			h.want("stop", good, ocf.Success, "")
+			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_vip": "10.10.5.0/24"}, ocf.ErrConfigured, `vip (from OCF_RESKEY_vip)`)
+			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESKEY_bindir": "bin"}, ocf.ErrConfigured, `bindir: "bin" is not an absolute path`)
+			h.want("monitor", map[string]string{"OCF_RESKEY_port": "62500", "OCF_CHECK_LEVEL": "deep"}, ocf.ErrConfigured, `OCF_CHECK_LEVEL: "deep" is not a number`)
+			h.want("start", map[string]string{"OCF_RESKEY_port": "62500", "OCF_RESOURCE_INSTANCE": ""}, ocf.ErrConfigured, "no OCF_RESKEY_tag and no OCF_RESOURCE_INSTANCE")
+			h.want("validate-all", map[string]string{"OCF_RESKEY_port": "62500"}, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"drain and the operations' timeouts", map[string]string{"vip": "10.10.5.200", "interface": "eth1", "protocol": "http", "drain": "25s"}, func(t *testing.T, h *ocfHost) {
 			// Each operation has its own timeout: a 25 s drain is judged at
 			// stop, not against start's or validate-all's timeout.
 			op40 := map[string]string{"OCF_RESKEY_CRM_meta_timeout": "40000"}
-			h.want("validate-all", op40, 0, "")
-			h.want("start", op40, 0, "")
+			h.want("validate-all", op40, ocf.Success, "")
+			h.want("start", op40, ocf.Success, "")
 			// A 3 s stop cuts the drain short and still succeeds in time.
-			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, 0, "")
+			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, ocf.Success, "")
 			if !strings.Contains(r.stderr, "drain cut short") || r.took > 3*time.Second {
 				t.Errorf("stop with a 3 s timeout and a 25 s drain: took %s, %v; want the cut said and done within 3 s", r.took, r)
 			}
 			h.nothingLeft("vip")
 			// drain is judged at stop: lowered since the start, it is the
 			// lower one that counts (not the drain the responder began with).
-			h.want("start", op40, 0, "")
-			r = h.want("stop", map[string]string{"OCF_RESKEY_drain": "0s", "OCF_RESKEY_CRM_meta_timeout": "20000"}, 0, "")
+			h.want("start", op40, ocf.Success, "")
+			r = h.want("stop", map[string]string{"OCF_RESKEY_drain": "0s", "OCF_RESKEY_CRM_meta_timeout": "20000"}, ocf.Success, "")
 			if r.took > 5*time.Second {
 				t.Errorf("stop with drain lowered to 0s took %s, as if the start's 25 s drain still counted", r.took)
 			}
@@ -378,30 +379,30 @@ func TestFailurePaths(t *testing.T) {
 		{"stop with a wrong tag or state_dir", withVIP, func(t *testing.T, h *ocfHost) {
 			// Where the record is cannot be told: the stop must not claim
 			// success while the resource may still answer.
-			h.want("start", nil, 0, "")
-			h.want("stop", map[string]string{"OCF_RESKEY_state_dir": "relative/dir"}, 6, "cannot be told")
-			h.want("stop", map[string]string{"OCF_RESKEY_tag": "bad/tag"}, 6, "cannot be told")
+			h.want("start", nil, ocf.Success, "")
+			h.want("stop", map[string]string{"OCF_RESKEY_state_dir": "relative/dir"}, ocf.ErrConfigured, "cannot be told")
+			h.want("stop", map[string]string{"OCF_RESKEY_tag": "bad/tag"}, ocf.ErrConfigured, "cannot be told")
 			if !h.hasVIP() || len(h.responders("vip")) != 1 {
 				t.Error("the resource did not survive the failed stops")
 			}
-			h.want("stop", nil, 0, "")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"missing executables", withVIP, func(t *testing.T, h *ocfHost) {
 			missing := map[string]string{"OCF_RESKEY_bindir": "/nonexistent/ilbvip"}
 			const why = "/nonexistent/ilbvip/"
-			h.want("meta-data", missing, 0, "")
-			h.want("validate-all", missing, 5, why)
-			h.want("start", missing, 5, why+"restore is missing")
-			h.want("monitor", missing, 5, why+"quickCheck is missing")
+			h.want("meta-data", missing, ocf.Success, "")
+			h.want("validate-all", missing, ocf.ErrInstalled, why)
+			h.want("start", missing, ocf.ErrInstalled, why+"restore is missing")
+			h.want("monitor", missing, ocf.ErrInstalled, why+"quickCheck is missing")
 			probeMissing := map[string]string{"OCF_RESKEY_bindir": "/nonexistent/ilbvip", "OCF_RESKEY_CRM_meta_interval": "0"}
-			h.want("monitor", probeMissing, 5, why)
-			h.want("recover", missing, 5, why)
-			h.want("stop", missing, 0, "") // no pid file: nothing of it can run here
+			h.want("monitor", probeMissing, ocf.ErrInstalled, why)
+			h.want("recover", missing, ocf.ErrInstalled, why)
+			h.want("stop", missing, ocf.Success, "") // no pid file: nothing of it can run here
 			// With the resource running, a stop that cannot stop it fails.
-			h.want("start", nil, 0, "")
-			h.want("stop", missing, 5, "cannot stop")
-			h.want("stop", nil, 0, "")
+			h.want("start", nil, ocf.Success, "")
+			h.want("stop", missing, ocf.ErrInstalled, "cannot stop")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"port held by another program", withVIP, func(t *testing.T, h *ocfHost) {
@@ -413,43 +414,43 @@ func TestFailurePaths(t *testing.T) {
 				}
 			})
 			defer ln.Close()
-			h.want("start", nil, 1, "port 62500 is already in use")
+			h.want("start", nil, ocf.ErrGeneric, "port 62500 is already in use")
 			if h.hasVIP() {
 				t.Error("failed start left the vip")
 			}
-			h.want("monitor", probe, 7, "")
+			h.want("monitor", probe, ocf.NotRunning, "")
 			ln.Close()
-			h.want("start", nil, 0, "")
-			h.want("stop", nil, 0, "")
+			h.want("start", nil, ocf.Success, "")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"responder killed", withVIP, func(t *testing.T, h *ocfHost) {
-			h.want("start", nil, 0, "")
+			h.want("start", nil, ocf.Success, "")
 			pid := h.pid("vip")
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			h.want("monitor", nil, 1, "responder pid "+strconv.Itoa(pid)+" is dead")
-			h.want("start", nil, 0, "")
+			h.want("monitor", nil, ocf.ErrGeneric, "responder pid "+strconv.Itoa(pid)+" is dead")
+			h.want("start", nil, ocf.Success, "")
 			if h.pid("vip") == pid {
 				t.Error("start did not start a new responder")
 			}
-			h.want("monitor", nil, 0, "")
+			h.want("monitor", nil, ocf.Success, "")
 			if err := h.answers(62500); err != nil {
 				t.Errorf("port after start: %v", err)
 			}
 			// recover repairs the same way.
 			pid = h.pid("vip")
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			h.want("recover", nil, 0, "")
-			h.want("monitor", nil, 0, "")
-			h.want("stop", nil, 0, "")
+			h.want("recover", nil, ocf.Success, "")
+			h.want("monitor", nil, ocf.Success, "")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"stale pid file", withVIP, func(t *testing.T, h *ocfHost) {
 			// As after a reboot: the responder and the VIP are gone, the pid
 			// file (on a persistent state_dir) names another boot.
-			h.want("start", nil, 0, "")
+			h.want("start", nil, ocf.Success, "")
 			pid := h.pid("vip")
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			testenv.WaitDead(t, pid)
@@ -469,61 +470,61 @@ func TestFailurePaths(t *testing.T) {
 			if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			h.want("monitor", probe, 7, "")
-			h.want("monitor", nil, 7, "")
-			h.want("start", nil, 0, "")
-			h.want("monitor", nil, 0, "")
-			h.want("stop", nil, 0, "")
+			h.want("monitor", probe, ocf.NotRunning, "")
+			h.want("monitor", nil, ocf.NotRunning, "")
+			h.want("start", nil, ocf.Success, "")
+			h.want("monitor", nil, ocf.Success, "")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"probe where the interface does not exist", map[string]string{"vip": "10.10.5.200", "interface": "eth9"}, func(t *testing.T, h *ocfHost) {
-			h.want("monitor", probe, 7, "")
-			h.want("monitor", nil, 7, "")
-			h.want("validate-all", nil, 0, "")
-			h.want("start", nil, 5, "eth9")
-			h.want("stop", nil, 0, "")
+			h.want("monitor", probe, ocf.NotRunning, "")
+			h.want("monitor", nil, ocf.NotRunning, "")
+			h.want("validate-all", nil, ocf.Success, "")
+			h.want("start", nil, ocf.ErrInstalled, "eth9")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"check level", map[string]string{"message": "hello"}, func(t *testing.T, h *ocfHost) {
 			// A stopped (SIGSTOP) responder is alive but does not answer:
 			// level 0 does not notice, level 10 (the default) does.
-			h.want("start", nil, 0, "")
+			h.want("start", nil, ocf.Success, "")
 			pid := h.pid("vip")
 			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = syscall.Kill(pid, syscall.SIGCONT) }()
-			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "0"}, 0, "")
-			h.want("monitor", nil, 1, "does not answer")
-			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "10"}, 1, "does not answer")
+			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "0"}, ocf.Success, "")
+			h.want("monitor", nil, ocf.ErrGeneric, "does not answer")
+			h.want("monitor", map[string]string{"OCF_CHECK_LEVEL": "10"}, ocf.ErrGeneric, "does not answer")
 			_ = syscall.Kill(pid, syscall.SIGCONT)
-			h.want("monitor", nil, 0, "")
-			h.want("stop", nil, 0, "")
+			h.want("monitor", nil, ocf.Success, "")
+			h.want("stop", nil, ocf.Success, "")
 			h.nothingLeft("vip")
 		}},
 		{"tag", nil, func(t *testing.T, h *ocfHost) {
 			// A clone instance's ':1' becomes '-1'; the tag parameter wins.
 			clone := map[string]string{"OCF_RESOURCE_INSTANCE": "vip:1"}
-			h.want("start", clone, 0, "")
+			h.want("start", clone, ocf.Success, "")
 			if h.pid("vip-1") == 0 {
 				t.Error("no responder for tag vip-1")
 			}
-			h.want("monitor", clone, 0, "")
-			h.want("stop", clone, 0, "")
+			h.want("monitor", clone, ocf.Success, "")
+			h.want("stop", clone, ocf.Success, "")
 			named := map[string]string{"OCF_RESKEY_tag": "other"}
-			h.want("start", named, 0, "")
+			h.want("start", named, ocf.Success, "")
 			if h.pid("other") == 0 {
 				t.Error("no responder for tag other")
 			}
-			h.want("monitor", nil, 7, "")
-			h.want("stop", named, 0, "")
+			h.want("monitor", nil, ocf.NotRunning, "")
+			h.want("stop", named, ocf.Success, "")
 			h.nothingLeft("vip-1")
 			h.nothingLeft("other")
 		}},
 		{"stop keeps to the operation timeout", map[string]string{"protocol": "http", "drain": "15s"}, func(t *testing.T, h *ocfHost) {
 			// drain asks for 15s; Pacemaker gives stop 3s: stop ends in time.
-			h.want("start", nil, 0, "")
-			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, 0, "")
+			h.want("start", nil, ocf.Success, "")
+			r := h.want("stop", map[string]string{"OCF_RESKEY_CRM_meta_timeout": "3000"}, ocf.Success, "")
 			if r.took >= 15*time.Second {
 				t.Errorf("stop took %s: the 3s operation timeout was not its budget", r.took)
 			}
@@ -532,17 +533,17 @@ func TestFailurePaths(t *testing.T) {
 		}},
 		{"actions", nil, func(t *testing.T, h *ocfHost) {
 			for _, a := range []string{"promote", "demote", "notify", "reload", "migrate_to", "status", "bogus"} {
-				if r := h.run(a, nil); r.code != 3 {
+				if r := h.run(a, nil); r.code != ocf.ErrUnimplemented {
 					t.Errorf("%s: %v, want exit 3", a, r)
 				}
 			}
 			for _, a := range []string{"usage", "help"} {
-				if r := h.run(a, nil); r.code != 0 || !strings.Contains(r.stdout, "validate-all") {
+				if r := h.run(a, nil); r.code != ocf.Success || !strings.Contains(r.stdout, "validate-all") {
 					t.Errorf("%s: %v", a, r)
 				}
 			}
 			cmd := h.ns.Command(h.agent)
-			if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != 2 {
+			if err := cmd.Run(); err == nil || cmd.ProcessState.ExitCode() != ocf.ErrArgs {
 				t.Errorf("no action: %v, want exit 2", err)
 			}
 		}},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/internal/wine"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // The MSI as a Windows administrator gets it: installed with msiexec /qn
@@ -258,7 +259,7 @@ func (n *winNode) testConcurrentRestores(t *testing.T) {
 	}
 	wg.Wait()
 	for i, r := range results {
-		if r.Code != 0 {
+		if r.Code != ocf.Success {
 			t.Errorf("restore %d: %v", i, r)
 		}
 	}
@@ -359,7 +360,7 @@ func (n *winNode) testLifeKeeper(t *testing.T) {
 			t.Fatalf("cmd /c %s %s: %v, want exit %d", cmdFile, strings.Join(a, " "), r, step.code)
 		}
 	}
-	if r := n.p.Run(time.Minute, nil, "cmd", "/c", installDir+`\lifekeeper\restore.cmd`, "-t", "lbhc-12350", "-i", "lbhc-12350", "--port", "0"); r.Code != 6 {
+	if r := n.p.Run(time.Minute, nil, "cmd", "/c", installDir+`\lifekeeper\restore.cmd`, "-t", "lbhc-12350", "-i", "lbhc-12350", "--port", "0"); r.Code != ocf.ErrConfigured {
 		t.Fatalf("restore.cmd with a bad port: %v, want exit 6", r)
 	}
 }

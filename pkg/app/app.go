@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/doctor"
 	"github.com/ilbvip/ilbvip/pkg/lifekeeper"
 	"github.com/ilbvip/ilbvip/pkg/metrics"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/resource"
 )
 
@@ -83,12 +85,12 @@ var (
 			"saying what is wrong and how to fix it.",
 		Quiet: true,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin"},
-			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
-			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's", DisableDefaultText: true},
 			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
-			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing"},
-			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)"},
+			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing", DisableDefaultText: true},
+			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)", DisableDefaultText: true},
 		},
 		Check: func(cc *cli.Context) error {
 			for _, outs := range [][]string{{"metrics", "json", "verbose", "diagnose"}, {"json", "verbose"}, {"diagnose", "verbose"}} {
@@ -120,7 +122,7 @@ var (
 					fmt.Fprint(out, rep.Human())
 				}
 				if rep.Failed() {
-					return &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("diagnose: %d of %d checks failed", rep.Count(doctor.Fail), len(rep.Checks))}
+					return &resource.Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("diagnose: %d of %d checks failed", rep.Count(doctor.Fail), len(rep.Checks))}
 				}
 				return nil
 			}
@@ -135,7 +137,7 @@ var (
 			switch {
 			case cc.Bool("metrics"):
 				if err := metrics.Write(out, metrics.FromStatus(st, time.Now())); err != nil {
-					return &resource.Error{Code: resource.ErrGeneric, Err: err}
+					return &resource.Error{Code: ocf.ErrGeneric, Err: err}
 				}
 			case cc.Bool("json"):
 				b, _ := json.MarshalIndent(st, "", "  ")
@@ -154,10 +156,13 @@ func Main(a Action) int { return run(a, os.Args, os.Stdout, os.Stderr, os.Lookup
 // App is the action's command line without its behaviour: name, texts and
 // flags as --help shows them. The man pages are generated from it.
 func App(a Action) *cli.App {
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"} // the default's -v is quickCheck's --verbose
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true} // the default's -v is quickCheck's --verbose
 	return &cli.App{
-		Name:            a.Name,
-		Usage:           a.Usage,
+		Name:  a.Name,
+		Usage: a.Usage,
+		// How the cluster managers call it: flags only; without this the
+		// hidden serve command makes --help show "command [command options]".
+		UsageText:       a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]",
 		Description:     a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first).",
 		Version:         Version,
 		HideHelpCommand: true,
@@ -171,17 +176,17 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 	app.Writer, app.ErrWriter = stdout, stderr
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		code = resource.ErrArgs
+		code = ocf.ErrArgs
 		return err
 	}
 	app.Action = func(cc *cli.Context) error {
 		if cc.NArg() > 0 {
-			code = resource.ErrArgs
+			code = ocf.ErrArgs
 			return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
 		}
 		if a.Check != nil {
 			if err := a.Check(cc); err != nil {
-				code = resource.ErrArgs
+				code = ocf.ErrArgs
 				return err
 			}
 		}
@@ -198,7 +203,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 		},
 		Action: func(*cli.Context) error {
 			if _, ok := env(daemon.SpecEnv); !ok {
-				code = resource.ErrArgs
+				code = ocf.ErrArgs
 				return errors.New("serve is internal: restore starts the responder")
 			}
 			code = daemon.Serve(daemon.ReadyFile())
@@ -207,7 +212,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 	}}
 	if err := app.Run(args); err != nil {
 		if code == 0 {
-			code = resource.ErrArgs
+			code = ocf.ErrArgs
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", a.Name, err)
 	}
@@ -233,7 +238,7 @@ func commonFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default " + config.DefaultConfigPath("TAG") + ")"},
 		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
-		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing"},
+		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing", DisableDefaultText: true},
 	}
 	for _, p := range config.Params {
 		var aliases []string
@@ -248,7 +253,8 @@ func commonFlags() []cli.Flag {
 			usage += " (default " + p.Default + ")"
 		}
 		if p.Kind == config.Boolean {
-			flags = append(flags, &cli.BoolFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
+			// The usage names the default (the parameter table's), once.
+			flags = append(flags, &cli.BoolFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage, DisableDefaultText: true})
 			continue
 		}
 		flags = append(flags, &cli.StringFlag{Name: p.FlagName(), Aliases: aliases, Usage: usage})
@@ -257,6 +263,40 @@ func commonFlags() []cli.Flag {
 }
 
 func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	flags := flagValues(cc)
+	log := logrus.New()
+	log.SetOutput(stderr)
+	log.SetFormatter(&lineFormatter{action: a.Name})
+	c, err := loadConfig(a, cc, flags, env, log)
+	if err != nil {
+		log.Error(err)
+		reportConfigError(a, cc, flags, env, stdout)
+		return resource.ExitCode(err)
+	}
+	if cc.Bool("check-config") {
+		return ocf.Success // the OCF agent's validate-all: Load has checked everything
+	}
+	if lvl, err := logrus.ParseLevel(c.LogLevel); err == nil {
+		log.SetLevel(lvl)
+	}
+	if a.Quiet && c.LogLevel == "info" {
+		log.SetLevel(logrus.WarnLevel)
+	}
+	entry := log.WithField("tag", c.Tag)
+	exe, err := os.Executable()
+	if err != nil {
+		entry.Errorf("find own executable: %v", err)
+		return ocf.ErrInstalled
+	}
+	budget := config.Budget(c.ActionTimeout, env)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	err = a.Run(ctx, cc, c, resource.Options{Exe: exe, Log: entry, Level: 10}, stdout)
+	return reportOutcome(a, c, err, budget, entry, stderr)
+}
+
+// flagValues are the parameters given as flags, by parameter name.
+func flagValues(cc *cli.Context) map[string]string {
 	flags := map[string]string{}
 	for _, p := range config.Params {
 		if !cc.IsSet(p.FlagName()) {
@@ -268,15 +308,17 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 			flags[p.Name] = cc.String(p.FlagName())
 		}
 	}
-	log := logrus.New()
-	log.SetOutput(stderr)
-	log.SetFormatter(&lineFormatter{action: a.Name})
+	return flags
+}
+
+// loadConfig loads the configuration from the flags, the environment,
+// LifeKeeper's info field and the file. Remove falls back to what the
+// state directory records (configForStop).
+func loadConfig(a Action, cc *cli.Context, flags map[string]string, env func(string) (string, bool), log logrus.FieldLogger) (*config.Config, error) {
 	stopping := a.Name == "remove" && !cc.Bool("check-config")
 	info, ierr := lifeKeeperInfo(flags, env)
 	if ierr != nil && !stopping {
-		log.Error(ierr)
-		reportConfigError(a, cc, flags, env, stdout)
-		return resource.ExitCode(ierr)
+		return nil, ierr
 	}
 	src := config.Sources{Flags: flags, Env: env, Info: info, ConfigFile: cc.String("config"), Euid: os.Geteuid()}
 	c, err := config.Load(src)
@@ -289,34 +331,16 @@ func runAction(a Action, cc *cli.Context, stdout, stderr io.Writer, env func(str
 		}
 		c, err = configForStop(src, err, log)
 	}
-	if err != nil {
-		log.Error(err)
-		reportConfigError(a, cc, flags, env, stdout)
-		return resource.ExitCode(err)
-	}
-	if cc.Bool("check-config") {
-		return resource.OK // the OCF agent's validate-all: Load has checked everything
-	}
-	if lvl, err := logrus.ParseLevel(c.LogLevel); err == nil {
-		log.SetLevel(lvl)
-	}
-	if a.Quiet && c.LogLevel == "info" {
-		log.SetLevel(logrus.WarnLevel)
-	}
-	entry := log.WithField("tag", c.Tag)
-	exe, err := os.Executable()
-	if err != nil {
-		entry.Errorf("find own executable: %v", err)
-		return resource.ErrInstalled
-	}
-	budget := config.Budget(c.ActionTimeout, env)
-	ctx, cancel := context.WithTimeout(context.Background(), budget)
-	defer cancel()
-	err = a.Run(ctx, cc, c, resource.Options{Exe: exe, Log: entry, Level: 10}, stdout)
+	return c, err
+}
+
+// reportOutcome returns the action's exit code and reports a failure on
+// stderr, one line.
+func reportOutcome(a Action, c *config.Config, err error, budget time.Duration, entry logrus.FieldLogger, stderr io.Writer) int {
 	code := resource.ExitCode(err)
 	switch {
 	case err == nil:
-	case code == resource.NotRunning:
+	case code == ocf.NotRunning:
 		// One line even for the quiet quickCheck: exit 7 alone puzzles an admin.
 		what := "no responder on port " + strconv.Itoa(int(c.Port))
 		if c.HasVIP() {
@@ -374,7 +398,7 @@ func configForStop(src config.Sources, loadErr error, log logrus.FieldLogger) (*
 	}
 	if !resource.Recorded(c) {
 		if other := resource.RunsElsewhere(c); other != "" {
-			return nil, &resource.Error{Code: resource.ErrGeneric, Err: fmt.Errorf("%v; and a responder of %s runs with %s: run remove with that state_dir", loadErr, c.Tag, other)}
+			return nil, &resource.Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("%v; and a responder of %s runs with %s: run remove with that state_dir", loadErr, c.Tag, other)}
 		}
 		return nil, loadErr // nothing of it runs here: the error is the news
 	}
@@ -404,13 +428,14 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 	}
 	params, err := lifekeeper.ParseInfo(field)
 	if err != nil {
-		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: config.ExitNotConfigured}
+		return nil, &config.Error{Origin: "info field of " + tag, Msg: strings.TrimPrefix(err.Error(), lifekeeper.ErrInfo.Error()+": "), Code: ocf.ErrConfigured}
 	}
 	return params, nil
 }
 
 // lineFormatter writes one line per entry: "restore t1: message", with
-// the level for warnings and errors; fields other than tag follow.
+// the level for warnings and errors; fields other than tag follow, sorted
+// by name.
 type lineFormatter struct{ action string }
 
 func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
@@ -424,10 +449,15 @@ func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		b.WriteString(strings.ToUpper(e.Level.String()) + ": ")
 	}
 	b.WriteString(e.Message)
-	for k, v := range e.Data {
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
 		if k != "tag" {
-			fmt.Fprintf(&b, " %s=%v", k, v)
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys) // a fixed order: lines compare and grep alike every time
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
 	}
 	b.WriteString("\n")
 	return []byte(b.String()), nil

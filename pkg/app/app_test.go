@@ -3,6 +3,10 @@ package app
 import (
 	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -12,12 +16,12 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"restore"}, 2, "tag: is missing"},
-		{[]string{"restore", "--nope"}, 2, "flag provided but not defined"},
-		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, 2, `unexpected argument "extra"`},
-		{[]string{"restore", "-t", "x", "--port", "0"}, 6, `port (from flag --port): "0" is not a port number`},
-		{[]string{"restore", "--version"}, 0, "restore version"},
-		{[]string{"quickCheck", "serve"}, 2, "serve is internal"},
+		{[]string{"restore"}, ocf.ErrArgs, "tag: is missing"},
+		{[]string{"restore", "--nope"}, ocf.ErrArgs, "flag provided but not defined"},
+		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, ocf.ErrArgs, `unexpected argument "extra"`},
+		{[]string{"restore", "-t", "x", "--port", "0"}, ocf.ErrConfigured, `port (from flag --port): "0" is not a port number`},
+		{[]string{"restore", "--version"}, ocf.Success, "restore version"},
+		{[]string{"quickCheck", "serve"}, ocf.ErrArgs, "serve is internal"},
 	} {
 		var out, errb strings.Builder
 		code := run(Restore, tc.args, &out, &errb, noEnv)
@@ -30,7 +34,49 @@ func TestUsageErrors(t *testing.T) {
 func TestLineFormatterIsOneLine(t *testing.T) {
 	var errb strings.Builder
 	code := run(Restore, []string{"restore", "-t", "x", "--port", "99999"}, &strings.Builder{}, &errb, func(string) (string, bool) { return "", false })
-	if code != 6 || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "restore: ERROR: port") {
+	if code != ocf.ErrConfigured || strings.Count(errb.String(), "\n") != 1 || !strings.HasPrefix(errb.String(), "restore: ERROR: port") {
 		t.Errorf("exit %d, %q", code, errb.String())
+	}
+}
+
+// Fields other than tag print sorted by name, the same way every time
+// (a map's order would change from run to run).
+func TestLineFormatterSortsFields(t *testing.T) {
+	f := &lineFormatter{action: "restore"}
+	e := &logrus.Entry{Level: logrus.WarnLevel, Message: "rollback: delete vip",
+		Data: logrus.Fields{"tag": "t1", "vip": "10.0.0.5/32", "error": "busy", "attempt": 2, "pid": 4711, "interface": "eth1"}}
+	want := "restore t1: WARNING: rollback: delete vip attempt=2 error=busy interface=eth1 pid=4711 vip=10.0.0.5/32\n"
+	for range 50 {
+		b, err := f.Format(e)
+		if err != nil || string(b) != want {
+			t.Fatalf("%q, %v; want %q", b, err, want)
+		}
+	}
+}
+
+// --help shows how the action is called (flags only: no commands), and
+// each default once.
+func TestHelp(t *testing.T) {
+	for _, a := range []Action{Restore, Remove, QuickCheck, Recover} {
+		var out, errb strings.Builder
+		code := run(a, []string{a.Name, "--help"}, &out, &errb, func(string) (string, bool) { return "", false })
+		help := out.String()
+		if code != ocf.Success || errb.String() != "" {
+			t.Fatalf("%s --help: exit %d, stderr %q", a.Name, code, errb.String())
+		}
+		if want := "USAGE:\n   " + a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]\n"; !strings.Contains(help, want) {
+			t.Errorf("%s --help lacks %q:\n%s", a.Name, want, help)
+		}
+		if strings.Contains(help, "[command options]") || strings.Contains(help, "COMMANDS:") {
+			t.Errorf("%s --help mentions commands, which it has none of (serve is internal):\n%s", a.Name, help)
+		}
+		for _, line := range strings.Split(help, "\n") {
+			if strings.Count(line, "(default") > 1 || strings.Contains(line, "(default: false)") {
+				t.Errorf("%s --help: a default shown twice or for a switch: %q", a.Name, line)
+			}
+		}
+		if !strings.Contains(help, "--source ") || !strings.Contains(help, "(default false)") {
+			t.Errorf("%s --help lost the source flag's default:\n%s", a.Name, help)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // --check-config is the OCF agent's validate-all: it loads and validates,
@@ -19,15 +20,15 @@ func TestCheckConfig(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"restore", "-t", "x", "--port", "62500", "--state-dir", sd, "--check-config"}, 0, ""},
-		{[]string{"remove", "-t", "x", "--port", "62500", "--state-dir", sd, "--check-config"}, 0, ""},
-		{[]string{"restore", "-t", "x", "--port", "70000", "--state-dir", sd, "--check-config"}, 6, `port (from flag --port): "70000" is not a port number`},
-		{[]string{"restore", "-t", "x", "--port", "1", "--vip", "10.0.0.1", "--state-dir", sd, "--check-config"}, 6, "interface: is missing"},
-		{[]string{"restore", "-t", "x", "-c", "/nonexistent.yaml", "--check-config"}, 5, "config file not found"},
+		{[]string{"restore", "-t", "x", "--port", "62500", "--state-dir", sd, "--check-config"}, ocf.Success, ""},
+		{[]string{"remove", "-t", "x", "--port", "62500", "--state-dir", sd, "--check-config"}, ocf.Success, ""},
+		{[]string{"restore", "-t", "x", "--port", "70000", "--state-dir", sd, "--check-config"}, ocf.ErrConfigured, `port (from flag --port): "70000" is not a port number`},
+		{[]string{"restore", "-t", "x", "--port", "1", "--vip", "10.0.0.1", "--state-dir", sd, "--check-config"}, ocf.ErrConfigured, "interface: is missing"},
+		{[]string{"restore", "-t", "x", "-c", "/nonexistent.yaml", "--check-config"}, ocf.ErrInstalled, "config file not found"},
 	} {
 		var out, errb strings.Builder
 		code := run(Restore, tc.args, &out, &errb, noEnv)
-		if code != tc.code || !strings.Contains(errb.String(), tc.want) || (tc.code == 0 && out.String()+errb.String() != "") {
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) || (tc.code == ocf.Success && out.String()+errb.String() != "") {
 			t.Errorf("%v: exit %d, out %q, err %q; want exit %d and %q", tc.args, code, out.String(), errb.String(), tc.code, tc.want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/internal/promcheck"
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // TestMetricsFlagConflicts: --metrics with another output is bad input:
@@ -26,7 +27,7 @@ func TestMetricsFlagConflicts(t *testing.T) {
 			name = "verbose"
 		}
 		want := "quickCheck: --metrics and --" + name + " choose different outputs: use one of them\n"
-		if code != 2 || out.String() != "" || errb.String() != want {
+		if code != ocf.ErrArgs || out.String() != "" || errb.String() != want {
 			t.Errorf("%v: exit %d, out %q, err %q; want exit 2 and %q", args, code, out.String(), errb.String(), want)
 		}
 	}
@@ -49,17 +50,17 @@ func TestOutputFlagConflicts(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{[]string{"--json", "--verbose"}, 2, "quickCheck: --json and --verbose choose different outputs: use one of them\n"},
-		{[]string{"--verbose", "--diagnose"}, 2, "quickCheck: --diagnose and --verbose choose different outputs: use one of them\n"},
-		{[]string{"--metrics", "--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
-		{[]string{"--arp-probe"}, 2, "quickCheck: --arp-probe works only with --diagnose\n"},
-		{[]string{"--diagnose", "--json"}, 6, ""},
-		{[]string{"--diagnose", "--arp-probe"}, 6, ""},
+		{[]string{"--json", "--verbose"}, ocf.ErrArgs, "quickCheck: --json and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--verbose", "--diagnose"}, ocf.ErrArgs, "quickCheck: --diagnose and --verbose choose different outputs: use one of them\n"},
+		{[]string{"--metrics", "--arp-probe"}, ocf.ErrArgs, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--arp-probe"}, ocf.ErrArgs, "quickCheck: --arp-probe works only with --diagnose\n"},
+		{[]string{"--diagnose", "--json"}, ocf.ErrConfigured, ""},
+		{[]string{"--diagnose", "--arp-probe"}, ocf.ErrConfigured, ""},
 	} {
 		var out, errb strings.Builder
 		args := append([]string{"quickCheck", "-t", "x", "--port", "70000", "--state-dir", sd}, tc.flags...)
 		code := run(QuickCheck, args, &out, &errb, noEnv)
-		if code != tc.code || out.String() != "" || tc.code == 2 && errb.String() != tc.want {
+		if code != tc.code || out.String() != "" || tc.code == ocf.ErrArgs && errb.String() != tc.want {
 			t.Errorf("%v: exit %d, out %q, err %q; want exit %d and %q", tc.flags, code, out.String(), errb.String(), tc.code, tc.want)
 		}
 	}
@@ -100,13 +101,13 @@ func TestMetricsConfigError(t *testing.T) {
 		stderr  string
 		metrics bool
 	}{
-		{"typo", []string{"-t", "lbhc-1", "-c", typo}, noEnv, 6, "unknown key", true},
-		{"-c missing", []string{"-t", "lbhc-1", "-c", filepath.Join(dir, "none.yaml")}, noEnv, 5, "config file not found", true},
-		{"writable by others", []string{"-t", "lbhc-1", "-c", writable}, noEnv, 5, testenv.WritableByOthersMessage, true},
+		{"typo", []string{"-t", "lbhc-1", "-c", typo}, noEnv, ocf.ErrConfigured, "unknown key", true},
+		{"-c missing", []string{"-t", "lbhc-1", "-c", filepath.Join(dir, "none.yaml")}, noEnv, ocf.ErrInstalled, "config file not found", true},
+		{"writable by others", []string{"-t", "lbhc-1", "-c", writable}, noEnv, ocf.ErrInstalled, testenv.WritableByOthersMessage, true},
 		{"bad port, tag from OCF_RESKEY_tag", []string{"--port", "70000"}, func(k string) (string, bool) {
 			return map[string]string{"OCF_RESKEY_tag": "lbhc-1"}[k], k == "OCF_RESKEY_tag"
-		}, 6, "not a port number", true},
-		{"invalid tag", []string{"-t", "bad tag!", "--port", "62500"}, noEnv, 6, "tag", false},
+		}, ocf.ErrConfigured, "not a port number", true},
+		{"invalid tag", []string{"-t", "bad tag!", "--port", "62500"}, noEnv, ocf.ErrConfigured, "tag", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "writable by others" && runtime.GOOS != "windows" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -52,8 +53,8 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatalf("error %q\nwant it to contain %q", err, want)
 			}
 			var ce *Error
-			if !errors.As(err, &ce) || ce.Code != ExitNotConfigured {
-				t.Fatalf("error %T %v: want *Error with code %d", err, err, ExitNotConfigured)
+			if !errors.As(err, &ce) || ce.Code != ocf.ErrConfigured {
+				t.Fatalf("error %T %v: want *Error with code %d", err, err, ocf.ErrConfigured)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
@@ -152,21 +153,21 @@ func TestBadSources(t *testing.T) {
 		want string
 		code int
 	}{
-		{"no tag", Sources{}, "tag: is missing: give the resource's tag with -t TAG", ExitUsage},
-		{"tag with slash", Sources{Flags: map[string]string{"tag": "../etc/passwd"}}, `tag (from flag --tag): "../etc/passwd" contains '.'`, ExitNotConfigured},
-		{"tag with separator", Sources{Flags: map[string]string{"tag": "a/b"}}, `contains '/'`, ExitNotConfigured},
-		{"tag with shell", Sources{Flags: map[string]string{"tag": "a;rm"}}, `contains ';'`, ExitNotConfigured},
-		{"tag with dollar", Sources{Env: envOf(map[string]string{"OCF_RESKEY_tag": "a$(id)"})}, `tag (from OCF_RESKEY_tag): "a$(id)" contains '$'`, ExitNotConfigured},
-		{"tag too long", Sources{Flags: map[string]string{"tag": strings.Repeat("a", 65)}}, "use at most 64", ExitNotConfigured},
-		{"env port", Sources{Flags: map[string]string{"tag": "t"}, Env: envOf(map[string]string{"OCF_RESKEY_port": "x"})}, `port (from OCF_RESKEY_port): "x" is not a port number`, ExitNotConfigured},
-		{"info key", Sources{Flags: map[string]string{"tag": "t"}, Info: map[string]string{"prot": "tcp"}}, `prot (from info field): is not a parameter: did you mean "port"?`, ExitNotConfigured},
-		{"missing -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/nonexistent/t.yaml"}, "/nonexistent/t.yaml: config file not found: create it or fix -c", ExitNotInstalled},
-		{"dir as -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/"}, "/: is not a regular file", ExitNotInstalled},
-		{"no port", Sources{Flags: map[string]string{"tag": "t"}}, "port: is missing", ExitNotConfigured},
+		{"no tag", Sources{}, "tag: is missing: give the resource's tag with -t TAG", ocf.ErrArgs},
+		{"tag with slash", Sources{Flags: map[string]string{"tag": "../etc/passwd"}}, `tag (from flag --tag): "../etc/passwd" contains '.'`, ocf.ErrConfigured},
+		{"tag with separator", Sources{Flags: map[string]string{"tag": "a/b"}}, `contains '/'`, ocf.ErrConfigured},
+		{"tag with shell", Sources{Flags: map[string]string{"tag": "a;rm"}}, `contains ';'`, ocf.ErrConfigured},
+		{"tag with dollar", Sources{Env: envOf(map[string]string{"OCF_RESKEY_tag": "a$(id)"})}, `tag (from OCF_RESKEY_tag): "a$(id)" contains '$'`, ocf.ErrConfigured},
+		{"tag too long", Sources{Flags: map[string]string{"tag": strings.Repeat("a", 65)}}, "use at most 64", ocf.ErrConfigured},
+		{"env port", Sources{Flags: map[string]string{"tag": "t"}, Env: envOf(map[string]string{"OCF_RESKEY_port": "x"})}, `port (from OCF_RESKEY_port): "x" is not a port number`, ocf.ErrConfigured},
+		{"info key", Sources{Flags: map[string]string{"tag": "t"}, Info: map[string]string{"prot": "tcp"}}, `prot (from info field): is not a parameter: did you mean "port"?`, ocf.ErrConfigured},
+		{"missing -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/nonexistent/t.yaml"}, "/nonexistent/t.yaml: config file not found: create it or fix -c", ocf.ErrInstalled},
+		{"dir as -c", Sources{Flags: map[string]string{"tag": "t"}, ConfigFile: "/"}, "/: is not a regular file", ocf.ErrInstalled},
+		{"no port", Sources{Flags: map[string]string{"tag": "t"}}, "port: is missing", ocf.ErrConfigured},
 		// A value is quoted as the user typed it, not lower-cased.
-		{"cloud as typed", Sources{Flags: map[string]string{"tag": "t"}, Env: envOf(map[string]string{"OCF_RESKEY_cloud": "GCPX"})}, `cloud (from OCF_RESKEY_cloud): "GCPX" is not a cloud`, ExitNotConfigured},
-		{"protocol as typed", Sources{Flags: map[string]string{"tag": "t", "protocol": "HTTPS"}}, `"HTTPS" is not a protocol`, ExitNotConfigured},
-		{"log level as typed", Sources{Flags: map[string]string{"tag": "t", "log_level": "Verbose"}}, `"Verbose" is not a log level`, ExitNotConfigured},
+		{"cloud as typed", Sources{Flags: map[string]string{"tag": "t"}, Env: envOf(map[string]string{"OCF_RESKEY_cloud": "GCPX"})}, `cloud (from OCF_RESKEY_cloud): "GCPX" is not a cloud`, ocf.ErrConfigured},
+		{"protocol as typed", Sources{Flags: map[string]string{"tag": "t", "protocol": "HTTPS"}}, `"HTTPS" is not a protocol`, ocf.ErrConfigured},
+		{"log level as typed", Sources{Flags: map[string]string{"tag": "t", "log_level": "Verbose"}}, `"Verbose" is not a log level`, ocf.ErrConfigured},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

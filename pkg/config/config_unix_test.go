@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // Mode bits are Unix's: on Windows the directory's ACL protects the file
@@ -26,7 +27,7 @@ func TestWritableConfigRefusedForRoot(t *testing.T) {
 	src.Euid = 0
 	_, err := Load(src)
 	var ce *Error
-	if err == nil || !strings.Contains(err.Error(), "chmod go-w") || !errors.As(err, &ce) || ce.Code != ExitNotInstalled {
+	if err == nil || !strings.Contains(err.Error(), "chmod go-w") || !errors.As(err, &ce) || ce.Code != ocf.ErrInstalled {
 		t.Fatalf("root: error %v, want chmod go-w advice and exit 5 (this node's file; 6 stops the resource everywhere)", err)
 	}
 	src.Euid = 1000

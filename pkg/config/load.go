@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
 // Config is one resource's validated configuration.
@@ -46,13 +48,6 @@ type Config struct {
 
 // HasVIP reports whether the resource manages a VIP.
 func (c *Config) HasVIP() bool { return c.VIP.IsValid() }
-
-// Exit codes for configuration errors, as OCF defines them.
-const (
-	ExitUsage         = 2 // bad command line
-	ExitNotInstalled  = 5 // a node-local piece is missing (a named config file)
-	ExitNotConfigured = 6 // the configuration is wrong, on every node
-)
 
 // Error is a configuration error: it names the parameter, where its value
 // came from and how to fix it, on one line.
@@ -122,7 +117,7 @@ func load(src Sources, forStop bool) (*Config, []error, error) {
 			v, from = p.Default, "default"
 		}
 		if err := p.set(c, v); err != nil {
-			e := &Error{Param: p.Name, Origin: from, Msg: err.Error(), Code: ExitNotConfigured}
+			e := &Error{Param: p.Name, Origin: from, Msg: err.Error(), Code: ocf.ErrConfigured}
 			if !forStop || p.Name == "tag" || p.Name == "state_dir" {
 				return nil, nil, e
 			}
@@ -148,46 +143,66 @@ func load(src Sources, forStop bool) (*Config, []error, error) {
 // cannot be read is left out (and reported in ignored): the flags, the
 // environment and the defaults still say where the state is.
 func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]string, ignored []error, err error) {
+	vals, origin = map[string]string{}, map[string]string{}
+	// Highest first: flags, environment, info field; the file comes next,
+	// and it needs the tag first.
+	if err := collectGiven(src, vals, origin); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	tag, ok := vals["tag"]
+	if !ok {
+		return nil, nil, nil, nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ocf.ErrArgs}
+	}
+	if err := ValidTag(tag); err != nil {
+		return nil, nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ocf.ErrConfigured}
+	}
+	c = &Config{Origin: map[string]string{}}
+	if c.File, ignored, err = collectFile(src, forStop, tag, vals, origin); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return c, vals, origin, ignored, nil
+}
+
+// putFirst records a parameter's text and origin unless a higher source
+// gave it already.
+func putFirst(vals, origin map[string]string, name, v, from string) {
+	if _, done := vals[name]; !done {
+		vals[name], origin[name] = v, from
+	}
+}
+
+// collectGiven gathers what the flags, the environment and the info field
+// give, in that order.
+func collectGiven(src Sources, vals, origin map[string]string) error {
 	env := src.Env
 	if env == nil {
 		env = os.LookupEnv
 	}
-	c = &Config{Origin: map[string]string{}}
-	vals, origin = map[string]string{}, map[string]string{}
-	put := func(name, v, from string) {
-		if _, done := vals[name]; !done {
-			vals[name], origin[name] = v, from
-		}
-	}
-	// Highest first: flags, environment, info field; the file comes next,
-	// and it needs the tag first.
 	for name, v := range src.Flags {
 		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, nil, &Error{Param: name, Msg: "is not a parameter", Code: ExitUsage}
+			return &Error{Param: name, Msg: "is not a parameter", Code: ocf.ErrArgs}
 		}
 		if v != "" {
-			put(name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
+			putFirst(vals, origin, name, v, "flag --"+strings.ReplaceAll(name, "_", "-"))
 		}
 	}
 	for _, p := range Params {
 		if v, ok := env(p.EnvName()); ok && v != "" {
-			put(p.Name, v, p.EnvName())
+			putFirst(vals, origin, p.Name, v, p.EnvName())
 		}
 	}
 	for name, v := range src.Info {
 		if _, ok := Lookup(name); !ok {
-			return nil, nil, nil, nil, &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ExitNotConfigured}
+			return &Error{Param: name, Origin: "info field", Msg: "is not a parameter" + suggest(name), Code: ocf.ErrConfigured}
 		}
-		put(name, v, "info field")
+		putFirst(vals, origin, name, v, "info field")
 	}
-	tag, ok := vals["tag"]
-	if !ok {
-		return nil, nil, nil, nil, &Error{Param: "tag", Msg: "is missing: give the resource's tag with -t TAG", Code: ExitUsage}
-	}
-	if err := ValidTag(tag); err != nil {
-		return nil, nil, nil, nil, &Error{Param: "tag", Origin: origin["tag"], Msg: err.Error(), Code: ExitNotConfigured}
-	}
+	return nil
+}
 
+// collectFile reads the config file (-c, or the tag's default path) below
+// the sources already gathered. file: the file read, "" when none.
+func collectFile(src Sources, forStop bool, tag string, vals, origin map[string]string) (file string, ignored []error, err error) {
 	file, explicit := src.ConfigFile, src.ConfigFile != ""
 	if !explicit {
 		file = DefaultConfigPath(tag)
@@ -200,29 +215,26 @@ func collect(src Sources, forStop bool) (c *Config, vals, origin map[string]stri
 	}
 	switch {
 	case err == nil:
-		c.File = file
 		for _, k := range sortedKeys(fileVals) {
-			put(k, fileVals[k], file)
+			putFirst(vals, origin, k, fileVals[k], file)
 		}
 		if t := fileVals["tag"]; t != "" && t != tag {
-			return nil, nil, nil, nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ExitNotConfigured}
+			return "", nil, &Error{Param: "tag", Origin: file, Msg: fmt.Sprintf("is %q but the resource is %q: fix the file or its name", t, tag), Code: ocf.ErrConfigured}
 		}
+		return file, ignored, nil
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
-		// Pacemaker passes everything in the environment: no file is fine.
+		return "", ignored, nil // Pacemaker passes everything in the environment: no file is fine
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil, nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ExitNotInstalled}
-	default:
-		return nil, nil, nil, nil, err
+		return "", nil, &Error{Origin: file, Msg: "config file not found: create it or fix -c", Code: ocf.ErrInstalled}
 	}
-
-	return c, vals, origin, ignored, nil
+	return "", nil, err
 }
 
 // validate checks what no single parameter can: required values and
 // combinations.
 func (c *Config) validate(env func(string) (string, bool)) error {
 	bad := func(param, msg string) error {
-		return &Error{Param: param, Origin: c.Origin[param], Msg: msg, Code: ExitNotConfigured}
+		return &Error{Param: param, Origin: c.Origin[param], Msg: msg, Code: ocf.ErrConfigured}
 	}
 	if c.Port == 0 {
 		return bad("port", "is missing: set the load balancer's probe port, for example port: 12345")
@@ -311,20 +323,20 @@ func readFile(path string, euid int) (map[string]string, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ExitNotInstalled}
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ocf.ErrInstalled}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ExitNotInstalled}
+		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ocf.ErrInstalled}
 	}
 	if msg := writableByOthers(path, fi, euid); msg != "" {
-		return nil, &Error{Origin: path, Msg: msg, Code: ExitNotInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
+		return nil, &Error{Origin: path, Msg: msg, Code: ocf.ErrInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
 	}
 	if fi.Size() > 64<<10 {
-		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ExitNotConfigured}
+		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ocf.ErrConfigured}
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ExitNotInstalled}
+		return nil, &Error{Origin: path, Msg: fmt.Sprintf("cannot read config file: %v", unwrapPath(err)), Code: ocf.ErrInstalled}
 	}
 	vals, perr := ParseYAML(b)
 	if perr != nil {
@@ -344,11 +356,11 @@ func ParseYAML(b []byte) (map[string]string, *Error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &Error{Msg: "is not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Code: ExitNotConfigured}
+		return nil, &Error{Msg: "is not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Code: ocf.ErrConfigured}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{Msg: "holds more than one YAML document: keep one", Code: ExitNotConfigured}
+		return nil, &Error{Msg: "holds more than one YAML document: keep one", Code: ocf.ErrConfigured}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return vals, nil
@@ -358,17 +370,17 @@ func ParseYAML(b []byte) (map[string]string, *Error) {
 		return vals, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{Msg: fmt.Sprintf("line %d: expected key: value pairs, such as port: 12345", root.Line), Code: ExitNotConfigured}
+		return nil, &Error{Msg: fmt.Sprintf("line %d: expected key: value pairs, such as port: 12345", root.Line), Code: ocf.ErrConfigured}
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		key := k.Value
 		p, ok := Lookup(key)
 		if !ok || k.Kind != yaml.ScalarNode {
-			return nil, &Error{Msg: fmt.Sprintf("line %d: unknown key %q%s", k.Line, key, suggest(key)), Code: ExitNotConfigured}
+			return nil, &Error{Msg: fmt.Sprintf("line %d: unknown key %q%s", k.Line, key, suggest(key)), Code: ocf.ErrConfigured}
 		}
 		if _, dup := vals[key]; dup {
-			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: given twice: keep one", k.Line), Code: ExitNotConfigured}
+			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: given twice: keep one", k.Line), Code: ocf.ErrConfigured}
 		}
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
@@ -379,16 +391,16 @@ func ParseYAML(b []byte) (map[string]string, *Error) {
 			var items []string
 			for _, it := range v.Content {
 				if it.Kind != yaml.ScalarNode {
-					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: list items must be addresses or CIDRs", it.Line), Code: ExitNotConfigured}
+					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: list items must be addresses or CIDRs", it.Line), Code: ocf.ErrConfigured}
 				}
 				if strings.Contains(it.Value, ",") {
-					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: %q: one CIDR per list item", it.Line, it.Value), Code: ExitNotConfigured}
+					return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: %q: one CIDR per list item", it.Line, it.Value), Code: ocf.ErrConfigured}
 				}
 				items = append(items, it.Value)
 			}
 			vals[key] = strings.Join(items, ",")
 		default:
-			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: expected a single value (%s)", v.Line, p.Kind), Code: ExitNotConfigured}
+			return nil, &Error{Param: key, Msg: fmt.Sprintf("line %d: expected a single value (%s)", v.Line, p.Kind), Code: ocf.ErrConfigured}
 		}
 	}
 	return vals, nil

@@ -129,12 +129,27 @@ func StopDrained(ctx context.Context, stateDir, tag string, _ time.Duration) ([]
 // the budget for it. It removes the pid and stats files, and never stops a
 // process whose identity does not match.
 func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
-	var targets []stopTarget
+	targets, err := stopTargets(stateDir, tag)
 	defer func() {
 		for _, t := range targets {
 			windows.CloseHandle(t.h)
 		}
 	}()
+	if err != nil {
+		return nil, err
+	}
+	pids, live := stopAndWait(ctx, targets)
+	if live > 0 {
+		return pids, fmt.Errorf("stop responder: %d process(es) still alive after the stop event and TerminateProcess", live)
+	}
+	return pids, removeStateFiles(stateDir, tag)
+}
+
+// stopTargets opens the tag's responders to stop them: the recorded one
+// if it is still ours, and any other with the exact command line. The
+// handles are returned with the error too: the caller closes them.
+func stopTargets(stateDir, tag string) ([]stopTarget, error) {
+	var targets []stopTarget
 	// A responder that can be identified but not opened to stop it (no
 	// administrator rights) is an error: success would leave it answering.
 	cannotOpen := func(pid int) error {
@@ -149,7 +164,7 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		case h != 0:
 			windows.CloseHandle(h)
 		case Inspect(rec) == Running:
-			return nil, cannotOpen(rec.Pid)
+			return targets, cannotOpen(rec.Pid)
 		}
 	}
 	want := responderCmdLine(tag, stateDir)
@@ -161,7 +176,7 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		h, o := openProc(pid, stopAccess)
 		if h == 0 {
 			if o.Exists {
-				return nil, cannotOpen(pid)
+				return targets, cannotOpen(pid)
 			}
 			continue
 		}
@@ -171,8 +186,13 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		}
 		targets = append(targets, stopTarget{pid, h})
 	}
+	return targets, nil
+}
 
-	var pids []int
+// stopAndWait sets each target's stop event (or terminates one that has
+// none), waits, and terminates what still runs at killAt. live: how many
+// outlived TerminateProcess too.
+func stopAndWait(ctx context.Context, targets []stopTarget) (pids []int, live int) {
 	for _, t := range targets {
 		pids = append(pids, t.pid)
 		if err := setStopEvent(t.pid); err != nil {
@@ -181,7 +201,6 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 		}
 	}
 	killAt, deadline := stopTimes(ctx)
-	live := 0
 	for _, t := range targets {
 		if waitExit(t.h, killAt) {
 			continue
@@ -191,10 +210,7 @@ func Stop(ctx context.Context, stateDir, tag string) ([]int, error) {
 			live++
 		}
 	}
-	if live > 0 {
-		return pids, fmt.Errorf("stop responder: %d process(es) still alive after the stop event and TerminateProcess", live)
-	}
-	return pids, removeStateFiles(stateDir, tag)
+	return pids, live
 }
 
 // waitExit waits until the process ends or until; true when it ended.

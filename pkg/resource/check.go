@@ -10,6 +10,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
@@ -175,13 +176,13 @@ func (st *Status) judge(problems []string, responderUp bool) {
 		if st.Stats != nil && st.Stats.Silent {
 			st.State = "silent"
 		}
-		st.Err = &Error{Code: ErrGeneric, Err: errors.New(problems[0])}
+		st.Err = &Error{Code: ocf.ErrGeneric, Err: errors.New(problems[0])}
 	case !responderUp:
 		st.State, st.Err = "stopped", ErrNotRunning
 		if st.VIPState == "present" {
 			// Not this resource's doing (else leftBehind made it a
 			// problem): say so, not "no vip".
-			st.Err = &Error{Code: NotRunning, Err: fmt.Errorf("stopped: no responder on port %d; vip %s is on %s but this resource did not add it (by hand, or another program): it leaves it alone",
+			st.Err = &Error{Code: ocf.NotRunning, Err: fmt.Errorf("stopped: no responder on port %d; vip %s is on %s but this resource did not add it (by hand, or another program): it leaves it alone",
 				st.Port, st.VIP, st.Interface)}
 		}
 	default:

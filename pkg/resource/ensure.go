@@ -10,21 +10,22 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
 // preflight refuses, before anything is created, a VIP whose interface is
 // missing or that another interface already holds.
-func preflight(c *config.Config) error {
+func preflight(c *config.Config, v vipStep) error {
 	if !c.HasVIP() {
 		return nil
 	}
-	err := vip.Check(vipSpec(c))
+	err := v.Check(vipSpec(c))
 	var ee *vip.ElsewhereError
 	if errors.As(err, &ee) {
 		if m, _ := readMark(c.StateDir, c.Tag); m.VIP.Addr == ee.Addr && m.VIP.Interface == ee.Interface {
-			return &Error{Code: ErrGeneric, Err: fmt.Errorf("vip %s is on %s, where this resource put it, and interface is now %s: run remove, then restore", ee.Addr, ee.Interface, c.Interface)}
+			return &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf("vip %s is on %s, where this resource put it, and interface is now %s: run remove, then restore", ee.Addr, ee.Interface, c.Interface)}
 		}
 		return err
 	}
@@ -46,30 +47,13 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 		log.WithError(err).Warn("run mark unreadable: writing it anew")
 	}
 	m := mark{Run: true, Port: c.Port}
-	release, err := claimVIP(ctx, c)
+	added, err := vipThenResponder(ctx, c, o, &m, before)
 	if err != nil {
-		return err
-	}
-	added, err := ensureVIP(c, &m, before)
-	if err == nil {
-		err = ensureResponder(ctx, c, o)
-		if err != nil && added {
-			if derr := vip.Delete(vipSpec(c)); derr != nil {
-				log.WithError(derr).Error("rollback: delete vip")
-			}
-		}
-	}
-	release()
-	if err != nil {
-		if !before.Run {
-			_ = removeMark(c.StateDir, c.Tag)
-		} else if werr := before.write(c.StateDir, c.Tag); werr != nil {
-			log.WithError(werr).Error("rollback: run mark")
-		}
+		rollbackMark(c, before, log)
 		return err
 	}
 	if old := before.VIP; old.Addr.IsValid() && !sameVIP(old, m.VIP) {
-		dropOldVIP(c, old, log)
+		dropOldVIP(c, o.vips(), old, log)
 	}
 	if added && c.ARPCount > 0 {
 		if err := vip.Announce(vipSpec(c), c.ARPCount, 200*time.Millisecond); err != nil {
@@ -82,6 +66,41 @@ func ensure(ctx context.Context, c *config.Config, o Options, action string) err
 	}
 	log.Infof("%s done: %s answering (%d ms)", action, what, time.Since(t0).Milliseconds())
 	return nil
+}
+
+// vipThenResponder runs, under the VIP claim, the VIP step and then the
+// responder step; when the responder step fails, it undoes the VIP step
+// (deletes the address if this call added it). added: the VIP step added
+// the address.
+func vipThenResponder(ctx context.Context, c *config.Config, o Options, m *mark, before mark) (added bool, err error) {
+	release, err := claimVIP(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	v := o.vips()
+	if added, err = ensureVIP(c, v, m, before); err != nil {
+		return false, err
+	}
+	if err := o.responders().ensure(ctx, c, o); err != nil {
+		if added {
+			if derr := v.Delete(vipSpec(c)); derr != nil {
+				o.log().WithError(derr).Error("rollback: delete vip")
+			}
+		}
+		return false, err
+	}
+	return added, nil
+}
+
+// rollbackMark puts the run mark back as it was before a failed ensure:
+// none for a resource that was not running.
+func rollbackMark(c *config.Config, before mark, log logrus.FieldLogger) {
+	if !before.Run {
+		_ = removeMark(c.StateDir, c.Tag)
+	} else if err := before.write(c.StateDir, c.Tag); err != nil {
+		log.WithError(err).Error("rollback: run mark")
+	}
 }
 
 // claimVIP makes "is the VIP free? then it is mine" one step on this node:
@@ -107,11 +126,11 @@ func claimVIP(ctx context.Context, c *config.Config) (release func(), err error)
 
 // dropOldVIP deletes the VIP this resource had before its vip or
 // interface changed: restore added it, and nothing serves it any more.
-func dropOldVIP(c *config.Config, old vip.Spec, log logrus.FieldLogger) {
+func dropOldVIP(c *config.Config, v vipStep, old vip.Spec, log logrus.FieldLogger) {
 	if other, err := holder(c.StateDir, c.Tag, old.Addr); err != nil || other != "" {
 		return
 	}
-	if err := vip.Delete(old); err != nil {
+	if err := v.Delete(old); err != nil {
 		log.WithError(err).Warnf("delete the previous vip %s", old)
 		return
 	}
@@ -129,7 +148,7 @@ func refuseHeld(c *config.Config) error {
 		return err
 	}
 	if other != "" {
-		return &Error{Code: ErrGeneric, Err: fmt.Errorf(
+		return &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf(
 			"vip %s belongs to resource %s, which runs on this node: one VIP, one resource; remove %s first or set another vip", c.VIP, other, other)}
 	}
 	return nil
@@ -140,15 +159,15 @@ func refuseHeld(c *config.Config) error {
 // judgeFound). The mark is written before the address is added, so a crash
 // in between still knows whose address it is. added: this call added the
 // address (a rollback deletes it).
-func ensureVIP(c *config.Config, m *mark, before mark) (added bool, err error) {
+func ensureVIP(c *config.Config, v vipStep, m *mark, before mark) (added bool, err error) {
 	if !c.HasVIP() {
 		return false, m.write(c.StateDir, c.Tag)
 	}
 	vs := vipSpec(c)
-	if err := vip.Check(vs); errors.Is(err, vip.ErrInterfaceDown) || errors.Is(err, vip.ErrDuplicate) {
+	if err := v.Check(vs); errors.Is(err, vip.ErrInterfaceDown) || errors.Is(err, vip.ErrDuplicate) {
 		return false, err // not ours to fix: the node's network, or another host
 	}
-	f, err := vip.Lookup(vs)
+	f, err := v.Lookup(vs)
 	if err != nil {
 		return false, err
 	}
@@ -159,12 +178,12 @@ func ensureVIP(c *config.Config, m *mark, before mark) (added bool, err error) {
 	if err := m.write(c.StateDir, c.Tag); err != nil {
 		return false, err
 	}
-	if err := vip.Add(vs); err != nil {
+	if err := v.Add(vs); err != nil {
 		return false, err
 	}
-	if err := vip.Check(vs); err != nil {
+	if err := v.Check(vs); err != nil {
 		if !f.Present {
-			_ = vip.Delete(vs)
+			_ = v.Delete(vs)
 		}
 		return false, fmt.Errorf("vip %s in place but not usable: %w", vs, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -147,4 +148,4 @@ func holds(dir, tag string, addr netip.Addr) bool {
 
 // errNotStarted is recover's answer for a resource restore did not start
 // (or remove stopped): 7, and nothing changed.
-var errNotStarted = &Error{Code: NotRunning, Err: errors.New("not started on this node: run restore")}
+var errNotStarted = &Error{Code: ocf.NotRunning, Err: errors.New("not started on this node: run restore")}

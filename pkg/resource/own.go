@@ -6,6 +6,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
 
@@ -36,7 +37,7 @@ func owned(c *config.Config, f vip.Found, before mark) bool {
 // other node. No message advises deleting an address of the node.
 func judgeFound(vs vip.Spec, f vip.Found, ours bool) error {
 	refuse := func(format string, args ...any) error {
-		return &Error{Code: ErrGeneric, Err: fmt.Errorf(format, args...)}
+		return &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf(format, args...)}
 	}
 	switch {
 	case !f.Present || ours && f.Prefix == vs.Prefix:

@@ -13,6 +13,7 @@ import (
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -107,8 +108,8 @@ func TestJudgeFound(t *testing.T) {
 				t.Fatalf("got %v, want a refusal containing %q", err, tc.want)
 			}
 			// Node-local: never 6, which stops the resource on every node.
-			if code := ExitCode(err); code != ErrGeneric {
-				t.Errorf("exit %d, want %d", code, ErrGeneric)
+			if code := ExitCode(err); code != ocf.ErrGeneric {
+				t.Errorf("exit %d, want %d", code, ocf.ErrGeneric)
 			}
 			if (tc.f.Prefix != vs.Prefix || tc.f.Primary) && strings.Contains(err.Error(), "ip addr del") {
 				t.Errorf("advises deleting the node's own address: %v", err)
@@ -182,7 +183,7 @@ func TestHolder(t *testing.T) {
 		t.Fatalf("holder %q, %v; want t4", h, err)
 	}
 	err := refuseHeld(c)
-	if err == nil || !strings.Contains(err.Error(), "belongs to resource t4") || ExitCode(err) != ErrGeneric {
+	if err == nil || !strings.Contains(err.Error(), "belongs to resource t4") || ExitCode(err) != ocf.ErrGeneric {
 		t.Errorf("refuseHeld: %v (exit %d)", err, ExitCode(err))
 	}
 }
@@ -204,7 +205,7 @@ func TestStartedHere(t *testing.T) {
 	if startedHere(c) {
 		t.Error("remove began: started")
 	}
-	if err := Recover(t.Context(), c, Options{}); !errors.Is(err, errNotStarted) || ExitCode(err) != NotRunning {
+	if err := Recover(t.Context(), c, Options{}); !errors.Is(err, errNotStarted) || ExitCode(err) != ocf.NotRunning {
 		t.Errorf("Recover of a resource remove began on: %v, want exit 7 %v", err, errNotStarted)
 	}
 	if _, err := os.Lstat(statedir.Path(c.StateDir, c.Tag, statedir.PidExt)); !isNotExist(err) {

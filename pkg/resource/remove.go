@@ -13,6 +13,7 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
@@ -48,9 +49,10 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	}
 	rec, _ := daemon.ReadRecord(c.StateDir, c.Tag)
 	served := servedVIPs(c) // before Stop: the responders tell which VIP they watch
-	pids, err := daemon.StopDrained(ctx, c.StateDir, c.Tag, c.Drain)
+	r := o.responders()
+	pids, err := r.stop(ctx, c)
 	if err == nil {
-		err = portsSilent(ctx, pids, c.Port, before.Port, recPort(rec))
+		err = r.confirmSilent(ctx, pids, c.Port, before.Port, recPort(rec))
 		if err != nil && (c.HasVIP() || before.VIP.Addr.IsValid() || len(served) > 0) {
 			err = fmt.Errorf("%w (the VIP stays until remove succeeds)", err)
 		}
@@ -62,7 +64,7 @@ func Remove(ctx context.Context, c *config.Config, o Options) error {
 	if c.Drain > 0 && len(pids) > 0 {
 		drain(ctx, t0.Add(c.Drain), log)
 	}
-	if err := deleteOwnVIPs(c, before, rec, served, log); err != nil {
+	if err := deleteOwnVIPs(c, o.vips(), before, rec, served, log); err != nil {
 		l.Release(false)
 		return err
 	}
@@ -168,7 +170,7 @@ func portSilent(port uint16) ([]responder.Holder, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
-	return hs, &Error{Code: ErrGeneric, Err: fmt.Errorf(
+	return hs, &Error{Code: ocf.ErrGeneric, Err: fmt.Errorf(
 		"port %d still answers after the responder stopped: %s listens on it, and the load balancer keeps sending VIP traffic to every node that answers: stop it",
 		port, holderNames(hs))}
 }
@@ -207,7 +209,7 @@ func servedVIPs(c *config.Config) []vip.Spec {
 // watched, today's when the OS marks it as ilbvip's, and, for a resource
 // restored by a version without run marks, the one its pid file names.
 // One that another running resource has is kept.
-func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, served []vip.Spec, log logrus.FieldLogger) error {
+func deleteOwnVIPs(c *config.Config, v vipStep, before mark, rec *daemon.Record, served []vip.Spec, log logrus.FieldLogger) error {
 	var cands []vip.Spec
 	add := func(vs vip.Spec) {
 		if !slices.ContainsFunc(cands, func(x vip.Spec) bool { return sameVIP(x, vs) }) {
@@ -221,7 +223,7 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, served []v
 		add(vs)
 	}
 	if c.HasVIP() {
-		if f, err := vip.Lookup(vipSpec(c)); err == nil && f.Marked {
+		if f, err := v.Lookup(vipSpec(c)); err == nil && f.Marked {
 			add(vipSpec(c))
 		}
 	}
@@ -239,10 +241,10 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, served []v
 			log.Infof("vip %s kept: resource %s runs with it", vs, other)
 			continue
 		}
-		if err := vip.Delete(vs); err != nil {
+		if err := v.Delete(vs); err != nil {
 			return err
 		}
-		if err := deleteMoved(vs, log); err != nil {
+		if err := deleteMoved(v, vs, log); err != nil {
 			return err
 		}
 	}
@@ -252,17 +254,17 @@ func deleteOwnVIPs(c *config.Config, before mark, rec *daemon.Record, served []v
 // deleteMoved deletes vs where it went when its interface was renamed (or
 // the address moved): only an address the OS marks as ilbvip's, with the
 // same prefix.
-func deleteMoved(vs vip.Spec, log logrus.FieldLogger) error {
-	iface, prefix, found, err := vip.Locate(vs.Addr)
+func deleteMoved(v vipStep, vs vip.Spec, log logrus.FieldLogger) error {
+	iface, prefix, found, err := v.Locate(vs.Addr)
 	if err != nil || !found || iface == vs.Interface || prefix != vs.Prefix {
 		return nil
 	}
 	moved := vip.Spec{Addr: vs.Addr, Prefix: vs.Prefix, Interface: iface}
-	if f, err := vip.Lookup(moved); err != nil || !f.Marked {
+	if f, err := v.Lookup(moved); err != nil || !f.Marked {
 		return nil
 	}
 	log.Infof("vip %s found on %s (interface renamed?): deleting it there", vs, iface)
-	return vip.Delete(moved)
+	return v.Delete(moved)
 }
 
 // Recover repairs only what is broken (restarts the responder, re-adds the

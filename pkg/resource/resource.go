@@ -34,22 +34,10 @@ import (
 
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
-)
-
-// OCF exit codes, used by every action (LifeKeeper treats non-zero as
-// failure).
-const (
-	OK           = 0
-	ErrGeneric   = 1
-	ErrArgs      = 2
-	ErrUnimpl    = 3
-	ErrPerm      = 4
-	ErrInstalled = 5
-	ErrConfigure = 6
-	NotRunning   = 7
 )
 
 // Error carries the exit code an outcome maps to.
@@ -62,12 +50,12 @@ func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNotRunning is QuickCheck's answer for a cleanly stopped resource.
-var ErrNotRunning = &Error{Code: NotRunning, Err: errors.New("not running")}
+var ErrNotRunning = &Error{Code: ocf.NotRunning, Err: errors.New("not running")}
 
 // ExitCode maps an action's error to its OCF exit code.
 func ExitCode(err error) int {
 	if err == nil {
-		return OK
+		return ocf.Success
 	}
 	var re *Error
 	if errors.As(err, &re) {
@@ -79,17 +67,17 @@ func ExitCode(err error) int {
 	}
 	var se *daemon.StartError
 	if errors.As(err, &se) && se.Kind == "perm" {
-		return ErrPerm
+		return ocf.ErrPerm
 	}
 	switch {
 	case errors.Is(err, vip.ErrNoInterface):
-		return ErrInstalled
+		return ocf.ErrInstalled
 	case errors.Is(err, vip.ErrUnsupported), errors.Is(err, daemon.ErrUnsupported):
-		return ErrUnimpl
+		return ocf.ErrUnimplemented
 	case errors.Is(err, os.ErrPermission):
-		return ErrPerm
+		return ocf.ErrPerm
 	}
-	return ErrGeneric
+	return ocf.ErrGeneric
 }
 
 // Options are the action settings that are not resource parameters.
@@ -97,6 +85,25 @@ type Options struct {
 	Exe   string             // binary started as the responder (os.Executable)
 	Log   logrus.FieldLogger // action log (stderr)
 	Level int                // QuickCheck depth: 0 process and VIP; 10 also probes the port
+
+	// The VIP and responder steps of restore and remove; nil: the node's
+	// (pkg/vip, pkg/daemon). Only the unit tests set them.
+	vipStep       vipStep
+	responderStep responderStep
+}
+
+func (o *Options) vips() vipStep {
+	if o.vipStep == nil {
+		return nodeVIP{}
+	}
+	return o.vipStep
+}
+
+func (o *Options) responders() responderStep {
+	if o.responderStep == nil {
+		return daemonResponder{}
+	}
+	return o.responderStep
 }
 
 func (o *Options) log() logrus.FieldLogger {
@@ -226,7 +233,7 @@ func lock(ctx context.Context, c *config.Config) (*statedir.Lock, error) {
 // self-probe; success only once the port answers. A resource that is
 // already up is left alone. On failure it removes what it added.
 func Restore(ctx context.Context, c *config.Config, o Options) error {
-	if err := preflight(c); err != nil {
+	if err := preflight(c, o.vips()); err != nil {
 		return err
 	}
 	l, err := lock(ctx, c)

@@ -47,7 +47,7 @@ func main() {
 // Page is the action's man page (troff, section 8).
 func Page(a app.Action, version string) (string, error) {
 	cl := app.App(a)
-	cl.UsageText = BinDir + "/" + a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]"
+	cl.UsageText = BinDir + "/" + cl.UsageText // the executables are not on PATH
 	// The generator treats the text as Markdown: keep OCF_RESKEY_<name> literal.
 	cl.Description = mdEscape(cl.Description)
 	page, err := cl.ToManWithSection(8)
