@@ -261,8 +261,10 @@ func TestKilledResponderIsRecovered(t *testing.T) {
 	n := newNode(t)
 	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 	n.want("restore", ocf.Success, a...)
-	pid := n.killResponder("t1", false)
-	// The zombie may linger (PID 1 reaps late here): it must count as dead.
+	// Waited for until it is gone or a zombie (SIGKILL is delivered
+	// asynchronously): the zombie may linger (PID 1 reaps late here) and
+	// must count as dead.
+	pid := n.killResponder("t1", true)
 	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
 		t.Errorf("quickCheck after kill -9: %v", r)
 	}
