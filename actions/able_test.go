@@ -536,7 +536,7 @@ func TestRemoveWithStrangerOnPort(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 			n.want("restore", ocf.Success, a...)
-			n.killResponder("t1", true)
+			n.killResponder("t1")
 			// The leader shows as a zombie while its other threads may still
 			// be exiting with the listener open.
 			eventually(t, "the killed responder's listener closed", func() (bool, string) {

@@ -158,17 +158,15 @@ func (n *node) pidOf(tag string) int {
 	return rec.Pid
 }
 
-// killResponder SIGKILLs the tag's recorded responder and returns its pid;
-// with wait it also waits until the process is gone (a zombie counts).
-func (n *node) killResponder(tag string, wait bool) int {
+// killResponder SIGKILLs the tag's recorded responder, waits until the
+// process is gone (a zombie counts) and returns its pid.
+func (n *node) killResponder(tag string) int {
 	n.t.Helper()
 	pid := n.pidOf(tag)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		n.t.Fatal(err)
 	}
-	if wait {
-		testenv.WaitDead(n.t, pid)
-	}
+	testenv.WaitDead(n.t, pid)
 	return pid
 }
 
@@ -264,7 +262,7 @@ func TestKilledResponderIsRecovered(t *testing.T) {
 	// Waited for until it is gone or a zombie (SIGKILL is delivered
 	// asynchronously): the zombie may linger (PID 1 reaps late here) and
 	// must count as dead.
-	pid := n.killResponder("t1", true)
+	pid := n.killResponder("t1")
 	if r := n.want("quickCheck", ocf.ErrGeneric, a...); !strings.Contains(r.stderr, "responder pid "+strconv.Itoa(pid)) {
 		t.Errorf("quickCheck after kill -9: %v", r)
 	}

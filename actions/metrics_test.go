@@ -251,7 +251,7 @@ func TestMetricsDeadResponderWithStranger(t *testing.T) {
 			n := newNode(t)
 			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
 			n.want("restore", ocf.Success, a...)
-			n.killResponder("t1", true)
+			n.killResponder("t1")
 			tc.after(n)
 			n.startStranger("TCP-LISTEN:12345,fork,reuseaddr")
 			r := n.want("quickCheck", ocf.ErrGeneric, a...)
