@@ -130,6 +130,7 @@ func TestLifeKeeperInfoField(t *testing.T) {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
+			testenv.WaitDead(t, pid) // SIGKILL is asynchronous
 			l.lk("quickCheck", 1)
 			l.lk("recover", 0)
 			l.lk("quickCheck", 0)

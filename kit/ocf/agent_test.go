@@ -430,6 +430,7 @@ func TestFailurePaths(t *testing.T) {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
+			testenv.WaitDead(t, pid) // SIGKILL is asynchronous
 			h.want("monitor", nil, ocf.ErrGeneric, "responder pid "+strconv.Itoa(pid)+" is dead")
 			h.want("start", nil, ocf.Success, "")
 			if h.pid("vip") == pid {
@@ -442,6 +443,7 @@ func TestFailurePaths(t *testing.T) {
 			// recover repairs the same way.
 			pid = h.pid("vip")
 			_ = syscall.Kill(pid, syscall.SIGKILL)
+			testenv.WaitDead(t, pid)
 			h.want("recover", nil, ocf.Success, "")
 			h.want("monitor", nil, ocf.Success, "")
 			h.want("stop", nil, ocf.Success, "")
