@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/testbed"
 	"github.com/ilbvip/ilbvip/pkg/config"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Run builds a bed and rehearses o's cloud: a) node1 active, b) a
