@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +78,33 @@ func golden(t *testing.T, r *Results, path string) {
 		got := filepath.Join(t.TempDir(), "report.md")
 		_ = os.WriteFile(got, b.Bytes(), 0o644)
 		t.Errorf("the report differs from %s: diff it with %s", path, got)
+	}
+}
+
+// TestJSONRoundTrip: results saved as JSON render the same report again.
+func TestJSONRoundTrip(t *testing.T) {
+	r := fullResults()
+	var js, want, got bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(bytes.NewReader(js.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Markdown(&want); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Markdown(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("the report from the JSON differs:\n%s", got.String())
+	}
+	if !bytes.Contains(js.Bytes(), []byte(`"Verdict": "**missed** by 10.0 ms (50 %)"`)) {
+		t.Errorf("the JSON lacks the targets' verdicts:\n%s", js.String())
+	}
+	if _, err := ReadJSON(strings.NewReader(`{}`)); err == nil {
+		t.Error("ReadJSON of {} succeeded")
 	}
 }
