@@ -79,7 +79,7 @@ fuzz:
 docs:
 	$(GO) run ./scripts/gendocs
 
-## bench: ilbvip side by side with IPaddr2 + azure-lb (nc, socat), then the Go benchmarks; writes docs/bench-results.md (root; BENCH_ARGS=-quick for a short run)
+## bench: ilbvip side by side with IPaddr2 + azure-lb (nc, socat), then the Go benchmarks; writes docs/bench-results.md and .json (root; BENCH_ARGS=-quick for a short run)
 bench: build
 	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' scripts/bench.sh $(BENCH_ARGS)
 

@@ -4,7 +4,9 @@
 # host's network is not touched). It installs Debian's resource-agents,
 # netcat-openbsd, socat and libxml2-utils when missing, runs tools/bench
 # against a private copy of bin/ (make bench builds it first), then the Go
-# benchmarks, and writes the results to stdout and to docs/bench-results.md.
+# benchmarks, and writes the results to stdout and to docs/bench-results.md,
+# and the run's results and targets as JSON to docs/bench-results.json
+# (tools/bench render docs/bench-results.json renders it again).
 # Arguments go to tools/bench: -quick is a short smoke run, -help lists all.
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,7 +42,7 @@ cp bin/restore bin/remove bin/quickCheck bin/recover "$work/bin/"
 CGO_ENABLED=0 go build -trimpath -o "$work/bench" ./tools/bench
 
 command=${BENCH_COMMAND:-scripts/bench.sh${*:+ $*}}
-"$work/bench" -bin "$work/bin" -agent kit/ocf/ilbvip -command "$command" "$@" >"$work/results.md"
+"$work/bench" -bin "$work/bin" -agent kit/ocf/ilbvip -command "$command" -json "$work/results.json" "$@" >"$work/results.md"
 
 echo "bench: Go benchmarks ..." >&2
 go test -run '^$' -bench . -benchmem ./pkg/... >"$work/go.txt" 2>&1 || {
@@ -60,5 +62,6 @@ go test -run '^$' -bench . -benchmem ./pkg/... >"$work/go.txt" 2>&1 || {
 
 mkdir -p docs
 cp "$work/results.md" docs/bench-results.md
+cp "$work/results.json" docs/bench-results.json
 cat docs/bench-results.md
-echo "bench: written to docs/bench-results.md" >&2
+echo "bench: written to docs/bench-results.md and docs/bench-results.json" >&2

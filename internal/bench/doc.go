@@ -1,6 +1,9 @@
 // Package bench measures ilbvip side by side with the reference Pacemaker
 // agents it replaces (IPaddr2 plus azure-lb with nc or socat), on one
-// machine in one run, and renders the results as markdown (make bench).
+// machine in one run, and renders the results as markdown (make bench):
+// the targets are a table (targets.go), the document a template
+// (report.md.tmpl); the results and targets also go out as JSON, from which
+// the markdown can be rendered again.
 //
 // Everything runs in two network namespaces the run creates: "node" holds
 // the VIP interface and the probe listeners, "client" is where the load

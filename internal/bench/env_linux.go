@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
 
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
+	"github.com/ilbvip/ilbvip/internal/testbed"
 	"github.com/ilbvip/ilbvip/pkg/procfs"
 )
 
@@ -52,11 +53,16 @@ func newEnv(p *procs, logf func(string, ...any)) (*env, error) {
 		return nil, err
 	}
 	e.stateDir = filepath.Join(dir, "state")
+	// The test bed's namespace code: it runs no program, so every child of
+	// this process stays the reaper's (procs).
+	if e.nodeNS, err = netnsrun.Add(e.node); err == nil {
+		e.clientNS, err = netnsrun.Add(e.client)
+	}
+	if err != nil {
+		e.close()
+		return nil, err
+	}
 	steps := [][]string{
-		{"ip", "netns", "add", e.node},
-		{"ip", "netns", "add", e.client},
-		{"ip", "-n", e.node, "link", "set", "lo", "up"},
-		{"ip", "-n", e.client, "link", "set", "lo", "up"},
 		{"ip", "-n", e.node, "link", "add", vipNIC, "type", "veth", "peer", "name", "eth1c", "netns", e.client},
 		{"ip", "-n", e.node, "addr", "add", nodeAddr + "/24", "dev", vipNIC, "nodad"},
 		{"ip", "-n", e.client, "addr", "add", clientAddr + "/24", "dev", "eth1c", "nodad"},
@@ -70,13 +76,6 @@ func newEnv(p *procs, logf func(string, ...any)) (*env, error) {
 			return nil, fmt.Errorf("set up namespaces: %w", err)
 		}
 	}
-	if e.nodeNS, err = netns.GetFromName(e.node); err == nil {
-		e.clientNS, err = netns.GetFromName(e.client)
-	}
-	if err != nil {
-		e.close()
-		return nil, fmt.Errorf("open namespace: %w", err)
-	}
 	return e, nil
 }
 
@@ -84,15 +83,6 @@ func newEnv(p *procs, logf func(string, ...any)) (*env, error) {
 // started by this run), deletes the namespaces and the run's files. It is
 // safe to call more than once and after a partial set-up.
 func (e *env) close() {
-	var left []int
-	for _, h := range []netns.NsHandle{e.nodeNS, e.clientNS} {
-		for _, pid := range pidsInNS(h) {
-			e.logf("cleanup: killing pid %d left in the run's namespace", pid)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			left = append(left, pid)
-		}
-	}
-	waitGone(left, 2*time.Second)
 	for _, h := range []*netns.NsHandle{&e.nodeNS, &e.clientNS} {
 		if h.IsOpen() {
 			h.Close()
@@ -100,10 +90,12 @@ func (e *env) close() {
 		}
 	}
 	for _, n := range []string{e.node, e.client} {
-		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
-			if _, err := e.p.must(netns.None(), "/usr/sbin/ip", "netns", "del", n); err != nil {
-				e.logf("cleanup: %v", err)
-			}
+		killed, err := testbed.RemoveNS(n)
+		for _, pid := range killed {
+			e.logf("cleanup: killed pid %d left in the run's namespace", pid)
+		}
+		if err != nil {
+			e.logf("cleanup: %v", err)
 		}
 	}
 	for _, f := range e.files {
@@ -113,34 +105,6 @@ func (e *env) close() {
 	if e.stateDir != "" {
 		_ = os.RemoveAll(filepath.Dir(e.stateDir))
 	}
-}
-
-// pidsInNS lists the processes whose network namespace is h (none for an
-// invalid handle).
-func pidsInNS(h netns.NsHandle) []int {
-	if !h.IsOpen() {
-		return nil
-	}
-	var want syscall.Stat_t
-	if err := syscall.Fstat(int(h), &want); err != nil {
-		return nil
-	}
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, d := range ents {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		var st syscall.Stat_t
-		if syscall.Stat("/proc/"+d.Name()+"/ns/net", &st) != nil {
-			continue
-		}
-		if st.Ino == want.Ino && st.Dev == want.Dev {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // waitGone waits until none of pids is alive, at most limit.

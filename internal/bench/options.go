@@ -28,7 +28,7 @@ type Options struct {
 	ProbeTimeout time.Duration // a probe unanswered after this has failed
 	VIPRuns      int           // times the VIP is deleted and re-added under a watching responder, per probe mode
 
-	Log io.Writer // progress lines
+	Log io.Writer `json:"-"` // progress lines
 }
 
 // DefaultOptions are the settings of make bench.

@@ -19,6 +19,11 @@ func Do(h netns.NsHandle, fn func() error) error {
 	return fn()
 }
 
+// Add: namespaces are unsupported here.
+func Add(name string) (netns.NsHandle, error) {
+	return netns.None(), ErrUnsupported
+}
+
 // Open supports only "" (the current namespace) here.
 func Open(name string) (netns.NsHandle, error) {
 	if name == "" {

@@ -1,4 +1,4 @@
-package netnsrun
+package netnsrun_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
 	"github.com/ilbvip/ilbvip/internal/testenv"
 )
 
@@ -17,16 +18,16 @@ func TestNotHost(t *testing.T) {
 	if testenv.InNamedNetns() {
 		testenv.SkipOrFail(t, "the test runs inside a named namespace, not the host's")
 	}
-	if err := NotHost(netns.None()); !errors.Is(err, ErrHostNamespace) {
+	if err := netnsrun.NotHost(netns.None()); !errors.Is(err, netnsrun.ErrHostNamespace) {
 		t.Errorf("NotHost in the test's own namespace: %v, want a refusal", err)
 	}
 	ns := testenv.NewNS(t)
-	h, err := Open(ns.Name)
+	h, err := netnsrun.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	if err := NotHost(h); err != nil {
+	if err := netnsrun.NotHost(h); err != nil {
 		t.Errorf("NotHost in %s, made for the test: %v", ns.Name, err)
 	}
 }
@@ -37,7 +38,7 @@ func TestNotHost(t *testing.T) {
 // it has a name (ip netns attach can name the host's).
 func TestNotHostFailsClosed(t *testing.T) {
 	ns := testenv.NewNS(t)
-	h, err := Open(ns.Name)
+	h, err := netnsrun.Open(ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,16 +47,16 @@ func TestNotHostFailsClosed(t *testing.T) {
 	if err := os.Symlink("/proc/thread-self", filepath.Join(fake, "thread-self")); err != nil {
 		t.Fatal(err)
 	}
-	defer func(d []string, r string) { namedDirs, procRoot = d, r }(namedDirs, procRoot)
-	namedDirs, procRoot = []string{named}, fake // no 1, no 2: nothing to compare with
+	defer func(d []string, r string) { *netnsrun.NamedDirs, *netnsrun.ProcRoot = d, r }(*netnsrun.NamedDirs, *netnsrun.ProcRoot)
+	*netnsrun.NamedDirs, *netnsrun.ProcRoot = []string{named}, fake // no 1, no 2: nothing to compare with
 
-	if err := NotHost(h); !errors.Is(err, ErrHostNamespace) {
+	if err := netnsrun.NotHost(h); !errors.Is(err, netnsrun.ErrHostNamespace) {
 		t.Errorf("unnamed, init unreadable: %v, want a refusal", err)
 	}
 	if err := os.Symlink(filepath.Join("/run/netns", ns.Name), filepath.Join(named, "bed")); err != nil {
 		t.Fatal(err)
 	}
-	if err := NotHost(h); err != nil {
+	if err := netnsrun.NotHost(h); err != nil {
 		t.Errorf("named, init unreadable: %v, want nil", err)
 	}
 	// PID 1 "lives" in the test namespace: then it is the host's, named or not.
@@ -65,7 +66,7 @@ func TestNotHostFailsClosed(t *testing.T) {
 	if err := os.Symlink(filepath.Join("/run/netns", ns.Name), filepath.Join(fake, "1/ns/net")); err != nil {
 		t.Fatal(err)
 	}
-	if err := NotHost(h); !errors.Is(err, ErrHostNamespace) {
+	if err := netnsrun.NotHost(h); !errors.Is(err, netnsrun.ErrHostNamespace) {
 		t.Errorf("named but init's: %v, want a refusal", err)
 	}
 }

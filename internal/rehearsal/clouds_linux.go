@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 )
 
 // usageError is an Options error that errors.Is reports as ErrUsage while

@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/netnsrun"
 	"github.com/ilbvip/ilbvip/internal/rehearsal"
 	"github.com/ilbvip/ilbvip/internal/testbed"
 	"github.com/ilbvip/ilbvip/internal/testenv"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Scenario e's load balancer: Azure's shape (2 results in a row), a faster

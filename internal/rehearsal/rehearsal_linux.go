@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/testbed"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Rehearsal drives the kit on a bed with the LB simulator in front.

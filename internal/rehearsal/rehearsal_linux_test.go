@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/rehearsal"
 	"github.com/ilbvip/ilbvip/internal/testbed"
 	"github.com/ilbvip/ilbvip/internal/testenv"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 var binDir string

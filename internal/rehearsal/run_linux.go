@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/testbed"
 	"github.com/ilbvip/ilbvip/pkg/config"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Run builds a bed and rehearses o's cloud: a) node1 active, b) a
@@ -45,13 +45,8 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 		return err
 	}
 	defer func() {
-		cerr := bed.Close()
-		left := bed.Leftovers()
-		switch {
-		case cerr != nil || len(left) > 0:
-			err = errors.Join(err, cerr, fmt.Errorf("left behind: %s", strings.Join(left, ", ")))
-		default:
-			fmt.Fprintf(out, "\nCleaned up: the 3 network namespaces, every process in them, the nodes' state directories. Took %.1fs.\n", time.Since(begin).Seconds())
+		if cerr := cleanUp(bed, begin, out); cerr != nil {
+			err = errors.Join(err, cerr)
 		}
 	}()
 	if err := bed.SetKit(kit.Kit); err != nil {
@@ -61,9 +56,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	r.TL.Title = "ilbvip failover rehearsal: " + cloudTitle(cloud)
-	r.TL.Subtitle = fmt.Sprintf("%s; probe every %s, threshold %d. Bands: each node's probe state and the actions on it; where the LB sends new connections; each client request.",
-		describeLB(r.LB), r.LB.Interval, r.LB.Threshold)
+	r.titles(cloud)
 	r.header(kit, o.probePort(kit))
 	sum, err := r.rehearse(ctx)
 	defer r.writeSVG(o.svgPath(cloud), out)
@@ -74,6 +67,23 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 		return err
 	}
 	return r.conclude(sum)
+}
+
+// cleanUp closes the bed and says so, or returns what it left behind.
+func cleanUp(bed *testbed.Bed, begin time.Time, out io.Writer) error {
+	cerr := bed.Close()
+	if left := bed.Leftovers(); cerr != nil || len(left) > 0 {
+		return errors.Join(cerr, fmt.Errorf("left behind: %s", strings.Join(left, ", ")))
+	}
+	fmt.Fprintf(out, "\nCleaned up: the 3 network namespaces, every process in them, the nodes' state directories. Took %.1fs.\n", time.Since(begin).Seconds())
+	return nil
+}
+
+// titles names the timeline picture after the cloud and its LB settings.
+func (r *Rehearsal) titles(cloud string) {
+	r.TL.Title = "ilbvip failover rehearsal: " + cloudTitle(cloud)
+	r.TL.Subtitle = fmt.Sprintf("%s; probe every %s, threshold %d. Bands: each node's probe state and the actions on it; where the LB sends new connections; each client request.",
+		describeLB(r.LB), r.LB.Interval, r.LB.Threshold)
 }
 
 // rehearse runs the scenarios and returns the summary's lines.

@@ -10,8 +10,8 @@ import (
 
 	svg "github.com/ajstarks/svgo"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/testbed"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Timeline records a rehearsal for its picture: the load balancer's

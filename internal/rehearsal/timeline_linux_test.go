@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 )
 
 // TestTimelineLabels: a scenario heading near the right edge ends at its

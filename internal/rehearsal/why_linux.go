@@ -7,8 +7,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/testbed"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 // Unprobed is the outcome of a cloud's "why the setting matters" scenario:

@@ -1,6 +1,6 @@
 // Package testbed builds a two-node failover test bed in network namespaces
 // (Linux, root): a client+LB namespace running the load-balancer simulator
-// (pkg/lbsim) and two nodes, each with a backend NIC (eth0, a veth to the
+// (internal/lbsim) and two nodes, each with a backend NIC (eth0, a veth to the
 // LB), a separate VIP NIC (eth1, the seed's Windows rule: the VIP NIC is not
 // the backend-pool NIC), its own ilbvip state directory and a small web
 // server on VIP:80 that answers the node's name. The real ilbvip executables

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 )
 
 type runningLB struct {

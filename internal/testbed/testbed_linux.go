@@ -132,10 +132,7 @@ func New(opts Options) (*Bed, error) {
 
 func (b *Bed) build() error {
 	var err error
-	if err = addNS(b.LB); err != nil {
-		return err
-	}
-	if b.lbNS, err = netnsrun.Open(b.LB); err != nil {
+	if b.lbNS, err = netnsrun.Add(b.LB); err != nil {
 		return err
 	}
 	// The LB forwards between the nodes' links, so the nodes reach each
@@ -147,10 +144,7 @@ func (b *Bed) build() error {
 		if err := os.MkdirAll(n.Dir, 0o700); err != nil {
 			return fmt.Errorf("node directory: %w", err)
 		}
-		if err := addNS(n.NS); err != nil {
-			return err
-		}
-		if n.ns, err = netnsrun.Open(n.NS); err != nil {
+		if n.ns, err = netnsrun.Add(n.NS); err != nil {
 			return err
 		}
 		if err := b.sysctls(n.ns, nil); err != nil {
@@ -257,7 +251,7 @@ func (b *Bed) Close() error {
 		b.lbNS.Close()
 	}
 	for _, name := range names {
-		if err := removeNS(name); err != nil {
+		if _, err := RemoveNS(name); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -294,37 +288,30 @@ func ip(args ...string) error {
 	return nil
 }
 
-// addNS creates the namespace with lo up (the kit's self-probe uses it).
-func addNS(name string) error {
-	if err := ip("netns", "add", name); err != nil {
-		return err
-	}
-	return ip("-n", name, "link", "set", "lo", "up")
-}
-
-// removeNS kills every process in the namespace and deletes it; a
-// namespace that does not exist is fine.
-func removeNS(name string) error {
+// RemoveNS kills every process in the named network namespace (netnsrun.Add
+// made it), deletes it and returns the killed pids; a namespace that does
+// not exist is fine. It runs no program, so the benchmarks, which reap
+// every child themselves, remove theirs with it too.
+func RemoveNS(name string) (killed []int, err error) {
 	path := filepath.Join("/run/netns", name)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
-	killAll(path)
+	killed = killAll(path)
 	if err := netns.DeleteNamed(name); err != nil {
-		return fmt.Errorf("delete network namespace %s: %w", name, err)
+		return killed, fmt.Errorf("delete network namespace %s: %w", name, err)
 	}
-	return nil
+	return killed, nil
 }
 
 // killAll sends SIGKILL to every process whose network namespace is the one
-// at path (never to this process) and waits until they are dead or zombies
-// (bounded: PID 1 here may reap late).
-func killAll(path string) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return
+// at path (never to this process), waits until they are dead or zombies
+// (bounded: PID 1 here may reap late) and returns their pids.
+func killAll(path string) []int {
+	var want syscall.Stat_t
+	if err := syscall.Stat(path, &want); err != nil {
+		return nil
 	}
-	want := fmt.Sprintf("net:[%d]", st.Ino)
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -332,7 +319,8 @@ func killAll(path string) {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if l, _ := os.Readlink("/proc/" + e.Name() + "/ns/net"); l == want {
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+e.Name()+"/ns/net", &st) == nil && st.Ino == want.Ino && st.Dev == want.Dev {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			pids = append(pids, pid)
 		}
@@ -343,6 +331,7 @@ func killAll(path string) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	return pids
 }
 
 // Dead reports whether pid is gone or a zombie.
@@ -367,7 +356,7 @@ func SweepStale(prefix string) {
 	ents, _ := os.ReadDir("/run/netns")
 	for _, e := range ents {
 		if stale(e.Name()) {
-			_ = removeNS(e.Name())
+			_, _ = RemoveNS(e.Name())
 		}
 	}
 	ents, _ = os.ReadDir(os.TempDir())

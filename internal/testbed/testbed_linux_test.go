@@ -90,15 +90,17 @@ func TestSweepStale(t *testing.T) {
 	stale := fmt.Sprintf("%s%d-1-lb", prefix, gone.Process.Pid)
 	live := fmt.Sprintf("%s%d-1-lb", prefix, os.Getpid())
 	for _, ns := range []string{stale, live} {
-		if err := addNS(ns); err != nil {
+		h, err := netnsrun.Add(ns)
+		if err != nil {
 			t.Fatal(err)
 		}
+		h.Close()
 		if err := os.Mkdir(filepath.Join(os.TempDir(), ns+"-x"), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
-		_ = removeNS(live)
+		_, _ = RemoveNS(live)
 		_ = os.RemoveAll(filepath.Join(os.TempDir(), live+"-x"))
 	})
 	SweepStale(prefix)

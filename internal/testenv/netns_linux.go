@@ -3,16 +3,16 @@ package testenv
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/ilbvip/ilbvip/internal/netnsrun"
 )
 
 // NS is a named network namespace made for one test. Its name has the
@@ -30,20 +30,9 @@ func NewNS(t testing.TB) *NS {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	name := "ilbvip-t-" + hex.EncodeToString(b)
-	runtime.LockOSThread()
-	orig, err := netns.Get()
+	h, err := netnsrun.Add(name)
 	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("get current netns: %v", err)
-	}
-	h, err := netns.NewNamed(name) // switches this thread into the new namespace
-	if serr := netns.Set(orig); serr != nil {
-		t.Fatalf("return to original netns: %v", serr)
-	}
-	orig.Close()
-	runtime.UnlockOSThread()
-	if err != nil {
-		t.Fatalf("create netns %s: %v", name, err)
+		t.Fatal(err)
 	}
 	ns := &NS{Name: name, Handle: h}
 	t.Cleanup(func() {
@@ -52,29 +41,16 @@ func NewNS(t testing.TB) *NS {
 			t.Errorf("delete netns %s: %v", name, err)
 		}
 	})
-	ns.MustRun(t, "ip", "link", "set", "lo", "up")
 	return ns
 }
 
-// Do runs fn on a thread that is inside the namespace.
+// Do runs fn on a thread that is inside the namespace (netnsrun.Do: the
+// calling goroutine, so fn may call t.Fatal).
 func (n *NS) Do(t testing.TB, fn func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatalf("get current netns: %v", err)
+	if err := netnsrun.Do(n.Handle, func() error { fn(); return nil }); err != nil {
+		t.Fatalf("netns %s: %v", n.Name, err)
 	}
-	defer orig.Close()
-	if err := netns.Set(n.Handle); err != nil {
-		t.Fatalf("enter netns %s: %v", n.Name, err)
-	}
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			panic(fmt.Sprintf("return from netns %s: %v", n.Name, err))
-		}
-	}()
-	fn()
 }
 
 // Command returns a command that runs inside the namespace (ip netns exec).

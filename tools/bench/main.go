@@ -3,10 +3,12 @@
 // markdown (internal/bench). make bench runs it through scripts/bench.sh,
 // as root:
 //
-//	bench [-quick] [-cycles 30] [-pair-cycles 10] ... > results.md
+//	bench [-quick] [-cycles 30] [-pair-cycles 10] [-json results.json] ... > results.md
 //
-// "bench load SPEC-JSON" is the load generator the run starts inside the
-// client namespace.
+// -json also writes the results, and the targets judged from them, as JSON;
+// "bench render results.json > results.md" renders such a file again as
+// markdown without running anything. "bench load SPEC-JSON" is the load
+// generator the run starts inside the client namespace.
 package main
 
 import (
@@ -31,9 +33,37 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "render" {
+		if err := render(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench render:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	o, jsonPath := options()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, o)
+	if err == nil && jsonPath != "" {
+		err = writeJSON(res, jsonPath)
+	}
+	if err == nil {
+		err = res.Markdown(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// options are the run's settings from the command line, and the path of
+// the JSON results file ("" for none).
+func options() (bench.Options, string) {
 	o := bench.DefaultOptions()
 	o.Log = os.Stderr
 	workers, idle := ints(o.Workers), ints(o.IdleConns)
+	jsonPath := flag.String("json", "", "also write the results and targets as JSON to this file")
 	quick := flag.Bool("quick", false, "a short smoke run: few cycles, short windows, 20,000 probes for memory")
 	flag.StringVar(&o.Bin, "bin", o.Bin, "directory with ilbvip's restore, remove, quickCheck and recover")
 	flag.StringVar(&o.Agent, "agent", o.Agent, "ilbvip's OCF agent")
@@ -61,16 +91,36 @@ func main() {
 		o.VIPRuns = 10
 	}
 	o.Workers, o.IdleConns = workers, idle
+	return o, *jsonPath
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	res, err := bench.Run(ctx, o)
+func writeJSON(res *bench.Results, path string) error {
+	f, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		stop()
-		os.Exit(1)
+		return err
 	}
-	res.Markdown(os.Stdout)
+	if err := res.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// render prints the markdown report of a JSON results file.
+func render(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: bench render RESULTS.json")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := bench.ReadJSON(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return res.Markdown(os.Stdout)
 }
 
 // ints is a comma-separated list of integers as a flag.

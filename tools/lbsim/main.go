@@ -1,4 +1,4 @@
-// Command lbsim runs the load-balancer simulator (pkg/lbsim) in the current
+// Command lbsim runs the load-balancer simulator (internal/lbsim) in the current
 // network namespace, with one cloud's rules: it probes the backends, routes
 // the VIP to one healthy backend (a VIP/32 route; a blackhole, or every
 // backend, when none is healthy; a proxy to the target's own address for
@@ -29,8 +29,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netns"
 
+	"github.com/ilbvip/ilbvip/internal/lbsim"
 	"github.com/ilbvip/ilbvip/internal/netnsrun"
-	"github.com/ilbvip/ilbvip/pkg/lbsim"
 )
 
 type backends []lbsim.Backend
