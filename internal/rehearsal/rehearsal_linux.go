@@ -173,7 +173,7 @@ func (r *Rehearsal) getNode(ctx context.Context, node string) error {
 		if got, err = r.get(ctx, time.Second); err == nil && got == node {
 			return nil
 		}
-		if werr := sleep(ctx, 100*time.Millisecond); werr != nil {
+		if werr := testbed.Sleep(ctx, 100*time.Millisecond); werr != nil {
 			return werr
 		}
 	}
@@ -261,7 +261,7 @@ func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Swi
 	var s Switch
 	w := r.Bed.Watch(ctx, 20*time.Millisecond, 300*time.Millisecond, 3*r.Bound()+10*time.Second)
 	defer w.Stop()
-	if err := sleep(ctx, 100*time.Millisecond); err != nil { // the client sees from first
+	if err := testbed.Sleep(ctx, 100*time.Millisecond); err != nil { // the client sees from first
 		return s, err
 	}
 	t0 := time.Now()
@@ -287,11 +287,11 @@ func (r *Rehearsal) Switchover(ctx context.Context, from, to *testbed.Node) (Swi
 	deadline := time.Now().Add(3 * time.Second)
 	first, ok := w.First(to.Name, t0)
 	for ; !ok && time.Now().Before(deadline); first, ok = w.First(to.Name, t0) {
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := testbed.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return s, err
 		}
 	}
-	if err := sleep(ctx, 100*time.Millisecond); err != nil { // a few answers after the switch
+	if err := testbed.Sleep(ctx, 100*time.Millisecond); err != nil { // a few answers after the switch
 		return s, err
 	}
 	answers := w.Stop()
@@ -472,15 +472,4 @@ func ms(d time.Duration) string {
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
 	return fmt.Sprintf("%.2fs", d.Seconds())
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -137,7 +137,7 @@ func (r *Rehearsal) window(ctx context.Context, since time.Time, u *Unprobed) er
 	}
 	u.Window = 4 * r.LB.Interval
 	w := r.Bed.Watch(ctx, 50*time.Millisecond, 300*time.Millisecond, u.Window)
-	if err := sleep(ctx, u.Window); err != nil {
+	if err := testbed.Sleep(ctx, u.Window); err != nil {
 		w.Stop()
 		return err
 	}

@@ -80,7 +80,7 @@ func (b *Bed) WaitEvent(ctx context.Context, since time.Time, match func(lbsim.E
 			return lbsim.Event{}, fmt.Errorf("lb simulator stopped: %v", r.err)
 		default:
 		}
-		if err := waitCtx(ctx, 5*time.Millisecond); err != nil {
+		if err := Sleep(ctx, 5*time.Millisecond); err != nil {
 			return lbsim.Event{}, fmt.Errorf("waiting for the LB: %w", err)
 		}
 	}

@@ -367,8 +367,9 @@ func SweepStale(prefix string) {
 	}
 }
 
-// waitCtx sleeps d or until ctx is done.
-func waitCtx(ctx context.Context, d time.Duration) error {
+// Sleep sleeps d or until ctx is done (then ctx's error): the test bed's
+// and the rehearsal's waits end at once on Ctrl-C or a deadline.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
