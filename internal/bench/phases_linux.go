@@ -190,60 +190,84 @@ func (r *runner) monitoring() error {
 	pr := newPair(r.e, r.pth, SubjectRef, "mon", portMonLB, vipPairMon, r.pth.nc)
 	defer forceStop(exe)
 	defer forceStop(pr)
-	if _, err := exe.start(); err != nil {
+	rpid, npid, err := r.startMonitored(exe, pr)
+	if err != nil {
 		return err
+	}
+	idle, window, err := r.idleCPU(rpid, npid)
+	if err != nil {
+		return err
+	}
+	ms := []*monTally{{sub: exe, lpid: rpid, label: "ilbvip responder"}, {sub: ocf, lpid: rpid, label: "ilbvip responder"},
+		{sub: pr, lpid: npid, ref: true, label: "nc"}}
+	if err := r.monitorRounds(ms, idle); err != nil {
+		return err
+	}
+	r.addCostRows(ms, idle, window)
+	return nil
+}
+
+// startMonitored starts ilbvip and the reference pair, returns their
+// listeners' pids, and gives both a second to settle after start.
+func (r *runner) startMonitored(exe *ilbvipExe, pr *pair) (rpid, npid int, err error) {
+	if _, err := exe.start(); err != nil {
+		return 0, 0, err
 	}
 	if _, err := pr.start(); err != nil {
-		return err
+		return 0, 0, err
 	}
-	rpid, err := exe.listener()
-	if err != nil {
-		return err
+	if rpid, err = exe.listener(); err != nil {
+		return 0, 0, err
 	}
-	npid, err := pr.listener()
-	if err != nil {
-		return err
+	if npid, err = pr.listener(); err != nil {
+		return 0, 0, err
 	}
 	if err := r.sleep(time.Second); err != nil { // both settle after start
-		return err
+		return 0, 0, err
 	}
-	idle := map[int]float64{} // listener pid: CPU seconds per second while idle
-	var window time.Duration
-	{
-		r0, err0 := cpuOf(rpid)
-		n0, err1 := cpuOf(npid)
-		w0 := time.Now()
-		if err := firstErr(err0, err1); err != nil {
-			return err
-		}
-		r.logf("monitoring: watching the idle listeners for %v", r.o.IdleWindow)
-		if err := r.sleep(r.o.IdleWindow); err != nil {
-			return err
-		}
-		r1, err0 := cpuOf(rpid)
-		n1, err1 := cpuOf(npid)
-		window = time.Since(w0)
-		if err := firstErr(err0, err1); err != nil {
-			return err
-		}
-		idle[rpid] = (r1 - r0).Seconds() / window.Seconds()
-		idle[npid] = (n1 - n0).Seconds() / window.Seconds()
-	}
+	return rpid, npid, nil
+}
 
-	type mon struct {
-		sub         subject
-		lpid        int
-		ref         bool
-		label       string
-		cpu         time.Duration // the monitors' own CPU, summed
-		listenerCPU time.Duration // the listener's CPU during the blocks, less its idle rate
-		n           int
+// idleCPU watches both listeners for IdleWindow while nothing probes them
+// and returns each one's CPU seconds per second (by pid), and the window
+// as it was measured.
+func (r *runner) idleCPU(rpid, npid int) (map[int]float64, time.Duration, error) {
+	r0, err0 := cpuOf(rpid)
+	n0, err1 := cpuOf(npid)
+	w0 := time.Now()
+	if err := firstErr(err0, err1); err != nil {
+		return nil, 0, err
 	}
-	ms := []*mon{{sub: exe, lpid: rpid, label: "ilbvip responder"}, {sub: ocf, lpid: rpid, label: "ilbvip responder"},
-		{sub: pr, lpid: npid, ref: true, label: "nc"}}
-	// Rounds of blocks, subjects taking turns; after each block a pause
-	// lets the listener finish what the monitors caused (ilbvip's stats
-	// file) inside the block's window.
+	r.logf("monitoring: watching the idle listeners for %v", r.o.IdleWindow)
+	if err := r.sleep(r.o.IdleWindow); err != nil {
+		return nil, 0, err
+	}
+	r1, err0 := cpuOf(rpid)
+	n1, err1 := cpuOf(npid)
+	window := time.Since(w0)
+	if err := firstErr(err0, err1); err != nil {
+		return nil, 0, err
+	}
+	idle := map[int]float64{}
+	idle[rpid] = (r1 - r0).Seconds() / window.Seconds()
+	idle[npid] = (n1 - n0).Seconds() / window.Seconds()
+	return idle, window, nil
+}
+
+// monTally is one subject of the monitoring phase and what it measured.
+type monTally struct {
+	sub         subject
+	lpid        int
+	ref         bool
+	label       string
+	cpu         time.Duration // the monitors' own CPU, summed
+	listenerCPU time.Duration // the listener's CPU during the blocks, less its idle rate
+	n           int
+}
+
+// monitorRounds runs rounds of blocks of monitors, the subjects taking
+// turns, until each has run Monitors or the phase limit is reached.
+func (r *runner) monitorRounds(ms []*monTally, idle map[int]float64) error {
 	const rounds = 5
 	per := (r.o.Monitors + rounds - 1) / rounds
 	t0 := time.Now()
@@ -253,33 +277,50 @@ func (r *runner) monitoring() error {
 			break
 		}
 		for _, m := range ms {
-			c0, err := cpuOf(m.lpid)
-			if err != nil {
+			if err := r.monitorBlock(m, per, idle); err != nil {
 				return err
 			}
-			b0 := time.Now()
-			for k := 0; k < per && m.n < r.o.Monitors; k++ {
-				if err := r.ctx.Err(); err != nil {
-					return err
-				}
-				s, err := m.sub.monitor()
-				if err != nil {
-					return err
-				}
-				m.cpu += s.cpu
-				m.n++
-			}
-			if err := r.sleep(300 * time.Millisecond); err != nil {
-				return err
-			}
-			c1, err := cpuOf(m.lpid)
-			if err != nil {
-				return err
-			}
-			extra := c1 - c0 - time.Duration(idle[m.lpid]*float64(time.Since(b0)))
-			m.listenerCPU += max(extra, 0)
 		}
 	}
+	return nil
+}
+
+// monitorBlock runs up to per of m's monitors back to back and adds their
+// CPU and the listener's to m. After the block a pause lets the listener
+// finish what the monitors caused (ilbvip's stats file) inside the
+// block's window; the listener's idle rate over the window is left out.
+func (r *runner) monitorBlock(m *monTally, per int, idle map[int]float64) error {
+	c0, err := cpuOf(m.lpid)
+	if err != nil {
+		return err
+	}
+	b0 := time.Now()
+	for k := 0; k < per && m.n < r.o.Monitors; k++ {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		s, err := m.sub.monitor()
+		if err != nil {
+			return err
+		}
+		m.cpu += s.cpu
+		m.n++
+	}
+	if err := r.sleep(300 * time.Millisecond); err != nil {
+		return err
+	}
+	c1, err := cpuOf(m.lpid)
+	if err != nil {
+		return err
+	}
+	extra := c1 - c0 - time.Duration(idle[m.lpid]*float64(time.Since(b0)))
+	m.listenerCPU += max(extra, 0)
+	return nil
+}
+
+// addCostRows adds each subject's monitoring cost, per monitor and per
+// hour, to the results.
+func (r *runner) addCostRows(ms []*monTally, idle map[int]float64, window time.Duration) {
 	const monitorsPerHour = 360 // a 10 s interval
 	for _, m := range ms {
 		row := CostRow{Subject: m.sub.name(), PerMonitor: m.cpu / time.Duration(m.n), ListenerPer: m.listenerCPU / time.Duration(m.n),
@@ -287,7 +328,6 @@ func (r *runner) monitoring() error {
 		row.PerHour = monitorsPerHour*(row.PerMonitor+row.ListenerPer) + row.ListenerIdle
 		r.res.Monitoring = append(r.res.Monitoring, row)
 	}
-	return nil
 }
 
 func firstErr(errs ...error) error {
