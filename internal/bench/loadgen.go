@@ -95,26 +95,55 @@ func RunLoad(spec LoadSpec) (*LoadResult, error) {
 		return nil, err
 	}
 	res := &LoadResult{}
-	settleEnd := time.Now().Add(spec.Settle)
-	for {
-		if probe(spec, time.Now()) == nil {
-			res.Settled = true
-			break
-		}
-		if time.Now().After(settleEnd) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	res.Settled = settle(spec)
 
 	idle := openIdle(spec)
 	res.IdleOpen = len(idle.conns)
 
-	var next atomic.Int64
-	lats := make([][]time.Duration, spec.Workers)
-	oks := make([]int, spec.Workers)
-	within := make([]int, spec.Workers)
-	var firstErr atomic.Value
+	t := newLoadTally(spec.Workers)
+	res.Elapsed = t.run(spec)
+	res.IdleClosed = idle.close()
+	t.addTo(res)
+	return res, nil
+}
+
+// settle probes until one probe succeeds or spec.Settle has passed (the
+// listener may still be busy with the previous run's connections) and
+// reports whether one succeeded.
+func settle(spec LoadSpec) bool {
+	settleEnd := time.Now().Add(spec.Settle)
+	for {
+		if probe(spec, time.Now()) == nil {
+			return true
+		}
+		if time.Now().After(settleEnd) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// loadTally is what the workers of one run measured. Each worker has its
+// own slot in every slice, so they need no lock.
+type loadTally struct {
+	lats     [][]time.Duration
+	oks      []int
+	within   []int
+	next     atomic.Int64 // probes claimed so far, against spec.MaxProbes
+	firstErr atomic.Value // the first failed probe's message
+}
+
+func newLoadTally(workers int) *loadTally {
+	return &loadTally{
+		lats:   make([][]time.Duration, workers),
+		oks:    make([]int, workers),
+		within: make([]int, workers),
+	}
+}
+
+// run starts spec.Workers workers, waits for all of them and returns how
+// long that took.
+func (t *loadTally) run(spec LoadSpec) time.Duration {
 	var wg sync.WaitGroup
 	start := time.Now()
 	end := start.Add(spec.Duration)
@@ -122,43 +151,50 @@ func RunLoad(spec LoadSpec) (*LoadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l := make([]time.Duration, 0, 1024)
-			for next.Add(1) <= int64(spec.MaxProbes) {
-				t0 := time.Now()
-				if !t0.Before(end) {
-					break
-				}
-				err := probe(spec, t0)
-				d := time.Since(t0)
-				l = append(l, d)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				oks[w]++
-				if d <= time.Second {
-					within[w]++
-				}
-			}
-			lats[w] = l
+			t.work(spec, w, end)
 		}()
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(start)
-	res.IdleClosed = idle.close()
+	return time.Since(start)
+}
 
+// work is worker w: it probes back to back until end, or until the run's
+// spec.MaxProbes probes are claimed.
+func (t *loadTally) work(spec LoadSpec, w int, end time.Time) {
+	l := make([]time.Duration, 0, 1024)
+	for t.next.Add(1) <= int64(spec.MaxProbes) {
+		t0 := time.Now()
+		if !t0.Before(end) {
+			break
+		}
+		err := probe(spec, t0)
+		d := time.Since(t0)
+		l = append(l, d)
+		if err != nil {
+			t.firstErr.CompareAndSwap(nil, err.Error())
+			continue
+		}
+		t.oks[w]++
+		if d <= time.Second {
+			t.within[w]++
+		}
+	}
+	t.lats[w] = l
+}
+
+// addTo adds the workers' counts, latencies and first error to res.
+func (t *loadTally) addTo(res *LoadResult) {
 	var all []time.Duration
-	for w := range spec.Workers {
-		all = append(all, lats[w]...)
-		res.OK += oks[w]
-		res.Within1s += within[w]
+	for w := range t.lats {
+		all = append(all, t.lats[w]...)
+		res.OK += t.oks[w]
+		res.Within1s += t.within[w]
 	}
 	s := Summarize(all)
 	res.Probes, res.P50, res.P99 = s.N, s.Median, s.P99
-	if e, ok := firstErr.Load().(string); ok {
+	if e, ok := t.firstErr.Load().(string); ok {
 		res.FirstError = e
 	}
-	return res, nil
 }
 
 // probe sends one probe of spec's kind, started at t0.

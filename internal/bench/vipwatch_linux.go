@@ -79,76 +79,118 @@ func (r *runner) vipWatchMode(h *netlink.Handle, link netlink.Link, i int, probe
 	vip := fmt.Sprintf("10.231.0.%d", vipWatchBase+i)
 	sub := &ilbvipExe{e: r.e, p: r.pth, tag: "bench-vipw-" + probe, prt: portVIPWatch + i, vip: vip, extra: extra, label: "ilbvip"}
 	defer forceStop(sub)
-	if _, err := sub.start(); err != nil {
-		return row, err
-	}
-	// The responder watches only when restore gave it the VIP and its
-	// interface; its pid file records both.
-	rec, err := daemon.ReadRecord(r.e.stateDir, sub.tag)
+	rec, err := r.startVIPWatcher(sub, vip)
 	if err != nil {
 		return row, err
 	}
-	if rec.VIP != vip+"/32" || rec.Interface != vipNIC {
-		return row, fmt.Errorf("the responder does not watch %s/32 on %s (its pid file names %q on %q)", vip, vipNIC, rec.VIP, rec.Interface)
+	f := &vipFlips{
+		h: h, link: link, vip: vip, addr: vipNetlinkAddr(vip), row: &row,
+		p: &vipProber{kind: probe, addr: net.JoinHostPort(nodeAddr, strconv.Itoa(sub.port()))},
 	}
-	// The shape restore gives an IPv4 VIP: /32, scope host, forever. Only
-	// ilbvip's IFA_PROTO mark is missing (netlink.Addr cannot carry it);
-	// the responder's check does not look at it, and remove deletes the
-	// VIP by its run mark.
-	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(vip).To4(), Mask: net.CIDRMask(32, 32)}, Scope: unix.RT_SCOPE_HOST}
-	p := &vipProber{kind: probe, addr: net.JoinHostPort(nodeAddr, strconv.Itoa(sub.port()))}
-	var silent, answers, steps []time.Duration
-	err = netnsrun.Do(r.e.clientNS, func() error {
-		if w := p.until(vipAnswered, vipFirstLimit, vipWaitProbes); !w.seen {
-			return fmt.Errorf("%s does not answer the client within %v after restore (first failure: %s)", p.addr, vipFirstLimit, orQ(p.firstOther))
-		}
-		p.other, p.firstOther = 0, ""
-		for run := 0; run <= r.o.VIPRuns; run++ { // run 0 is the warm-up
-			if err := r.ctx.Err(); err != nil {
-				return err
-			}
-			if !procfs.Alive(rec.Pid) {
-				return fmt.Errorf("the responder (pid %d) is gone", rec.Pid)
-			}
-			for _, c := range []struct {
-				change string
-				fn     func(netlink.Link, *netlink.Addr) error
-				want   vipOutcome
-				got    *[]time.Duration
-			}{
-				{"delete", h.AddrDel, vipRefused, &silent},
-				{"re-add", h.AddrAdd, vipAnswered, &answers},
-			} {
-				t0 := time.Now()
-				if err := c.fn(link, addr); err != nil {
-					return fmt.Errorf("%s vip %s/32 on %s: %w", c.change, vip, vipNIC, err)
-				}
-				w := p.until(c.want, vipWaitLimit, vipWaitProbes)
-				if run > 0 {
-					*c.got = append(*c.got, w.at.Sub(t0))
-					steps = append(steps, w.step())
-					row.Probes += w.probes
-					if !w.seen {
-						row.Unseen++
-					}
-				}
-				if err := r.sleep(vipPause); err != nil {
-					return err
-				}
-			}
-			if run == 0 {
-				p.other, p.firstOther = 0, ""
-			}
-		}
-		return nil
-	})
+	err = netnsrun.Do(r.e.clientNS, func() error { return r.flipVIP(f, rec.Pid) })
 	if err != nil {
 		return row, err
 	}
-	row.Silent, row.Answers, row.Step = Summarize(silent), Summarize(answers), Summarize(steps)
-	row.Other, row.FirstOther = p.other, p.firstOther
+	row.Silent, row.Answers, row.Step = Summarize(f.silent), Summarize(f.answers), Summarize(f.steps)
+	row.Other, row.FirstOther = f.p.other, f.p.firstOther
 	_, err = sub.stop()
 	return row, err
+}
+
+// startVIPWatcher starts sub and checks from its pid file that it watches
+// vip: the responder watches only when restore gave it the VIP and its
+// interface, and the pid file records both.
+func (r *runner) startVIPWatcher(sub *ilbvipExe, vip string) (*daemon.Record, error) {
+	if _, err := sub.start(); err != nil {
+		return nil, err
+	}
+	rec, err := daemon.ReadRecord(r.e.stateDir, sub.tag)
+	if err != nil {
+		return nil, err
+	}
+	if rec.VIP != vip+"/32" || rec.Interface != vipNIC {
+		return nil, fmt.Errorf("the responder does not watch %s/32 on %s (its pid file names %q on %q)", vip, vipNIC, rec.VIP, rec.Interface)
+	}
+	return rec, nil
+}
+
+// vipNetlinkAddr is vip in the shape restore gives an IPv4 VIP: /32,
+// scope host, forever. Only ilbvip's IFA_PROTO mark is missing
+// (netlink.Addr cannot carry it); the responder's check does not look at
+// it, and remove deletes the VIP by its run mark.
+func vipNetlinkAddr(vip string) *netlink.Addr {
+	return &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(vip).To4(), Mask: net.CIDRMask(32, 32)}, Scope: unix.RT_SCOPE_HOST}
+}
+
+// vipFlips is one mode's VIP, how to change it, its prober, and what the
+// timed runs measured.
+type vipFlips struct {
+	h                      *netlink.Handle
+	link                   netlink.Link
+	vip                    string
+	addr                   *netlink.Addr
+	p                      *vipProber
+	row                    *VIPWatchRow // Probes and Unseen
+	silent, answers, steps []time.Duration
+}
+
+// flipVIP runs in the client namespace: it waits until the responder
+// answers, then deletes and re-adds the VIP VIPRuns+1 times, the first
+// time untimed, as long as the responder (pid) lives.
+func (r *runner) flipVIP(f *vipFlips, pid int) error {
+	p := f.p
+	if w := p.until(vipAnswered, vipFirstLimit, vipWaitProbes); !w.seen {
+		return fmt.Errorf("%s does not answer the client within %v after restore (first failure: %s)", p.addr, vipFirstLimit, orQ(p.firstOther))
+	}
+	p.other, p.firstOther = 0, ""
+	for run := 0; run <= r.o.VIPRuns; run++ { // run 0 is the warm-up
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		if !procfs.Alive(pid) {
+			return fmt.Errorf("the responder (pid %d) is gone", pid)
+		}
+		if err := r.flipVIPOnce(f, run > 0); err != nil {
+			return err
+		}
+		if run == 0 {
+			p.other, p.firstOther = 0, ""
+		}
+	}
+	return nil
+}
+
+// flipVIPOnce deletes the VIP and waits until the client is refused, then
+// re-adds it and waits until the client is answered, with a pause after
+// each. record keeps the times.
+func (r *runner) flipVIPOnce(f *vipFlips, record bool) error {
+	for _, c := range []struct {
+		change string
+		fn     func(netlink.Link, *netlink.Addr) error
+		want   vipOutcome
+		got    *[]time.Duration
+	}{
+		{"delete", f.h.AddrDel, vipRefused, &f.silent},
+		{"re-add", f.h.AddrAdd, vipAnswered, &f.answers},
+	} {
+		t0 := time.Now()
+		if err := c.fn(f.link, f.addr); err != nil {
+			return fmt.Errorf("%s vip %s/32 on %s: %w", c.change, f.vip, vipNIC, err)
+		}
+		w := f.p.until(c.want, vipWaitLimit, vipWaitProbes)
+		if record {
+			*c.got = append(*c.got, w.at.Sub(t0))
+			f.steps = append(f.steps, w.step())
+			f.row.Probes += w.probes
+			if !w.seen {
+				f.row.Unseen++
+			}
+		}
+		if err := r.sleep(vipPause); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // vipOutcome is what one probe saw.
