@@ -87,7 +87,10 @@ func arpRequest(mac net.HardwareAddr, sender, target netip.Addr) ([]byte, error)
 // neighbour cache learns anything from it) for the IPv4 address ip on
 // iface and waits up to wait, or until ctx's deadline if sooner, for
 // another host to claim ip. It returns the claimant's MAC, or "" when
-// nobody answered. Linux only (the doctor's --arp-probe).
+// nobody answered. Replies from this node's own interfaces are passed
+// over: with arp_ignore 0 Linux answers ARP for any local address on any
+// interface, so a second NIC on the same link answers for a VIP this node
+// holds. Linux only (the doctor's --arp-probe).
 func ProbeARP(ctx context.Context, iface string, ip netip.Addr, wait time.Duration) (string, error) {
 	attrs, err := ethernetLink(iface)
 	if err != nil {
@@ -108,6 +111,7 @@ func ProbeARP(ctx context.Context, iface string, ip netip.Addr, wait time.Durati
 	if err := l.conn.SetReadDeadline(deadline); err != nil {
 		return "", fmt.Errorf("wait for ARP replies: %w", err)
 	}
+	own := localMACs()
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := l.conn.ReadFrom(buf)
@@ -121,8 +125,21 @@ func ProbeARP(ctx context.Context, iface string, ip netip.Addr, wait time.Durati
 		if p.UnmarshalBinary(buf[:n]) != nil {
 			continue
 		}
-		if p.SenderIP == ip && !bytes.Equal(p.SenderHardwareAddr, l.mac) {
+		if p.SenderIP == ip && !bytes.Equal(p.SenderHardwareAddr, l.mac) && !own[p.SenderHardwareAddr.String()] {
 			return p.SenderHardwareAddr.String(), nil
 		}
 	}
+}
+
+// localMACs are the hardware addresses of this node's interfaces (in this
+// network namespace).
+func localMACs() map[string]bool {
+	links, _ := netlink.LinkList()
+	out := make(map[string]bool, len(links))
+	for _, l := range links {
+		if mac := l.Attrs().HardwareAddr; len(mac) > 0 {
+			out[mac.String()] = true
+		}
+	}
+	return out
 }

@@ -103,3 +103,18 @@ func TestProbeARP(t *testing.T) {
 		}
 	})
 }
+
+// A VIP this node holds on one NIC is answered for by its other NIC on the
+// same link too (arp_ignore 0): that is not another host, and the probe
+// passes over it.
+func TestProbeARPPassesOverOwnInterfaces(t *testing.T) {
+	ns := testenv.NewNS(t)
+	ns.VethSelf(t, "pr0", "pr0p")
+	ns.MustRun(t, "ip", "addr", "add", vip4.String()+"/32", "dev", "pr0p")
+	ns.Do(t, func() {
+		got, err := ProbeARP(context.Background(), "pr0", vip4, 300*time.Millisecond)
+		if err != nil || got != "" {
+			t.Fatalf("ProbeARP = %q, %v; want no other host (pr0p is this node's own)", got, err)
+		}
+	})
+}
