@@ -435,7 +435,7 @@ func lifeKeeperInfo(flags map[string]string, env func(string) (string, bool)) (m
 
 // lineFormatter writes one line per entry: "restore t1: message", with
 // the level for warnings and errors; fields other than tag follow, sorted
-// by name.
+// by name, the error last.
 type lineFormatter struct{ action string }
 
 func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
@@ -455,7 +455,18 @@ func (f *lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 			keys = append(keys, k)
 		}
 	}
-	slices.Sort(keys) // a fixed order: lines compare and grep alike every time
+	// A fixed order, so lines compare and grep alike every time: sorted,
+	// with the error last, as it is free text that may hold spaces and "="
+	// (the other fields are single words: pids, names, addresses).
+	slices.SortFunc(keys, func(a, b string) int {
+		if (a == logrus.ErrorKey) != (b == logrus.ErrorKey) {
+			if a == logrus.ErrorKey {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
 	for _, k := range keys {
 		fmt.Fprintf(&b, " %s=%v", k, e.Data[k])
 	}

@@ -45,7 +45,7 @@ func TestLineFormatterSortsFields(t *testing.T) {
 	f := &lineFormatter{action: "restore"}
 	e := &logrus.Entry{Level: logrus.WarnLevel, Message: "rollback: delete vip",
 		Data: logrus.Fields{"tag": "t1", "vip": "10.0.0.5/32", "error": "busy", "attempt": 2, "pid": 4711, "interface": "eth1"}}
-	want := "restore t1: WARNING: rollback: delete vip attempt=2 error=busy interface=eth1 pid=4711 vip=10.0.0.5/32\n"
+	want := "restore t1: WARNING: rollback: delete vip attempt=2 interface=eth1 pid=4711 vip=10.0.0.5/32 error=busy\n"
 	for range 50 {
 		b, err := f.Format(e)
 		if err != nil || string(b) != want {
