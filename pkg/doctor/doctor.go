@@ -74,7 +74,11 @@ func (r *Report) Failed() bool { return r.Count(Fail) > 0 }
 // check (status, name, what was found, how to fix it).
 func (r *Report) Human() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: diagnose (%s): %d failed, %d warnings\n", r.Tag, r.State, r.Count(Fail), r.Count(Warn))
+	warnings := "warnings"
+	if r.Count(Warn) == 1 {
+		warnings = "warning"
+	}
+	fmt.Fprintf(&b, "%s: diagnose (%s): %d failed, %d %s\n", r.Tag, r.State, r.Count(Fail), r.Count(Warn), warnings)
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "%-4s  %-14s  %s", c.Status, c.Name, c.Found)
 		if c.Fix != "" {

@@ -170,7 +170,7 @@ func TestReportRendering(t *testing.T) {
 		t.Fatalf("Failed %t, warnings %d", r.Failed(), r.Count(Warn))
 	}
 	lines := strings.Split(strings.TrimSuffix(r.Human(), "\n"), "\n")
-	if len(lines) != 4 || lines[0] != "lbhc-12345: diagnose (stopped): 1 failed, 1 warnings" ||
+	if len(lines) != 4 || lines[0] != "lbhc-12345: diagnose (stopped): 1 failed, 1 warning" ||
 		lines[3] != "fail  port            held by nginx (pid 4); fix: stop it" {
 		t.Errorf("human:\n%s", r.Human())
 	}

@@ -56,7 +56,7 @@ func TestReadFirewallChoosesViews(t *testing.T) {
 		{"nf_tables iptables-save is skipped when nft was read", fakeTools{"nft": nftEmpty, "iptables-save": nftSave}, OK, "nothing filters"},
 		{"nf_tables iptables-save is read without nft", fakeTools{"iptables-save": nftSave}, Fail, "policy drop"},
 		{"legacy rules are read next to nft", fakeTools{"nft": nftEmpty, "iptables-legacy-save": legacyDrop}, Fail, "-j DROP"},
-		{"legacy read once", fakeTools{"iptables-legacy-save": legacyDrop, "iptables-save": legacyDrop}, Fail, "iptables-legacy (1 rules)]"},
+		{"legacy read once", fakeTools{"iptables-legacy-save": legacyDrop, "iptables-save": legacyDrop}, Fail, "iptables-legacy (1 rule)]"},
 		{"nft not permitted", fakeTools{"nft": "ERR Operation not permitted"}, Warn, "could not read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

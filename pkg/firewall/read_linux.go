@@ -59,7 +59,7 @@ func (h *Host) readNft(ctx context.Context, tools Tools) bool {
 	}
 	if len(rs.base) > 0 {
 		h.Rulesets = append(h.Rulesets, rs)
-		h.Read = append(h.Read, fmt.Sprintf("nftables (%d rules)", rs.rules))
+		h.Read = append(h.Read, fmt.Sprintf("nftables (%s)", ruleCount(rs.rules)))
 	} else {
 		h.Empty = append(h.Empty, "nftables")
 	}
@@ -102,7 +102,7 @@ func (h *Host) readIptables(ctx context.Context, tools Tools, name string, v6, n
 	}
 	if rs.rules > 0 || hasDropPolicy(rs) {
 		h.Rulesets = append(h.Rulesets, rs)
-		h.Read = append(h.Read, fmt.Sprintf("%s (%d rules)", from, rs.rules))
+		h.Read = append(h.Read, fmt.Sprintf("%s (%s)", from, ruleCount(rs.rules)))
 	} else {
 		h.Empty = append(h.Empty, from)
 	}
@@ -135,4 +135,12 @@ func hasDropPolicy(rs *Ruleset) bool {
 		}
 	}
 	return false
+}
+
+// ruleCount counts rules in English: "1 rule", "12 rules".
+func ruleCount(n int) string {
+	if n == 1 {
+		return "1 rule"
+	}
+	return fmt.Sprintf("%d rules", n)
 }
