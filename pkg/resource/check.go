@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -113,7 +114,7 @@ func inspectAnswering(c *config.Config, o Options, st *Status, rec *daemon.Recor
 // says so in a warning. Only done when the own responder does not answer,
 // so a healthy quickCheck reads no socket table.
 func lookForStranger(c *config.Config, st *Status, problems *[]string) {
-	hs := strangers(c, st.Pid)
+	hs := strangers(context.Background(), c, st.Pid) // quickCheck has no deadline of its own; orphanGrace bounds it
 	if len(hs) == 0 {
 		return
 	}
@@ -227,8 +228,8 @@ func leftBehindProblem(c *config.Config, m mark) string {
 // this resource that its pid file does not name (the file corrupt or
 // lost): found by its command line, a /proc scan paid only when something
 // else listens.
-func strangers(c *config.Config, own int) []responder.Holder {
-	hs, err := listeningSettled(c.Port)
+func strangers(ctx context.Context, c *config.Config, own int) []responder.Holder {
+	hs, err := listeningSettled(ctx, c.Port)
 	if err != nil {
 		return nil
 	}
@@ -242,15 +243,26 @@ func strangers(c *config.Config, own int) []responder.Holder {
 	return others
 }
 
-// listeningSettled lists the listeners on port, waiting (at most about
-// 100 ms) for those without an owning process to go: a responder killed a
-// moment ago still has its socket while its threads end, and no process
-// shows it then (as remove's portsSilent knows). As root every other
-// listener has an owner, so a healthy node never pays the wait.
-func listeningSettled(port uint16) ([]responder.Holder, error) {
-	for i := 0; ; i++ {
+// orphanGrace bounds the wait for a listener that no process owns: a
+// responder that died a moment ago (killed, or stopped by remove) has
+// closed its descriptors, but its socket lives until the kernel finishes
+// its exit, and no process shows it then. As root every other listener has
+// an owner, so a healthy node never pays the wait (under Wine every socket
+// is wineserver's, owner 0: a stranger there costs the wait once).
+const orphanGrace = 500 * time.Millisecond
+
+// listeningSettled lists the listeners on port, waiting up to orphanGrace
+// (and not past ctx's deadline) for those without an owning process to go.
+// quickCheck and remove both judge the port through it.
+func listeningSettled(ctx context.Context, port uint16) ([]responder.Holder, error) {
+	end := time.Now().Add(orphanGrace)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(end) {
+		end = dl
+	}
+	for {
 		hs, err := responder.Listening(port)
-		if err != nil || i == 10 || !slices.ContainsFunc(hs, func(h responder.Holder) bool { return h.Pid == 0 }) {
+		orphan := slices.ContainsFunc(hs, func(h responder.Holder) bool { return h.Pid == 0 })
+		if err != nil || !orphan || time.Now().After(end) {
 			return hs, err
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -107,30 +107,22 @@ func recPort(rec *daemon.Record) uint16 {
 	return rec.Port
 }
 
-// orphanGrace bounds the wait for a listener that no process owns: a
-// responder that died just before (killed, or stopped by this remove) has
-// closed its descriptors but its socket lives until the kernel finishes
-// the exit.
-const orphanGrace = 500 * time.Millisecond
-
 // portsSilent checks each probe port the resource has or had (today's
 // config, the run mark, the pid file; 0 = unknown). A responder just
 // stopped may still hold its socket for a moment (its other threads end
-// after the main one shows as a zombie), and a dying one's socket may be
-// owned by no process: those are waited for, within the budget (orphans
-// for orphanGrace at most); anything else listening fails at once.
+// after the main one shows as a zombie): those are waited for, within the
+// budget; a socket no process owns any more, as listeningSettled does;
+// anything else listening fails at once.
 func portsSilent(ctx context.Context, stopped []int, ports ...uint16) error {
 	seen := map[uint16]bool{0: true}
-	t0 := time.Now()
 	for _, p := range ports {
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
 		for {
-			hs, err := portSilent(p)
-			passing := allStopped(hs, stopped) || (time.Since(t0) < orphanGrace && allStoppedOrOrphans(hs, stopped))
-			if err == nil || !passing || remaining(ctx) < 10*time.Millisecond {
+			hs, err := portSilent(ctx, p)
+			if err == nil || !allStopped(hs, stopped) || remaining(ctx) < 10*time.Millisecond {
 				if err != nil {
 					return err
 				}
@@ -153,17 +145,11 @@ func allStopped(hs []responder.Holder, stopped []int) bool {
 	return len(hs) > 0
 }
 
-// allStoppedOrOrphans: every holder is a stopped responder or a socket no
-// process owns (Pid 0).
-func allStoppedOrOrphans(hs []responder.Holder, stopped []int) bool {
-	return allStopped(hs, append(slices.Clip(stopped), 0))
-}
-
 // portSilent fails when a socket still listens on the probe port on an
 // address a load balancer can reach: the load balancer would keep this
 // node healthy without the resource.
-func portSilent(port uint16) ([]responder.Holder, error) {
-	hs, err := responder.Listening(port)
+func portSilent(ctx context.Context, port uint16) ([]responder.Holder, error) {
+	hs, err := listeningSettled(ctx, port)
 	if err != nil {
 		return nil, fmt.Errorf("confirm that port %d is silent: %w", port, err)
 	}
