@@ -328,8 +328,8 @@ func readFile(path string, euid int) (map[string]string, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &Error{Origin: path, Msg: "is not a regular file: point -c at the YAML file", Code: ocf.ErrInstalled}
 	}
-	if msg := writableByOthers(path, fi, euid); msg != "" {
-		return nil, &Error{Origin: path, Msg: msg, Code: ocf.ErrInstalled} // this node's file, not the configuration: 6 would stop the resource everywhere
+	if err := writableByOthers(path, fi, euid); err != nil {
+		return nil, err
 	}
 	if fi.Size() > 64<<10 {
 		return nil, &Error{Origin: path, Msg: "is larger than 64 KiB: this is not an ilbvip config", Code: ocf.ErrConfigured}

@@ -5,14 +5,17 @@ package config
 import (
 	"fmt"
 	"io/fs"
+
+	"github.com/ilbvip/ilbvip/pkg/ocf"
 )
 
-// writableByOthers says how a config file that root reads could be
-// rewritten by someone else (group or others may write it), or "". Only
-// root's actions refuse it: a user's own file is the user's business.
-func writableByOthers(path string, fi fs.FileInfo, euid int) string {
+// writableByOthers refuses a config file that root reads and group or
+// others may write; a user's own file is the user's business. 5, not 6:
+// this node's file, not the configuration (6 would stop the resource
+// everywhere).
+func writableByOthers(path string, fi fs.FileInfo, euid int) error {
 	if euid != 0 || fi.Mode().Perm()&0o022 == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path)
+	return &Error{Origin: path, Msg: fmt.Sprintf("is writable by group or others (mode %04o): chmod go-w %s", fi.Mode().Perm(), path), Code: ocf.ErrInstalled}
 }
