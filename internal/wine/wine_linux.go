@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,8 +174,12 @@ func (p *Prefix) tempFile() *os.File {
 	return f
 }
 
+// readAll reads what the program wrote to f from the start.
 func readAll(f *os.File) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(f)
 	return string(b)
 }
 
