@@ -456,6 +456,14 @@ func TestFailurePaths(t *testing.T) {
 			pid := h.pid("vip")
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			testenv.WaitDead(t, pid)
+			// Killed between writing its stats and renaming them (CI saw
+			// this once): stop must clear the temporary file too.
+			// The same for an action killed while writing the run mark.
+			for _, n := range []string{fmt.Sprintf("vip.stats.tmp%d", pid), "vip.run.tmp77"} {
+				if err := os.WriteFile(filepath.Join(h.sd, n), []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			h.ns.MustRun(t, "ip", "addr", "del", "10.10.5.200/32", "dev", "eth1")
 			path := filepath.Join(h.sd, "vip.pid")
 			b, err := os.ReadFile(path)

@@ -243,10 +243,13 @@ func stopTimes(ctx context.Context) (killAt, deadline time.Time) {
 }
 
 // removeStateFiles deletes what a stopped responder leaves: its pid and
-// stats files.
+// stats files, and their temporary files where it was killed mid-write.
 func removeStateFiles(stateDir, tag string) error {
 	for _, ext := range []string{statedir.PidExt, statedir.StatsExt} {
 		if err := statedir.Remove(statedir.Path(stateDir, tag, ext)); err != nil {
+			return err
+		}
+		if err := statedir.RemoveTemps(stateDir, tag, ext); err != nil {
 			return err
 		}
 	}

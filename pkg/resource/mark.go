@@ -87,7 +87,14 @@ func flag(b bool) string {
 	return "0"
 }
 
-func removeMark(dir, tag string) error { return statedir.Remove(statedir.Path(dir, tag, RunExt)) }
+// removeMark deletes the run mark and what an action killed while writing
+// it left (callers hold the tag's lock, so no one is writing it now).
+func removeMark(dir, tag string) error {
+	if err := statedir.Remove(statedir.Path(dir, tag, RunExt)); err != nil {
+		return err
+	}
+	return statedir.RemoveTemps(dir, tag, RunExt)
+}
 
 // holder names another running resource of this node that has addr as its
 // VIP, "" when none does ("one VIP, one running resource per node"). A

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,40 @@ func WriteAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// RemoveTemps deletes what an interrupted WriteAtomic of tag's file with
+// suffix ext left behind (ext + ".tmp" + a pid): a process killed between
+// create and rename leaves one. Call it only when no process of the tag
+// can be writing.
+func RemoveTemps(dir, tag, ext string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("read state directory %s: %w", dir, err)
+	}
+	prefix := tag + ext + ".tmp"
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !allDigits(rest) {
+			continue
+		}
+		if err := Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Read returns a small file's content without following a symlink.

@@ -144,3 +144,36 @@ func TestLockTimeout(t *testing.T) {
 	}
 	other.Release(true)
 }
+
+// A writer killed between create and rename leaves tag.ext.tmpPID; only
+// those of the tag and suffix asked for go.
+func TestRemoveTemps(t *testing.T) {
+	dir := testenv.TempDir(t)
+	names := map[string]bool{ // name: removed by RemoveTemps(dir, "vip", ".stats")
+		"vip.stats.tmp4096":  true,
+		"vip.stats.tmp1":     true,
+		"vip.stats":          false,
+		"vip.stats.tmp":      false,
+		"vip.stats.tmpx":     false,
+		"vip.pid.tmp4096":    false,
+		"vip2.stats.tmp4096": false,
+		"vi.stats.tmp4096":   false,
+	}
+	for n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveTemps(dir, "vip", StatsExt); err != nil {
+		t.Fatal(err)
+	}
+	for n, gone := range names {
+		_, err := os.Lstat(filepath.Join(dir, n))
+		if gone != errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: removed=%v, want %v", n, !gone, gone)
+		}
+	}
+	if err := RemoveTemps(filepath.Join(dir, "missing"), "vip", StatsExt); err != nil {
+		t.Errorf("missing directory: %v", err)
+	}
+}
