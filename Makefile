@@ -2,7 +2,7 @@
 GO       ?= go
 VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)-$(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)
 LDFLAGS  := -s -w -X github.com/ilbvip/ilbvip/pkg/app.Version=$(VERSION)
-# urfave_cli_no_docs leaves the man-page generator out of the kit (scripts/genman has it): faster start, smaller binaries.
+# urfave_cli_no_docs leaves urfave's Markdown and man generators out (scripts/genman writes the pages itself): faster start, smaller binaries.
 TAGS     := urfave_cli_no_docs
 ACTIONS  := restore remove quickCheck recover
 TOOLS    := lbsim rehearsal

@@ -157,6 +157,7 @@ func Main(a Action) int { return run(a, os.Args, os.Stdout, os.Stderr, os.Lookup
 // flags as --help shows them. The man pages are generated from it.
 func App(a Action) *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true} // the default's -v is quickCheck's --verbose
+	cli.FlagStringer = flagString
 	return &cli.App{
 		Name:  a.Name,
 		Usage: a.Usage,
@@ -236,8 +237,8 @@ func exclusive(cc *cli.Context, first string, others ...string) error {
 // commonFlags are the parameter table's flags plus -c and -i.
 func commonFlags() []cli.Flag {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config `FILE` (default " + config.DefaultConfigPath("TAG") + ")"},
-		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource `ID` (accepted, not needed)"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file (default " + config.DefaultConfigPath("TAG") + ")"},
+		&cli.StringFlag{Name: "id", Aliases: []string{"i"}, Usage: "LifeKeeper resource ID (accepted, not needed)"},
 		&cli.BoolFlag{Name: "check-config", Usage: "only validate the configuration: exit 0, or print the error and exit 6 (5: -c file missing); changes nothing", DisableDefaultText: true},
 	}
 	for _, p := range config.Params {
@@ -249,8 +250,8 @@ func commonFlags() []cli.Flag {
 			aliases = append(aliases, "t")
 		}
 		usage := p.Short
-		if p.Default != "" {
-			usage += " (default " + p.Default + ")"
+		if d := p.DefaultDoc(); d != "" {
+			usage += " (default " + d + ")"
 		}
 		if p.Kind == config.Boolean {
 			// The usage names the default (the parameter table's), once.

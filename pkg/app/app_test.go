@@ -75,6 +75,14 @@ func TestHelp(t *testing.T) {
 				t.Errorf("%s --help: a default shown twice or for a switch: %q", a.Name, line)
 			}
 		}
+		for _, want := range []string{"-t, --tag TAG ", "--port PORT ", "-c, --config FILE ", "--drain DURATION ", "--protocol tcp|http ", "(default all addresses, IPv4 and IPv6)"} {
+			if !strings.Contains(help, want) {
+				t.Errorf("%s --help lacks %q:\n%s", a.Name, want, help)
+			}
+		}
+		if strings.Contains(help, " value") {
+			t.Errorf("%s --help has urfave's \"value\" placeholder:\n%s", a.Name, help)
+		}
 		if !strings.Contains(help, "--source ") || !strings.Contains(help, "(default false)") {
 			t.Errorf("%s --help lost the source flag's default:\n%s", a.Name, help)
 		}

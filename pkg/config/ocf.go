@@ -71,7 +71,11 @@ that the VIP is on its interface. It replaces IPaddr2 plus azure-lb, and needs n
 		}
 		fmt.Fprintf(&b, "<parameter name=\"%s\" required=\"%s\" unique=\"%s\">\n", p.Name, b01(p.Name == "port"), b01(p.Unique))
 		fmt.Fprintf(&b, "<longdesc lang=\"en\">%s</longdesc>\n", esc(long))
-		fmt.Fprintf(&b, "<shortdesc lang=\"en\">%s</shortdesc>\n", esc(p.Short))
+		short := p.Short
+		if p.Default == "" && p.DefaultText != "" {
+			short += " (default " + p.DefaultText + ")"
+		}
+		fmt.Fprintf(&b, "<shortdesc lang=\"en\">%s</shortdesc>\n", esc(short))
 		if def != "" {
 			fmt.Fprintf(&b, "<content type=\"%s\" default=\"%s\"/>\n", typ, esc(def))
 		} else {

@@ -67,7 +67,11 @@ func TestOCFMetadata(t *testing.T) {
 		if (got.Unique == "1") != p.Unique {
 			t.Errorf("%s: unique=%q, table says %v", p.Name, got.Unique, p.Unique)
 		}
-		if got.Short != p.Short || !strings.HasPrefix(got.Long, p.Long) {
+		short := p.Short
+		if p.Default == "" && p.DefaultText != "" {
+			short += " (default " + p.DefaultText + ")"
+		}
+		if got.Short != short || !strings.HasPrefix(got.Long, p.Long) {
 			t.Errorf("%s: descriptions differ from the table", p.Name)
 		}
 		if p.Name != "state_dir" && got.Content.Default != p.Default {

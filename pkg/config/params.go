@@ -36,11 +36,46 @@ type Param struct {
 	Default string   // textual default, "" for none
 	Choices []string // for Choice
 	Short   string   // one line
-	Long    string   // a paragraph for docs and meta-data
-	Unique  bool     // OCF: no two resources may share the value
+	// Arg is the value's placeholder in --help and the man pages ("PORT");
+	// "" takes the kind's (see Placeholder).
+	Arg string
+	// DefaultText words the default where it is no value to show ("all
+	// addresses, IPv4 and IPv6"); with Default set it is not used.
+	DefaultText string
+	Long        string // a paragraph for docs and meta-data
+	Unique      bool   // OCF: no two resources may share the value
 	// set parses s into c; the error says what is wrong and how to fix it,
 	// without the parameter name (the caller adds it).
 	set func(c *Config, s string) error
+}
+
+// Placeholder names the parameter's value in --help and the man pages.
+func (p Param) Placeholder() string {
+	if p.Arg != "" {
+		return p.Arg
+	}
+	switch p.Kind {
+	case Duration:
+		return "DURATION"
+	case Address:
+		return "ADDR"
+	case CIDRs:
+		return "CIDRS"
+	case Choice:
+		return strings.Join(p.Choices, "|")
+	case Integer:
+		return "N"
+	}
+	return "VALUE"
+}
+
+// DefaultDoc is the default as the docs show it: the value, else the
+// words for it; "" when there is none.
+func (p Param) DefaultDoc() string {
+	if p.Default != "" {
+		return p.Default
+	}
+	return p.DefaultText
 }
 
 // EnvName is the environment variable Pacemaker sets for the parameter.
@@ -63,7 +98,7 @@ var Clouds = []string{"auto", "azure", "gcp", "aws", "none"}
 // Params is the table: the one source of truth for every parameter.
 var Params = []Param{
 	{
-		Name: "tag", Kind: String, Unique: true,
+		Name: "tag", Arg: "TAG", Kind: String, Unique: true,
 		Short: "Resource tag: names the resource, its config file and state files",
 		Long: "The resource's name, as the cluster manager knows it (LifeKeeper tag, Pacemaker resource id). " +
 			"It names the config file (/etc/ilbvip/TAG.yaml) and the state files. Letters, digits, '.', '_' and '-', " +
@@ -77,7 +112,7 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "port", Kind: Integer, Unique: true,
+		Name: "port", Arg: "PORT", Kind: Integer, Unique: true,
 		Short: "TCP port the load balancer probes (required)",
 		Long: "The health-probe port configured on the load balancer's probe. Only the active node listens on it, " +
 			"so the load balancer sends VIP traffic to that node alone.",
@@ -106,7 +141,7 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "message", Kind: String,
+		Name: "message", Arg: "TEXT", Kind: String,
 		Short: "TCP mode: bytes sent to each probe on accept (as SIOS LBHC's response message)",
 		Long: fmt.Sprintf("Sent on every accepted TCP probe, then the connection is closed. "+
 			"Empty sends nothing (a plain TCP probe succeeds on the handshake). At most %d bytes, printable text.", MaxMessage),
@@ -124,7 +159,7 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "http_path", Kind: String, Default: "/",
+		Name: "http_path", Arg: "PATH", Kind: String, Default: "/",
 		Short: "HTTP mode: the path answered with 200",
 		Long:  "The path of the load balancer's HTTP probe. Starts with '/', no spaces, at most 256 characters; the query string is ignored.",
 		set: func(c *Config, s string) error {
@@ -145,7 +180,7 @@ var Params = []Param{
 	},
 	{
 		Name: "bind", Kind: Address,
-		Short: "Address the responder listens on (default: all addresses, IPv4 and IPv6)",
+		Short: "Address the responder listens on", DefaultText: "all addresses, IPv4 and IPv6",
 		Long: "Listen on one local address only, for example the node's address in the backend pool, in the VIP's " +
 			"IP family (the load balancer probes in the frontend's). Empty listens on every address. " +
 			"Azure, AWS: the probes go to the NIC's own address, never to a VIP. Google Cloud: they go to the " +
@@ -162,7 +197,7 @@ var Params = []Param{
 	},
 	{
 		Name: "allow", Kind: CIDRs,
-		Short: "Probe sources allowed to see the port, as CIDRs (default: any)",
+		Short: "Probe sources allowed to see the port, as CIDRs", DefaultText: "any source",
 		Long: "Comma-separated (or a YAML list) of source addresses or CIDRs that may probe. Others get no answer: " +
 			"on Linux a socket filter drops their SYNs, so even a plain TCP probe cannot succeed. " +
 			"Azure: 168.63.129.16, and for IPv6 probes fe80::1234:5678:9abc (a link-local source, sent to the node's global " +
@@ -193,7 +228,7 @@ var Params = []Param{
 	},
 	{
 		Name: "vip", Kind: Address, Unique: true,
-		Short: "The virtual IP (the load balancer's frontend IP); empty: responder only",
+		Short: "The virtual IP (the load balancer's frontend IP)", DefaultText: "none: responder only",
 		Long: "Added as a /32 (IPv6: /128) on 'interface' before the responder starts, deleted after it stops. " +
 			"Without it ilbvip is a pure load-balancer health-check responder, next to a separate IP resource.",
 		set: func(c *Config, s string) error {
@@ -209,8 +244,8 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "prefix", Kind: Integer,
-		Short: "VIP prefix length (default 32 for IPv4, 128 for IPv6)",
+		Name: "prefix", Arg: "BITS", Kind: Integer,
+		Short: "VIP prefix length", DefaultText: "32 for IPv4, 128 for IPv6",
 		Long: "Keep the default: a host route is what a floating-IP load balancer needs, and a shorter prefix " +
 			"would add a subnet route on the VIP interface.",
 		set: func(c *Config, s string) error {
@@ -223,7 +258,7 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "interface", Kind: String,
+		Name: "interface", Arg: "IFACE", Kind: String,
 		Short: "Interface that carries the VIP (required with vip)",
 		Long: "On Linux an interface name (eth1). On Windows the interface alias (\"Ethernet 2\"); there the VIP " +
 			"must not be on the NIC in the load balancer's backend pool.",
@@ -327,7 +362,7 @@ var Params = []Param{
 		},
 	},
 	{
-		Name: "state_dir", Kind: String, Default: defaultStateDir(goos, getenv),
+		Name: "state_dir", Arg: "DIR", Kind: String, Default: defaultStateDir(goos, getenv),
 		Short: "Directory for pid, lock and stats files (created 0700)",
 		Long:  "An absolute path, private to root. Files in it are removed by remove; logs stay.",
 		set: func(c *Config, s string) error {
@@ -345,7 +380,7 @@ var Params = []Param{
 	},
 	{
 		Name: "cloud", Kind: Choice, Default: "auto", Choices: Clouds,
-		Short: "The load balancer's cloud: auto (from the firmware's DMI strings), azure, gcp, aws or none",
+		Short: "The load balancer's cloud (auto: from the firmware's DMI strings)",
 		Long: "Selects the cloud's rules for quickCheck --diagnose and quickCheck --verbose: where the load balancer " +
 			"sends its probe (Azure: the node's own address; Google Cloud: the VIP, so bind must stay unset), " +
 			"its probe sources (IPv6 included), and what a VIP on the node means there (an AWS Network Load Balancer " +
@@ -364,7 +399,7 @@ var Params = []Param{
 	},
 	{
 		Name: "log_level", Kind: Choice, Default: "info", Choices: []string{"debug", "info", "warn", "error"},
-		Short: "Log level: debug, info, warn or error",
+		Short: "Log level",
 		Long:  "debug logs every probe; info logs state changes only.",
 		set: func(c *Config, s string) error {
 			switch v := strings.ToLower(s); v {

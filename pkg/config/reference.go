@@ -10,16 +10,16 @@ func Reference() string {
 	var b strings.Builder
 	b.WriteString("| name | type | default | meaning |\n|---|---|---|---|\n")
 	for _, p := range Params {
-		def := p.Default
+		var def string
 		switch {
-		case p.Name == "prefix":
-			def = "32 / 128"
 		case p.Name == "state_dir":
 			def = "`/run/ilbvip` (Windows `%ProgramData%\\ilbvip`)"
-		case def == "":
-			def = "—"
+		case p.Default != "":
+			def = "`" + p.Default + "`"
+		case p.DefaultText != "":
+			def = p.DefaultText
 		default:
-			def = "`" + def + "`"
+			def = "—"
 		}
 		kind := string(p.Kind)
 		if p.Kind == Choice {

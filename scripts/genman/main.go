@@ -44,25 +44,50 @@ func main() {
 	}
 }
 
-// Page is the action's man page (troff, section 8).
+// Page is the action's man page (troff, section 8), written from the
+// action's own command line: the flags as --help shows them (placeholders
+// from the parameter table, each default once).
 func Page(a app.Action, version string) (string, error) {
 	cl := app.App(a)
-	cl.UsageText = BinDir + "/" + cl.UsageText // the executables are not on PATH
-	// The generator treats the text as Markdown: keep OCF_RESKEY_<name> literal.
-	cl.Description = mdEscape(cl.Description)
-	page, err := cl.ToManWithSection(8)
-	if err != nil {
-		return "", err
-	}
 	name := "ilbvip-" + a.Name
-	th := ".TH " + a.Name + " 8\n"
-	if !strings.Contains(page, th) {
-		return "", fmt.Errorf("unexpected page header (no %q)", strings.TrimSpace(th))
-	}
-	page = strings.Replace(page, th, fmt.Sprintf(".TH %s 8 \"\" \"ilbvip %s\" \"System Administration\"\n", strings.ToUpper(name), version), 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, ".TH %s 8 \"\" \"ilbvip %s\" \"System Administration\"\n", strings.ToUpper(name), version)
 	// whatis finds the page under both names.
-	page = strings.Replace(page, ".SH NAME\n"+a.Name+" \\-", ".SH NAME\n"+roffEscape(name)+", "+a.Name+" \\-", 1)
-	return page + trailer(a), nil
+	fmt.Fprintf(&b, ".SH NAME\n%s, %s \\- %s\n", roffEscape(name), roffEscape(a.Name), roffText(cl.Usage))
+	// The executables are not on PATH.
+	syn := strings.TrimPrefix(cl.UsageText, a.Name+" ")
+	if syn == cl.UsageText {
+		return "", fmt.Errorf("usage text %q does not start with %q", cl.UsageText, a.Name)
+	}
+	fmt.Fprintf(&b, ".SH SYNOPSIS\n.B %s\n%s\n", roffEscape(BinDir+"/"+a.Name), roffText(syn))
+	b.WriteString(".SH DESCRIPTION\n")
+	for i, para := range strings.Split(cl.Description, "\n\n") {
+		if i > 0 {
+			b.WriteString(".PP\n")
+		}
+		b.WriteString(roffText(para) + "\n")
+	}
+	b.WriteString(".SH OPTIONS\n")
+	for _, f := range cl.VisibleFlags() {
+		fmt.Fprintf(&b, ".TP\n%s\n%s\n", optionHead(app.FlagSyntax(f)), roffText(app.FlagUsage(f)))
+	}
+	return b.String() + trailer(a), nil
+}
+
+// optionHead sets "-t, --tag TAG" with the names bold and the placeholder
+// italic, as man-pages(7) asks.
+func optionHead(syntax string) string {
+	names, arg, _ := strings.Cut(syntax, " ")
+	for strings.HasSuffix(names, ",") { // "-t, --tag TAG": more names follow
+		var next string
+		next, arg, _ = strings.Cut(arg, " ")
+		names += " " + next
+	}
+	head := `\fB` + roffEscape(names) + `\fP`
+	if arg != "" {
+		head += ` \fI` + roffEscape(arg) + `\fP`
+	}
+	return head
 }
 
 // trailer adds what the generated page lacks: exit status, files, see also.
@@ -101,10 +126,18 @@ every parameter, the cluster managers' setup, troubleshooting
 ` + strings.Join(see, ", ") + "\n"
 }
 
-// mdEscape backslash-escapes the Markdown the descriptions may contain by
-// accident: emphasis, HTML-like <name>, code spans.
-func mdEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `*`, `\*`, `<`, `\<`, `>`, `\>`, "`", "\\`").Replace(s)
+// roffText makes free text safe for troff: backslashes doubled, hyphens
+// written \\-, and a line that would start with '.' or '\” kept from being
+// read as a request.
+func roffText(s string) string {
+	s = roffEscape(strings.ReplaceAll(s, `\`, `\e`))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
+			lines[i] = `\&` + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // roffEscape writes a hyphen as troff's \- so it is not a line-break hyphen.

@@ -26,18 +26,24 @@ func TestPages(t *testing.T) {
 			}
 			want := []string{
 				".TH ILBVIP-" + strings.ToUpper(a.Name) + ` 8 "" "ilbvip 9.8.7" "System Administration"` + "\n",
-				".SH NAME\nilbvip\\-" + a.Name + ", " + a.Name + " \\- " + a.Usage,
-				"/usr/libexec/ilbvip/" + a.Name + " -t TAG",
+				".SH NAME\nilbvip\\-" + a.Name + ", " + a.Name + " \\- " + roffText(a.Usage),
+				".SH SYNOPSIS\n.B /usr/libexec/ilbvip/" + a.Name + "\n\\-t TAG",
 				"OCF_RESKEY_<name>", // Markdown would eat the underscores and the <name>
 				"\n.SH EXIT STATUS\n", "\n.SH FILES\n", "\n.SH SEE ALSO\n",
 			}
 			for _, f := range app.App(a).VisibleFlags() {
-				if f.(cli.DocGenerationFlag).TakesValue() {
-					want = append(want, `\fB--`+f.Names()[0])
+				head := ".TP\n" + optionHead(app.FlagSyntax(f)) + "\n"
+				if f.(cli.DocGenerationFlag).TakesValue() && !strings.Contains(head, `\fP \fI`) {
+					t.Errorf("%s: no placeholder in %q", f.Names()[0], head)
 				}
+				want = append(want, head)
 			}
+			want = append(want, `\fB\-\-port\fP \fIPORT\fP`, `\fB\-t, \-\-tag\fP \fITAG\fP`)
 			if a.Name == "quickCheck" {
-				want = append(want, `\fB--diagnose\fP`, `\fB--json\fP`)
+				want = append(want, `\fB\-\-diagnose\fP`, `\fB\-\-json\fP`, `\fB\-\-level\fP \fIN\fP`)
+			}
+			if strings.Contains(page, "[value]") || strings.Contains(page, `=""`) || strings.Contains(page, `\fIvalue`) {
+				t.Error(`page has urfave's "value" or ="" placeholders`)
 			}
 			for _, w := range want {
 				if !strings.Contains(page, w) {
