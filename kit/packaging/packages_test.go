@@ -137,6 +137,7 @@ func linuxFiles(t *testing.T, format string) []linuxFile {
 		{"/usr/lib/ocf/resource.d/ilbvip/ilbvip", 0o755, "kit/ocf/ilbvip"},
 		{"/usr/share/doc/ilbvip/README.md", 0o644, "README.md"},
 		{"/usr/share/doc/ilbvip/lifekeeper.md", 0o644, "kit/lifekeeper/README.md"},
+		{"/usr/share/ilbvip/prometheus/ilbvip-alerts.yml", 0o644, "kit/prometheus/ilbvip-alerts.yml"},
 	}
 	for _, a := range actions {
 		files = append(files,
@@ -159,7 +160,7 @@ func linuxFiles(t *testing.T, format string) []linuxFile {
 // ownDirs are the directories that belong to the package alone: removing
 // the package removes them.
 func ownDirs(format string) []string {
-	d := []string{"/etc/ilbvip", "/usr/lib/ocf/resource.d/ilbvip", "/usr/libexec/ilbvip", "/usr/share/doc/ilbvip", "/usr/share/ilbvip", "/usr/share/ilbvip/lifekeeper"}
+	d := []string{"/etc/ilbvip", "/usr/lib/ocf/resource.d/ilbvip", "/usr/libexec/ilbvip", "/usr/share/doc/ilbvip", "/usr/share/ilbvip", "/usr/share/ilbvip/lifekeeper", "/usr/share/ilbvip/prometheus"}
 	if format == "rpm" {
 		d = append(d, "/usr/share/licenses/ilbvip")
 	}
@@ -682,7 +683,7 @@ func TestDebInstall(t *testing.T) {
 	t.Run("man pages", func(t *testing.T) {
 		for _, a := range actions {
 			page := gunzip(t, "/usr/share/man/man8/ilbvip-"+a+".8.gz")
-			for _, want := range []string{".TH ILBVIP-" + strings.ToUpper(a) + " 8 \"\" \"ilbvip " + version + "\"", "\n.SH NAME\nilbvip\\-" + a + ", " + a + " \\-", "--port", "--check-config", "\n.SH EXIT STATUS\n"} {
+			for _, want := range []string{".TH ILBVIP-" + strings.ToUpper(a) + " 8 \"\" \"ilbvip " + version + "\"", "\n.SH NAME\nilbvip\\-" + a + ", " + a + " \\-", `\-\-port`, `\-\-check\-config`, "\n.SH EXIT STATUS\n"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("ilbvip-%s.8: lacks %q", a, want)
 				}

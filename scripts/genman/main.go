@@ -120,6 +120,9 @@ the Pacemaker agent ocf:ilbvip:ilbvip
 .I /usr/share/ilbvip/lifekeeper/
 the LifeKeeper Generic Application scripts
 .TP
+.I /usr/share/ilbvip/prometheus/ilbvip\-alerts.yml
+Prometheus alert rules for quickCheck \-\-metrics
+.TP
 .I /usr/share/doc/ilbvip/README.md
 every parameter, the cluster managers' setup, troubleshooting
 .SH SEE ALSO
