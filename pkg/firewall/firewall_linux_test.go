@@ -148,7 +148,7 @@ COMMIT
 `
 
 func TestIptablesDecide(t *testing.T) {
-	rs, err := parseIptables(ufwSave, "iptables-legacy", false)
+	rs, err := parseIptables(ufwSave, "iptables-legacy", "iptables-legacy", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestIptablesBadInput(t *testing.T) {
 		"*filter\n-A INPUT -m comment --comment \"open\n",
 		"garbage\n",
 	} {
-		if _, err := parseIptables(text, "iptables", false); err == nil {
+		if _, err := parseIptables(text, "iptables", "iptables", false); err == nil {
 			t.Errorf("%q parsed", text)
 		}
 	}
@@ -267,7 +267,7 @@ func TestIptablesProbeModel(t *testing.T) {
 	for _, tc := range iptablesModelCases {
 		t.Run(tc.match, func(t *testing.T) {
 			text := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT " + tc.match + " -j DROP\nCOMMIT\n"
-			rs, err := parseIptables(text, "iptables", tc.v6)
+			rs, err := parseIptables(text, "iptables", "iptables", tc.v6)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -41,7 +41,7 @@ func FuzzParseIptables(f *testing.F) {
 		if len(text) > 1<<16 {
 			return
 		}
-		rs, err := parseIptables(text, "iptables", v6)
+		rs, err := parseIptables(text, "iptables", "iptables", v6)
 		if err != nil {
 			return
 		}

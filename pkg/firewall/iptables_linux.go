@@ -27,8 +27,9 @@ var nonTerminal = map[string]bool{
 }
 
 // parseIptables reads iptables-save (or ip6tables-save) output; from names
-// the view ("iptables-legacy") and is the command the fixes name.
-func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
+// the view ("iptables-legacy", "iptables-nft"), tool is the command the
+// fixes name ("iptables-legacy", "iptables").
+func parseIptables(text, from, tool string, v6 bool) (*Ruleset, error) {
 	rs := newRuleset(from)
 	fam := famV4
 	if v6 {
@@ -50,7 +51,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		case strings.HasPrefix(line, "*"):
 			table = line[1:]
 		case strings.HasPrefix(line, ":"):
-			if err := addIptChain(rs, table, line, from, fam); err != nil {
+			if err := addIptChain(rs, table, line, tool, fam); err != nil {
 				return nil, fmt.Errorf("line %d: %w", n+1, err)
 			}
 		case strings.HasPrefix(line, "-A "):
@@ -76,7 +77,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		table, name, _ := strings.Cut(p.chain, " ")
 		r := iptablesRule(rs, table, p.toks, v6)
 		r.ref = fmt.Sprintf("%s rule %q (table %s)", from, p.line, table)
-		r.fix = fixIptables(from, table, name, p.pos)
+		r.fix = fixIptables(tool, table, name, p.pos)
 		c.rules = append(c.rules, r)
 		rs.rules++
 	}
@@ -84,7 +85,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 }
 
 // addIptChain takes in a ":NAME POLICY [counters]" line.
-func addIptChain(rs *Ruleset, table, line, from string, fam famSet) error {
+func addIptChain(rs *Ruleset, table, line, tool string, fam famSet) error {
 	f := strings.Fields(line[1:])
 	if len(f) < 2 || table == "" {
 		return fmt.Errorf("chain line %q not understood", line)
@@ -94,7 +95,7 @@ func addIptChain(rs *Ruleset, table, line, from string, fam famSet) error {
 		c.hook, c.policy = hook, vAccept
 		if f[1] == "DROP" {
 			c.policy = vDrop
-			c.fix = fixIptables(from, table, f[0], 0)
+			c.fix = fixIptables(tool, table, f[0], 0)
 		}
 	}
 	rs.add(c)
