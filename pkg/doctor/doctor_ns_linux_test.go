@@ -159,7 +159,7 @@ func TestFirewallCheck(t *testing.T) {
 			{"iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "12345", "-j", "DROP"}},
 			allow: prefixes(azure), want: OK, text: "passes iptables-legacy (2 rules)"},
 		{name: "iptables-nft rejects the probe source", cmds: [][]string{{"iptables-nft", "-A", "INPUT", "-s", "168.63.0.0/16", "-p", "tcp", "--dport", "12345", "-j", "REJECT"}},
-			allow: prefixes(azure), want: Fail, text: "nftables ip filter INPUT handle"},
+			allow: prefixes(azure), want: Fail, text: `iptables-nft rule "-A INPUT -s 168.63.0.0/16 -p tcp -m tcp --dport 12345 -j REJECT`},
 		{name: "ip6tables-legacy policy drop", cmds: [][]string{{"ip6tables-legacy", "-P", "INPUT", "DROP"}},
 			want: Fail, text: "ip6tables-legacy chain filter INPUT (policy drop"},
 	} {

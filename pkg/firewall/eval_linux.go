@@ -2,14 +2,29 @@ package firewall
 
 import "fmt"
 
-// The firewall check reads the host firewall (nftables as JSON, legacy
-// iptables as iptables-save text) into one model and walks it for the first
-// packet of a probe: TCP, the probe port, connection state new, from each
-// probe source, arriving on some interface other than lo. It follows jumps,
-// gotos and returns through every chain hooked at prerouting and input. What
-// it cannot judge (a rate limit, an ipset, an address type, an interface
-// other than lo, a destination address) is followed both ways; when the ways
-// disagree it says so and names the rule rather than guess.
+// The firewall check reads the host firewall (nftables as JSON, iptables as
+// iptables-save text) into one model and walks it for the first packet of a
+// probe, following jumps, gotos and returns through every chain hooked at
+// ingress, prerouting and input. That packet is known well enough to judge
+// most matches offline:
+//
+//   - a TCP SYN to the probe port, with no IPv6 extension headers;
+//   - conntrack state NEW, and not DNATed (its status has no DNAT);
+//   - from a unicast source that is not an address of this node;
+//   - arriving on a real interface, never lo (which one is not known);
+//   - addressed to a local unicast address of this node that is not
+//     loopback. Azure and AWS probe the node's own address, Google Cloud the
+//     forwarding rule's IP, which is local on the node; either way the
+//     kernel hands the packet to the input hook only because its
+//     destination is local. Which local address it is, is not known.
+//
+// So an address type is judged (destination local, source unicast), a
+// destination in loopback or multicast never matches, the whole address
+// space always does, and a routing header never does. What it cannot judge
+// (a rate limit, an ipset, an interface other than lo, a destination
+// address of this node, an address type looked up on the input interface
+// only) is followed both ways; when the ways disagree it says so and names
+// the rule rather than guess.
 
 // tri is a three-valued truth: a match that cannot be judged is maybe.
 type tri int8
@@ -40,6 +55,10 @@ type packet struct {
 type cond struct {
 	what string // shown when it cannot be judged: "limit rate", "iifname eth0"
 	eval func(packet) tri
+	// final: negating the match does not change it. A match on a header
+	// the probe has not (an IPv6 routing header) is false either way: the
+	// kernel needs the header to match the negation too.
+	final bool
 }
 
 func always(t tri, what string) cond { return cond{what: what, eval: func(packet) tri { return t }} }

@@ -148,7 +148,7 @@ COMMIT
 `
 
 func TestIptablesDecide(t *testing.T) {
-	rs, err := parseIptables(ufwSave, "iptables-legacy", false)
+	rs, err := parseIptables(ufwSave, "iptables-legacy", "iptables-legacy", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestIptablesBadInput(t *testing.T) {
 		"*filter\n-A INPUT -m comment --comment \"open\n",
 		"garbage\n",
 	} {
-		if _, err := parseIptables(text, "iptables", false); err == nil {
+		if _, err := parseIptables(text, "iptables", "iptables", false); err == nil {
 			t.Errorf("%q parsed", text)
 		}
 	}
@@ -202,5 +202,156 @@ func TestTokenize(t *testing.T) {
 	want := []string{"-A", "INPUT", "-m", "comment", "--comment", `a "b" c`, "-j", "ACCEPT"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// matchWant is what a match says of the probe packet, seen through a rule
+// that drops in a chain that accepts: yes drops, no accepts, maybe is
+// undecided.
+var matchWant = map[tri]Decision{yes: Drop, no: Accept, maybe: Undecided}
+
+// iptablesModelCases are iptables matches and what they say of the probe
+// packet: a TCP SYN to the probe port, state NEW, not DNATed, from a remote
+// unicast source, to a local unicast address of the node that is not
+// loopback, without IPv6 extension headers.
+var iptablesModelCases = []struct {
+	match string
+	v6    bool
+	want  tri
+}{
+	{"-m addrtype --dst-type LOCAL", false, yes},
+	{"-m addrtype ! --dst-type LOCAL", false, no},
+	{"-m addrtype --dst-type BROADCAST", false, no},
+	{"-m addrtype --dst-type LOCAL,BROADCAST", false, yes},
+	{"-m addrtype --dst-type UNICAST", false, no}, // IPv4: a local address is LOCAL only
+	{"-m addrtype --src-type UNICAST", false, yes},
+	{"-m addrtype --src-type LOCAL", false, no},
+	{"-m addrtype ! --src-type LOCAL", false, yes},
+	{"-m addrtype --src-type MULTICAST,BROADCAST", false, no},
+	{"-m addrtype --dst-type LOCAL --limit-iface-in", false, maybe},
+	{"-m addrtype ! --dst-type LOCAL --limit-iface-in", false, maybe},
+	{"-m addrtype --dst-type LOCAL,UNICAST --limit-iface-in", false, yes},
+	{"-m addrtype --dst-type BROADCAST --limit-iface-in", false, no},
+	{"-m addrtype --dst-type LOCAL", true, yes},
+	{"-m addrtype --dst-type UNICAST", true, yes}, // IPv6: UNICAST is a class, not a lookup
+	{"-m addrtype --dst-type MULTICAST", true, no},
+	{"-m addrtype --src-type UNICAST", true, yes},
+	{"-m addrtype --src-type UNICAST,LOCAL", true, no},
+	{"-m addrtype --dst-type LOCAL --limit-iface-in", true, maybe},
+	{"-d 127.0.0.0/8", false, no},
+	{"! -d 127.0.0.0/8", false, yes},
+	{"-d 127.0.0.1/32", false, no},
+	{"-d 224.0.0.251/32", false, no},
+	{"-d 10.0.0.4/32", false, maybe},
+	{"! -d 10.0.0.4/32", false, maybe},
+	{"-d 0.0.0.0/0", false, yes},
+	{"-d ::1/128", true, no},
+	{"! -d ::1/128", true, yes},
+	{"-d 2001:db8::1/128", true, maybe},
+	{"! -s 127.0.0.0/8 -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT", false, no},
+	{"-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT", false, yes},
+	{"-m conntrack --ctstate DNAT", false, no},
+	{"-m conntrack --ctstate NEW,DNAT", false, yes},
+	{"-m conntrack --ctstatus DNAT", false, no},
+	{"-m conntrack ! --ctstatus DNAT", false, yes},
+	{"-m conntrack --ctstatus CONFIRMED,ASSURED", false, no},
+	{"-m conntrack --ctstatus SNAT", false, maybe},
+	{"-m rt --rt-type 0", true, no},
+	{"-m rt ! --rt-type 0", true, no}, // the negation needs the header too
+	{"-m frag ! --fragid 1", true, no},
+	{"-m hbh ! --hbh-len 8", true, no},
+	{"-m comment --comment x -p tcp --dport 12345", false, yes},
+}
+
+func TestIptablesProbeModel(t *testing.T) {
+	for _, tc := range iptablesModelCases {
+		t.Run(tc.match, func(t *testing.T) {
+			text := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT " + tc.match + " -j DROP\nCOMMIT\n"
+			rs, err := parseIptables(text, "iptables", "iptables", tc.v6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := "192.0.2.1/32"
+			if tc.v6 {
+				s = "2001:db8::7/128"
+			}
+			if o := rs.decide(packet{src: src(s), port: 12345}); o.kind != matchWant[tc.want] {
+				t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[tc.want]))
+			}
+		})
+	}
+}
+
+// jsonMatch, nftFib and nftCtStatus write nft -j's JSON for a match.
+func jsonMatch(op, left, right string) string {
+	return `{"match": {"op": "` + op + `", "left": ` + left + `, "right": ` + right + `}}`
+}
+
+func nftFib(result, flags string) string {
+	return `{"fib": {"result": "` + result + `", "flags": ` + flags + `}}`
+}
+
+const nftCtStatus = `{"ct": {"key": "status"}}`
+
+// nftModelCases are nft matches, in the JSON nft -j lists, and what they
+// say of the probe.
+var nftModelCases = []struct {
+	name  string
+	match string
+	v6    bool
+	want  tri
+}{
+	{"fib daddr type local", jsonMatch("==", nftFib("type", `["daddr"]`), `"local"`), false, yes},
+	{"fib daddr type != local", jsonMatch("!=", nftFib("type", `["daddr"]`), `"local"`), false, no},
+	{"fib daddr type in a set", jsonMatch("==", nftFib("type", `"daddr"`), `{"set": ["local", "broadcast"]}`), true, yes},
+	{"fib daddr type broadcast", jsonMatch("==", nftFib("type", `["daddr"]`), `"broadcast"`), false, no},
+	{"fib daddr . iif type local", jsonMatch("==", nftFib("type", `["daddr", "iif"]`), `"local"`), false, maybe},
+	{"fib daddr . iif type != { local, broadcast }", jsonMatch("!=", nftFib("type", `["daddr", "iif"]`), `{"set": ["local", "broadcast"]}`), false, maybe},
+	{"fib daddr . iif type { local, unicast }", jsonMatch("==", nftFib("type", `["daddr", "iif"]`), `{"set": ["local", "unicast"]}`), false, yes},
+	{"fib daddr . iif type multicast", jsonMatch("==", nftFib("type", `["daddr", "iif"]`), `"multicast"`), false, no},
+	{"fib saddr type unicast", jsonMatch("==", nftFib("type", `["saddr"]`), `"unicast"`), false, yes},
+	{"fib saddr type local", jsonMatch("==", nftFib("type", `["saddr"]`), `"local"`), false, no},
+	{"fib saddr . iif type != local", jsonMatch("!=", nftFib("type", `["saddr", "iif"]`), `"local"`), true, yes},
+	{"fib saddr . iif oif missing", jsonMatch("==", nftFib("oif", `["saddr", "iif"]`), `false`), false, maybe},
+	{"fib daddr oifname lo", jsonMatch("==", nftFib("oifname", `["daddr"]`), `"lo"`), false, maybe},
+	{"ct status dnat", jsonMatch("in", nftCtStatus, `"dnat"`), false, no},
+	{"ct status != dnat", jsonMatch("!=", nftCtStatus, `"dnat"`), false, yes},
+	{"ct status { seen-reply, confirmed }", jsonMatch("in", nftCtStatus, `{"set": ["seen-reply", "confirmed"]}`), false, no},
+	{"ct status snat", jsonMatch("in", nftCtStatus, `"snat"`), false, maybe},
+	{"ct status { snat, dnat }", jsonMatch("in", nftCtStatus, `{"set": ["snat", "dnat"]}`), false, maybe},
+	{"rt type 0", jsonMatch("==", `{"exthdr": {"name": "rt", "field": "type"}}`, `0`), true, no},
+	{"rt type != 0", jsonMatch("!=", `{"exthdr": {"name": "rt", "field": "type"}}`, `0`), true, no},
+	{"exthdr rt exists", jsonMatch("==", `{"exthdr": {"name": "rt"}}`, `true`), true, no},
+	{"exthdr frag missing", jsonMatch("==", `{"exthdr": {"name": "frag"}}`, `false`), true, yes},
+	{"exthdr frag missing, IPv4", jsonMatch("==", `{"exthdr": {"name": "frag"}}`, `false`), false, no},
+	{"exthdr hbh != exists", jsonMatch("!=", `{"exthdr": {"name": "hbh"}}`, `true`), true, yes},
+	{"ip daddr 127.0.0.0/8", jsonMatch("==", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `{"prefix": {"addr": "127.0.0.0", "len": 8}}`), false, no},
+	{"ip daddr != 127.0.0.0/8", jsonMatch("!=", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `{"prefix": {"addr": "127.0.0.0", "len": 8}}`), false, yes},
+	{"ip daddr != 127.0.0.0/8, IPv6", jsonMatch("!=", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `{"prefix": {"addr": "127.0.0.0", "len": 8}}`), true, no},
+	{"ip daddr 10.0.0.4", jsonMatch("==", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `"10.0.0.4"`), false, maybe},
+	{"ip daddr { 127.0.0.1, 224.0.0.0/4 }", jsonMatch("==", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `{"set": ["127.0.0.1", {"prefix": {"addr": "224.0.0.0", "len": 4}}]}`), false, no},
+	{"ip6 daddr ::1", jsonMatch("==", `{"payload": {"protocol": "ip6", "field": "daddr"}}`, `"::1"`), true, no},
+	{"ip6 daddr != ::1", jsonMatch("!=", `{"payload": {"protocol": "ip6", "field": "daddr"}}`, `"::1"`), true, yes},
+	{"ip6 daddr 2001:db8::1", jsonMatch("==", `{"payload": {"protocol": "ip6", "field": "daddr"}}`, `"2001:db8::1"`), true, maybe},
+	{"rt ip nexthop (routing, not the header)", jsonMatch("==", `{"rt": {"key": "nexthop", "family": "ip"}}`, `"10.0.0.1"`), false, maybe},
+}
+
+func TestNftProbeModel(t *testing.T) {
+	for _, tc := range nftModelCases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := `{"nftables": [{"chain": {"family": "inet", "table": "f", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+			{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [` + tc.match + `, {"drop": null}]}}]}`
+			rs, err := parseNft([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := "192.0.2.1/32"
+			if tc.v6 {
+				s = "2001:db8::7/128"
+			}
+			if o := rs.decide(packet{src: src(s), port: 12345}); o.kind != matchWant[tc.want] {
+				t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[tc.want]))
+			}
+		})
 	}
 }

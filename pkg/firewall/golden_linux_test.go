@@ -1,10 +1,11 @@
 package firewall
 
 import (
-	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,53 +160,124 @@ var probes = []struct {
 
 func TestGoldenRulesets(t *testing.T) {
 	testenv.RequireRoot(t)
-	testenv.RequireTools(t, "nft", "iptables-restore", "iptables-save")
+	testenv.RequireTools(t, "nft", "iptables-restore", "iptables-save", "ip6tables-save")
 	for _, tc := range []struct {
 		name  string
 		build func(*testing.T, *testenv.NS)
-		// "reading src port" -> decision. In nft's reading iptables-nft's
-		// conntrack and addrtype matches are xt matches it cannot judge;
-		// ufw-not-local's addrtype and kube-proxy's -d 127.0.0.0/8 too.
+		// "reading src port" -> decision. Three readings: nft's JSON
+		// alone, where iptables-nft's conntrack and addrtype matches are xt
+		// matches it cannot judge (nft -j lists them without their
+		// options); iptables-save's IPv4 text alone; and the host, as
+		// Read sees it (nft, with the tables iptables-nft owns read from
+		// iptables-save and ip6tables-save). Docker's DNAT of 8080 for
+		// packets not from docker0 is not followed.
 		want map[string]Decision
 	}{
 		{"ufw", ufwRuleset, map[string]Decision{
-			"iptables 192.0.2.1/32 12345": Drop, "iptables 168.63.129.16/32 12345": Undecided,
-			"nftables 168.63.129.16/32 12345": Undecided, "iptables any6 12345": Accept}},
+			"iptables 192.0.2.1/32 12345": Drop, "iptables 168.63.129.16/32 12345": Accept,
+			"nftables 168.63.129.16/32 12345": Undecided, "iptables any6 12345": Accept,
+			"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Drop,
+			"host any6 12345": Drop}},
 		{"docker", restore(dockerRules), map[string]Decision{
 			"iptables 192.0.2.1/32 12345": Accept, "nftables 192.0.2.1/32 12345": Accept,
-			"iptables 192.0.2.1/32 8080": Undecided, "nftables 192.0.2.1/32 8080": Undecided}},
+			"iptables 192.0.2.1/32 8080": Undecided, "nftables 192.0.2.1/32 8080": Undecided,
+			"host 192.0.2.1/32 12345": Accept, "host 192.0.2.1/32 8080": Undecided}},
 		{"kube-proxy", restore(kubeRules), map[string]Decision{
-			"iptables 192.0.2.1/32 30080": Undecided, "iptables 192.0.2.1/32 12345": Undecided,
-			"nftables any6 12345": Accept}},
+			"iptables 192.0.2.1/32 30080": Drop, "iptables 192.0.2.1/32 12345": Accept,
+			"nftables 192.0.2.1/32 12345": Accept, "nftables any6 12345": Accept,
+			"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Accept,
+			"host any4 12345": Accept, "host 192.0.2.1/32 30080": Drop}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := testenv.NewNS(t)
 			tc.build(t, ns)
-			nftJSON := ns.MustRun(t, "nft", "-j", "list", "ruleset")
-			save := stripComments(ns.MustRun(t, "iptables-save"))
-			golden(t, tc.name+".nft.json", nftJSON)
-			golden(t, tc.name+".iptables", save)
-			nrs, err := parseNft([]byte(nftJSON))
-			if err != nil {
-				t.Fatal(err)
-			}
-			irs, err := parseIptables(save, "iptables", false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var report bytes.Buffer
-			for _, p := range probes {
-				for _, rs := range []*Ruleset{nrs, irs} {
-					v := rs.Decide(src(p.src), p.port)
-					fmt.Fprintf(&report, "%s tcp/%d %s: %s at %s (%s) fix %q\n", rs.from, p.port, p.src, v.Decision, v.Where, v.Why, v.Fix)
-					if want, ok := tc.want[fmt.Sprintf("%s %s %d", rs.from, p.src, p.port)]; ok && v.Decision != want {
-						t.Errorf("%s: %s tcp/%d: %s at %s (%s), want %s", rs.from, p.src, p.port, v.Decision, v.Where, v.Why, want)
-					}
-				}
-			}
-			golden(t, tc.name+".verdicts", report.String())
+			golden(t, tc.name+".verdicts", readings(t, ns, tc.name, tc.want))
 		})
 	}
+}
+
+// readings records the rulesets' text in testdata/golden and returns the
+// verdicts of the three readings, checked against want.
+func readings(t *testing.T, ns *testenv.NS, name string, want map[string]Decision) string {
+	nftJSON := ns.MustRun(t, "nft", "-j", "list", "ruleset")
+	save := stripComments(ns.MustRun(t, "iptables-save"))
+	golden(t, name+".nft.json", nftJSON)
+	golden(t, name+".iptables", save)
+	golden(t, name+".ip6tables", stripComments(ns.MustRun(t, "ip6tables-save")))
+	nrs, err := parseNft([]byte(nftJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	irs, err := parseIptables(save, "iptables", "iptables", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := Read(context.Background(), nsTools(ns))
+	if len(host.Problems) > 0 {
+		t.Errorf("host: %s", strings.Join(host.Problems, "; "))
+	}
+	report := fmt.Sprintf("host read %s; empty %s\n", strings.Join(host.Read, ", "), strings.Join(host.Empty, ", "))
+	for _, p := range probes {
+		for _, rs := range []*Ruleset{nrs, irs} {
+			report += verdictLine(t, rs.from, rs.Decide(src(p.src), p.port), p.src, p.port, want)
+		}
+		report += verdictLine(t, "host", hostVerdict(host.Rulesets, p.src, p.port), p.src, p.port, want)
+	}
+	return report
+}
+
+// nsTools runs nft, iptables-save and ip6tables-save inside ns, as Read
+// would run them on a node. The legacy programs are left out: the
+// namespace's legacy tables exist or not depending on the modules the
+// host has loaded, and they are empty here.
+func nsTools(ns *testenv.NS) Tools {
+	return Tools{
+		LookPath: func(name string) (string, error) {
+			switch name {
+			case "nft", "iptables-save", "ip6tables-save":
+				return exec.LookPath(name)
+			}
+			return "", exec.ErrNotFound
+		},
+		Command: func(_ context.Context, path string, args ...string) ([]byte, error) {
+			out, err := ns.Command(path, args...).Output()
+			if err != nil {
+				return nil, fmt.Errorf("%s in netns %s: %w", path, ns.Name, err)
+			}
+			return out, nil
+		},
+	}
+}
+
+// hostVerdict is what the doctor makes of several views: the first that
+// drops the probe, else the first undecided, else accept (at every view).
+func hostVerdict(views []*Ruleset, s string, port uint16) Verdict {
+	var undecided *Verdict
+	var all []string
+	for _, rs := range views {
+		all = append(all, rs.from)
+		v := rs.Decide(src(s), port)
+		switch {
+		case v.Decision == Drop:
+			return v
+		case v.Decision == Undecided && undecided == nil:
+			undecided = &v
+		}
+	}
+	if undecided != nil {
+		return *undecided
+	}
+	return Verdict{Decision: Accept, Where: strings.Join(all, ", ")}
+}
+
+// verdictLine is one line of a .verdicts file; it checks the decision
+// against want ("reading src port").
+func verdictLine(t *testing.T, reading string, v Verdict, s string, port uint16, want map[string]Decision) string {
+	t.Helper()
+	if w, ok := want[fmt.Sprintf("%s %s %d", reading, s, port)]; ok && v.Decision != w {
+		t.Errorf("%s: %s tcp/%d: %s at %s (%s), want %s", reading, s, port, v.Decision, v.Where, v.Why, w)
+	}
+	return fmt.Sprintf("%s tcp/%d %s: %s at %s (%s) fix %q\n", reading, port, s, v.Decision, v.Where, v.Why, v.Fix)
 }
 
 // golden compares got with testdata/golden/name, or writes it with -update.

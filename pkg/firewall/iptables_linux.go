@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,8 +27,9 @@ var nonTerminal = map[string]bool{
 }
 
 // parseIptables reads iptables-save (or ip6tables-save) output; from names
-// the view ("iptables-legacy") and is the command the fixes name.
-func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
+// the view ("iptables-legacy", "iptables-nft"), tool is the command the
+// fixes name ("iptables-legacy", "iptables").
+func parseIptables(text, from, tool string, v6 bool) (*Ruleset, error) {
 	rs := newRuleset(from)
 	fam := famV4
 	if v6 {
@@ -49,7 +51,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		case strings.HasPrefix(line, "*"):
 			table = line[1:]
 		case strings.HasPrefix(line, ":"):
-			if err := addIptChain(rs, table, line, from, fam); err != nil {
+			if err := addIptChain(rs, table, line, tool, fam); err != nil {
 				return nil, fmt.Errorf("line %d: %w", n+1, err)
 			}
 		case strings.HasPrefix(line, "-A "):
@@ -75,7 +77,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 		table, name, _ := strings.Cut(p.chain, " ")
 		r := iptablesRule(rs, table, p.toks, v6)
 		r.ref = fmt.Sprintf("%s rule %q (table %s)", from, p.line, table)
-		r.fix = fixIptables(from, table, name, p.pos)
+		r.fix = fixIptables(tool, table, name, p.pos)
 		c.rules = append(c.rules, r)
 		rs.rules++
 	}
@@ -83,7 +85,7 @@ func parseIptables(text, from string, v6 bool) (*Ruleset, error) {
 }
 
 // addIptChain takes in a ":NAME POLICY [counters]" line.
-func addIptChain(rs *Ruleset, table, line, from string, fam famSet) error {
+func addIptChain(rs *Ruleset, table, line, tool string, fam famSet) error {
 	f := strings.Fields(line[1:])
 	if len(f) < 2 || table == "" {
 		return fmt.Errorf("chain line %q not understood", line)
@@ -93,7 +95,7 @@ func addIptChain(rs *Ruleset, table, line, from string, fam famSet) error {
 		c.hook, c.policy = hook, vAccept
 		if f[1] == "DROP" {
 			c.policy = vDrop
-			c.fix = fixIptables(from, table, f[0], 0)
+			c.fix = fixIptables(tool, table, f[0], 0)
 		}
 	}
 	rs.add(c)
@@ -134,10 +136,19 @@ func tokenize(line string) ([]string, error) {
 	return toks, nil
 }
 
+// optContext is what judging a module's option needs besides the option.
+type optContext struct {
+	module string // the last -m
+	v6     bool
+	// limited: an addrtype match looks types up on the input (or
+	// output) interface only (--limit-iface-in, --limit-iface-out).
+	limited bool
+}
+
 // iptablesRule converts the options of one -A line.
 func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 	r := &rule{}
-	module := ""
+	ctx := optContext{v6: v6, limited: slices.Contains(toks, "--limit-iface-in") || slices.Contains(toks, "--limit-iface-out")}
 	neg := false
 	// args takes an option's arguments: the tokens up to the next option.
 	args := func(i *int) []string {
@@ -168,7 +179,7 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 		case "-m", "--match":
 			a := args(&i)
 			if len(a) > 0 {
-				module = a[0]
+				ctx.module = a[0]
 			}
 			neg = false
 		case "-j", "--jump":
@@ -188,7 +199,7 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 			args(&i)
 		default:
 			a := args(&i)
-			add(moduleOption(module, t, a))
+			add(moduleOption(ctx, t, a))
 		}
 	}
 	return r
@@ -207,6 +218,12 @@ func basicMatch(opt string, a []string, v6 bool) cond {
 			return always(maybe, "-s "+strings.Join(a, ","))
 		}
 		return addrCond("-s "+strings.Join(a, ","), v6, elems, false)
+	case "-d", "--destination":
+		elems, ok := iptAddrs(strings.Join(a, ","), v6)
+		if !ok {
+			return always(maybe, "-d "+strings.Join(a, ","))
+		}
+		return destCond("-d "+strings.Join(a, ","), v6, elems, false)
 	case "-i", "--in-interface":
 		if name := strings.Join(a, ""); name != "lo" {
 			return always(maybe, "-i "+name)
@@ -236,9 +253,35 @@ func setTarget(r *rule, rs *Ruleset, table, target string) {
 }
 
 // moduleOption judges one match option for the probe packet.
-func moduleOption(module, opt string, a []string) cond {
-	w := strings.TrimSpace("-m " + module + " " + opt + " " + strings.Join(a, " "))
+func moduleOption(ctx optContext, opt string, a []string) cond {
+	w := strings.TrimSpace("-m " + ctx.module + " " + opt + " " + strings.Join(a, " "))
 	val := strings.Join(a, " ")
+	if opt == "--dport" || opt == "--destination-port" {
+		// Also after -p tcp without -m tcp, when another -m came before.
+		return portOption(ctx.module, opt, val, w)
+	}
+	switch ctx.module {
+	case "rt", "frag", "hbh", "dst", "ah":
+		// IPv6 extension headers (and AH): the probe has none, and
+		// without the header the kernel matches neither the option nor
+		// its negation.
+		return absent(w)
+	case "addrtype":
+		return addrtypeOption(ctx, opt, val, w)
+	case "conntrack", "state":
+		return conntrackOption(ctx.module, opt, val, w)
+	case "comment":
+		return always(yes, w)
+	case "iprange":
+		if opt == "--src-range" {
+			return srcRange(val, w)
+		}
+	}
+	return portOption(ctx.module, opt, val, w)
+}
+
+// portOption judges the tcp, udp and multiport matches' options.
+func portOption(module, opt, val, w string) cond {
 	switch {
 	case opt == "--dport" || opt == "--destination-port":
 		if module == "udp" || module == "sctp" || module == "dccp" || module == "udplite" {
@@ -265,17 +308,40 @@ func moduleOption(module, opt string, a []string) cond {
 				return maybe
 			}}
 		}
+	}
+	return always(maybe, w)
+}
+
+// conntrackOption judges -m conntrack and -m state: the probe's first
+// packet has the state NEW and no other (it is not DNATed or SNATed), and
+// none of the statuses a connection gets later or by NAT.
+func conntrackOption(module, opt, val, w string) cond {
+	switch {
 	case (module == "conntrack" && opt == "--ctstate") || (module == "state" && opt == "--state"):
 		return always(map[bool]tri{true: yes, false: no}[containsFold(val, "NEW")], w)
-	case module == "comment":
-		return always(yes, w)
-	case module == "iprange" && opt == "--src-range":
-		lo, hi, ok := strings.Cut(val, "-")
-		a1, err1 := netip.ParseAddr(lo)
-		a2, err2 := netip.ParseAddr(hi)
-		if ok && err1 == nil && err2 == nil {
-			return addrCond(w, a1.Is6(), []addrRange{{a1, a2}}, false)
+	case module == "conntrack" && opt == "--ctstatus":
+		for _, s := range strings.Split(val, ",") {
+			if !neverStatus[strings.ToUpper(strings.TrimSpace(s))] {
+				return always(maybe, w) // NONE, SNAT: not judged
+			}
 		}
+		return always(no, w)
+	}
+	return always(maybe, w)
+}
+
+// neverStatus are the conntrack statuses the probe's first packet does not
+// have on its way in: it expects nothing, has seen no reply, is not yet
+// confirmed, and is not DNATed.
+var neverStatus = map[string]bool{"EXPECTED": true, "SEEN_REPLY": true, "ASSURED": true, "CONFIRMED": true, "DNAT": true}
+
+// srcRange judges -m iprange --src-range A-B.
+func srcRange(val, w string) cond {
+	lo, hi, ok := strings.Cut(val, "-")
+	a1, err1 := netip.ParseAddr(lo)
+	a2, err2 := netip.ParseAddr(hi)
+	if ok && err1 == nil && err2 == nil {
+		return addrCond(w, a1.Is6(), []addrRange{{a1, a2}}, false)
 	}
 	return always(maybe, w)
 }
@@ -341,4 +407,61 @@ func iptAddrs(s string, v6 bool) ([]addrRange, bool) {
 		out = append(out, rangeOf(p))
 	}
 	return out, true
+}
+
+// addrtypeOption judges -m addrtype. IPv4 gives an address one type: the
+// probe's destination is LOCAL and its source UNICAST; looked up on the
+// input interface only (--limit-iface-in), the destination is LOCAL if its
+// address is on that interface and UNICAST if not.
+func addrtypeOption(ctx optContext, opt, val, w string) cond {
+	types := strings.Split(strings.ToUpper(val), ",")
+	listed := func(t string) tri { return map[bool]tri{true: yes, false: no}[slices.Contains(types, t)] }
+	dst := opt == "--dst-type"
+	switch {
+	case ctx.limited && strings.HasPrefix(opt, "--limit-iface-"):
+		return always(yes, w) // judged with the types
+	case opt != "--src-type" && !dst:
+		return always(maybe, w)
+	}
+	if ctx.v6 {
+		return always(addrtype6(types, dst, ctx.limited), w)
+	}
+	may := []string{"UNICAST"}
+	if dst {
+		may = []string{"LOCAL"}
+		if ctx.limited {
+			may = append(may, "UNICAST")
+		}
+	}
+	return always(oneOf(may, listed), w)
+}
+
+// addrtype6 is the IPv6 addrtype match (xt_addrtype's match_type6), which
+// tests the listed types otherwise than IPv4: MULTICAST and UNSPEC require
+// the address to be one, UNICAST requires a unicast address (as the
+// probe's both are), and LOCAL, ANYCAST or UNREACHABLE make it look the
+// address up, which for the probe's local destination finds LOCAL and for
+// its remote source none of them.
+func addrtype6(types []string, dst, limited bool) tri {
+	lookup := false
+	for _, t := range types {
+		switch t {
+		case "MULTICAST", "UNSPEC":
+			return no
+		case "LOCAL", "ANYCAST", "UNREACHABLE":
+			lookup = true
+		case "UNICAST":
+		default:
+			return maybe // rejected for IPv6 by the kernel; not judged
+		}
+	}
+	switch {
+	case !lookup:
+		return yes
+	case !dst:
+		return no
+	case limited:
+		return maybe // LOCAL only if the address is on the input interface
+	}
+	return map[bool]tri{true: yes, false: no}[slices.Contains(types, "LOCAL")]
 }

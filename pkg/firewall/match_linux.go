@@ -21,6 +21,96 @@ func addrCond(what string, v6 bool, elems []addrRange, negate bool) cond {
 	}}
 }
 
+// negated is c with its result turned round, unless c is final.
+func negated(c cond, negate bool) cond {
+	if !negate || c.final {
+		return c
+	}
+	inner := c.eval
+	c.eval = func(p packet) tri { return inner(p).not() }
+	return c
+}
+
+// absent is a match on a header the probe has not: false, negated or not.
+func absent(what string) cond {
+	c := always(no, what)
+	c.final = true
+	return c
+}
+
+// neverDest are where the probe's destination never lies: it is a local
+// unicast address, not loopback, multicast or the limited broadcast.
+var neverDest = []addrRange{
+	rangeOf(netip.MustParsePrefix("127.0.0.0/8")),
+	rangeOf(netip.MustParsePrefix("224.0.0.0/4")),
+	rangeOf(netip.MustParsePrefix("255.255.255.255/32")),
+	rangeOf(netip.MustParsePrefix("::1/128")),
+	rangeOf(netip.MustParsePrefix("ff00::/8")),
+}
+
+// destCond matches the destination address. Which local address the probe
+// is sent to is not known here, but it is none in neverDest: a set of only
+// those never matches, the whole address space always does, anything else
+// may.
+func destCond(what string, v6 bool, elems []addrRange, negate bool) cond {
+	t := no
+	for _, e := range elems {
+		if whole(e) {
+			t = yes
+			break
+		}
+		if !within(e, neverDest) {
+			t = maybe
+		}
+	}
+	return cond{what: what, eval: func(p packet) tri {
+		if p.src.V6 != v6 {
+			return no // an IPv4 match never matches an IPv6 packet, negated or not
+		}
+		if negate {
+			return t.not()
+		}
+		return t
+	}}
+}
+
+// whole reports whether e is all addresses of its family (0.0.0.0/0, ::/0).
+func whole(e addrRange) bool {
+	return e.lo.IsUnspecified() && rangeOf(netip.PrefixFrom(e.lo, 0)).hi == e.hi
+}
+
+// within reports whether e lies inside one of the ranges.
+func within(e addrRange, ranges []addrRange) bool {
+	for _, r := range ranges {
+		if r.lo.Is4() == e.lo.Is4() && r.lo.Compare(e.lo) <= 0 && e.hi.Compare(r.hi) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// oneOf judges a match on a property of which the probe has one value out
+// of may: yes when every value it may have is listed, no when none is,
+// maybe when some are or the list cannot be read (listed says maybe).
+func oneOf(may []string, listed func(string) tri) tri {
+	n := 0
+	for _, v := range may {
+		switch listed(v) {
+		case maybe:
+			return maybe
+		case yes:
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return no
+	case len(may):
+		return yes
+	}
+	return maybe
+}
+
 // addrRange is an inclusive range of addresses.
 type addrRange struct{ lo, hi netip.Addr }
 
@@ -40,7 +130,7 @@ func rangeOf(p netip.Prefix) addrRange {
 func addrIn(s Source, elems []addrRange) tri {
 	if !s.Prefix.IsValid() {
 		for _, e := range elems {
-			if e.lo.IsUnspecified() && rangeOf(netip.PrefixFrom(e.lo, 0)).hi == e.hi {
+			if whole(e) {
 				return yes // 0.0.0.0/0
 			}
 		}

@@ -10,23 +10,40 @@ func nftKey(family, table, chain string) string { return family + " " + table + 
 
 // nftParser turns one ruleset into the model.
 type nftParser struct {
-	rs   *Ruleset
-	sets map[string][]nftValue // "family table name" -> elements
+	rs     *Ruleset
+	sets   map[string][]nftValue // "family table name" -> elements
+	skip   map[string]bool       // "family table": left out
+	tables map[string]*nftTable  // "family table"
+}
+
+// nftTable is what Read needs to know of one table.
+type nftTable struct {
+	xt bool // a rule has an xt expression: iptables-nft wrote it
+	// foreign: a rule has what iptables-nft does not write, or
+	// iptables-save (1.8) prints wrong or leaves out (see iptablesWrites).
+	foreign bool
 }
 
 // parseNft reads `nft -j list ruleset` output.
 func parseNft(b []byte) (*Ruleset, error) {
+	rs, _, err := parseNftSkipping(b, nil)
+	return rs, err
+}
+
+// parseNftSkipping reads `nft -j list ruleset` output without the tables in
+// skip ("ip filter"), and says what each table holds.
+func parseNftSkipping(b []byte, skip map[string]bool) (*Ruleset, map[string]*nftTable, error) {
 	var doc nftDoc
 	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not nft JSON: %w", err)
+		return nil, nil, fmt.Errorf("not nft JSON: %w", err)
 	}
-	p := &nftParser{rs: newRuleset("nftables"), sets: map[string][]nftValue{}}
+	p := &nftParser{rs: newRuleset("nftables"), sets: map[string][]nftValue{}, skip: skip, tables: map[string]*nftTable{}}
 	var rules []nftRule
 	for _, obj := range doc.Nftables {
 		for _, e := range obj {
 			r, err := p.object(e)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if r != nil {
 				rules = append(rules, *r)
@@ -35,14 +52,28 @@ func parseNft(b []byte) (*Ruleset, error) {
 	}
 	// Rules last: chains and sets may follow the rules that name them.
 	for _, r := range rules {
+		p.note(r)
 		c, ok := p.rs.chains[nftKey(r.Family, r.Table, r.Chain)]
 		if !ok {
-			continue
+			continue // also a skipped table's
 		}
 		c.rules = append(c.rules, p.rules(r)...)
 		p.rs.rules++
 	}
-	return p.rs, nil
+	return p.rs, p.tables, nil
+}
+
+// note records what r says of its table.
+func (p *nftParser) note(r nftRule) {
+	key := r.Family + " " + r.Table
+	t := p.tables[key]
+	if t == nil {
+		t = &nftTable{}
+		p.tables[key] = t
+	}
+	xt, ok := iptablesWrites(r)
+	t.xt = t.xt || xt
+	t.foreign = t.foreign || !ok
 }
 
 // object takes in a chain or a set, or returns a rule for later.
@@ -53,7 +84,9 @@ func (p *nftParser) object(e nftEntry) (*nftRule, error) {
 		if err := json.Unmarshal(e.raw, &c); err != nil {
 			return nil, fmt.Errorf("chain: %w", err)
 		}
-		p.addChain(c)
+		if !p.skip[c.Family+" "+c.Table] {
+			p.addChain(c)
+		}
 	case "rule":
 		var r nftRule
 		if err := json.Unmarshal(e.raw, &r); err != nil {

@@ -153,6 +153,8 @@ type nftExpr struct {
 	Payload *struct{ Protocol, Field nftValue }
 	Meta    *struct{ Key nftValue }
 	CT      *struct{ Key nftValue }
+	Fib     *struct{ Result, Flags nftValue } // flags: a string or a list
+	Exthdr  *struct{ Name, Field nftValue }   // an IPv6 extension header
 	Prefix  *struct{ Addr, Len nftValue }
 	Range   []nftValue
 	Set     *nftValue
@@ -172,6 +174,8 @@ func (e *nftExpr) decode(b []byte) error {
 	e.Payload = decodeAs[struct{ Protocol, Field nftValue }](m["payload"])
 	e.Meta = decodeAs[struct{ Key nftValue }](m["meta"])
 	e.CT = decodeAs[struct{ Key nftValue }](m["ct"])
+	e.Fib = decodeAs[struct{ Result, Flags nftValue }](m["fib"])
+	e.Exthdr = decodeAs[struct{ Name, Field nftValue }](m["exthdr"])
 	e.Prefix = decodeAs[struct{ Addr, Len nftValue }](m["prefix"])
 	if r := decodeAs[[]nftValue](m["range"]); r != nil {
 		e.Range = *r
@@ -215,6 +219,20 @@ func (v nftValue) text() string {
 	return ""
 }
 
+// texts is v's strings: one, or a list's.
+func texts(v nftValue) []string {
+	if v.kind == jString {
+		return []string{v.str}
+	}
+	var out []string
+	for _, e := range v.list {
+		if e.kind == jString {
+			out = append(out, e.str)
+		}
+	}
+	return out
+}
+
 // String shows a scalar as fmt.Sprint shows it decoded; a list or object
 // as describe does.
 func (v nftValue) String() string {
@@ -256,6 +274,10 @@ func describeExpr(e *nftExpr) string {
 		return fmt.Sprintf("meta %v", e.Meta.Key)
 	case e.CT != nil:
 		return fmt.Sprintf("ct %v", e.CT.Key)
+	case e.Fib != nil:
+		return fmt.Sprintf("fib %s %v", strings.Join(texts(e.Fib.Flags), " . "), e.Fib.Result)
+	case e.Exthdr != nil:
+		return strings.TrimSpace(fmt.Sprintf("exthdr %v %s", e.Exthdr.Name, e.Exthdr.Field.text()))
 	case e.Prefix != nil:
 		return fmt.Sprintf("%v/%v", e.Prefix.Addr, e.Prefix.Len)
 	case e.Set != nil:

@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,8 +32,73 @@ func (p *nftParser) compare(nr nftRule, left nftValue, op string, right nftValue
 		return negated(cond{what: what, eval: func(packet) tri {
 			return p.has(nr, right, func(s string) bool { return s == "new" })
 		}}, negate)
+	case l.CT != nil && l.CT.Key.text() == "status":
+		return negated(cond{what: what, eval: func(packet) tri { return p.ctStatus(nr, right) }}, negate)
+	case l.Fib != nil:
+		return p.compareFib(nr, texts(l.Fib.Flags), l.Fib.Result.text(), what, right, negate)
+	case l.Exthdr != nil:
+		return exthdrCond(l.Exthdr.Field, what, right, negate)
 	}
 	return always(maybe, what)
+}
+
+// ctStatus is no when every status listed is one the probe's first packet
+// has not on its way in (not DNATed, expecting nothing, no reply seen, not
+// yet confirmed); maybe for others (snat).
+func (p *nftParser) ctStatus(nr nftRule, right nftValue) tri {
+	if p.has(nr, right, func(s string) bool { return !neverStatus[strings.ToUpper(strings.ReplaceAll(s, "-", "_"))] }) == no {
+		return no
+	}
+	return maybe
+}
+
+// compareFib judges "fib daddr type" and "fib saddr type": the probe's
+// destination is local, its source unicast. Looked up on the input
+// interface only (". iif"), the destination is local if its address is on
+// that interface and unicast if not. Other results (oif, oifname: reverse
+// path filters) depend on the routes and are not judged.
+func (p *nftParser) compareFib(nr nftRule, flags []string, result, what string, right nftValue, negate bool) cond {
+	var may []string
+	iif := slices.Contains(flags, "iif")
+	switch {
+	case result != "type" || len(flags) > 2 || (len(flags) == 2 && !iif):
+		return always(maybe, what)
+	case slices.Contains(flags, "daddr"):
+		may = []string{"local"}
+		if iif {
+			may = append(may, "unicast")
+		}
+	case slices.Contains(flags, "saddr"):
+		may = []string{"unicast"}
+	default:
+		return always(maybe, what)
+	}
+	return negated(cond{what: what, eval: func(packet) tri {
+		return oneOf(may, func(t string) tri {
+			return p.has(nr, right, func(s string) bool { return s == t })
+		})
+	}}, negate)
+}
+
+// exthdrCond judges a match on an IPv6 extension header, of which the
+// probe has none. On a field ("rt type 0") nft breaks off the rule when the
+// header is missing, negated or not; "exthdr X exists" (right true) is
+// false and "missing" (false) true. nft puts "meta nfproto ipv6" in front
+// (and lists it no more), so an IPv4 packet never matches.
+func exthdrCond(field nftValue, what string, right nftValue, negate bool) cond {
+	if field.kind != jNull || right.kind != jBool {
+		return absent(what)
+	}
+	t := map[bool]tri{true: no, false: yes}[right.b]
+	if negate {
+		t = t.not()
+	}
+	return cond{what: what, eval: func(pk packet) tri {
+		if !pk.src.V6 {
+			return no
+		}
+		return t
+	}}
 }
 
 // comparePayload judges a match on a header field.
@@ -52,6 +118,11 @@ func (p *nftParser) comparePayload(nr nftRule, proto, field, what string, right 
 			return always(maybe, what)
 		}
 		return addrCond(what, proto == "ip6", elems, negate)
+	case (proto == "ip" || proto == "ip6") && field == "daddr":
+		if elems, ok := p.addrs(nr, right); ok {
+			return destCond(what, proto == "ip6", elems, negate)
+		}
+		return familyOnly(what, proto == "ip6")
 	case proto == "ip" && field == "protocol", proto == "ip6" && field == "nexthdr":
 		v6 := proto == "ip6"
 		return cond{what: what, eval: func(pk packet) tri {
@@ -65,15 +136,20 @@ func (p *nftParser) comparePayload(nr nftRule, proto, field, what string, right 
 			return t
 		}}
 	case proto == "ip" || proto == "ip6":
-		v6 := proto == "ip6"
-		return cond{what: what, eval: func(pk packet) tri {
-			if pk.src.V6 != v6 {
-				return no
-			}
-			return maybe
-		}}
+		return familyOnly(what, proto == "ip6")
 	}
 	return always(maybe, what)
+}
+
+// familyOnly is a match on a field of one family's header that is not
+// judged: no for the other family, negated or not, else maybe.
+func familyOnly(what string, v6 bool) cond {
+	return cond{what: what, eval: func(pk packet) tri {
+		if pk.src.V6 != v6 {
+			return no
+		}
+		return maybe
+	}}
 }
 
 // compareMeta judges a match on packet metadata.
@@ -110,15 +186,6 @@ func (p *nftParser) compareMeta(nr nftRule, key, what string, right nftValue, ne
 		return always(maybe, what)
 	}
 	return negated(cond{what: what, eval: eval}, negate)
-}
-
-func negated(c cond, negate bool) cond {
-	if !negate {
-		return c
-	}
-	inner := c.eval
-	c.eval = func(p packet) tri { return inner(p).not() }
-	return c
 }
 
 // portOp handles "tcp dport < 1024" and the like.

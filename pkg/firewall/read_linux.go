@@ -22,13 +22,18 @@ type Host struct {
 	Problems []string // what could not be read
 }
 
-// Read reads nftables and legacy iptables without changing them.
-// iptables-save is read only when it shows rules nft cannot: the legacy
-// backend (the nf_tables backend's rules are already in nft's ruleset).
+// Read reads nftables and iptables without changing them. The legacy
+// backend's rules are only in iptables-save's text. The nf_tables
+// backend's are in nft's ruleset too, but where nft shows iptables-nft's
+// xt expressions (whose options it does not list), the tables
+// iptables-save and ip6tables-save print are read from their text instead
+// ("iptables-nft", "ip6tables-nft" views) and left out of nft's view;
+// tables it calls incompatible, or prints unfaithfully, stay in nft's.
 func Read(ctx context.Context, tools Tools) Host {
 	var h Host
-	nftRead := h.readNft(ctx, tools)
+	nft := h.readNft(ctx, tools)
 	seen := map[string]bool{}
+	var views []*Ruleset
 	for _, tool := range []struct {
 		name string
 		v6   bool
@@ -36,76 +41,144 @@ func Read(ctx context.Context, tools Tools) Host {
 		{"iptables-legacy-save", false}, {"ip6tables-legacy-save", true},
 		{"iptables-save", false}, {"ip6tables-save", true},
 	} {
-		h.readIptables(ctx, tools, tool.name, tool.v6, nftRead, seen)
+		if rs := h.readIptables(ctx, tools, tool.name, tool.v6, nft, seen); rs != nil {
+			views = append(views, rs)
+		}
+	}
+	if nft != nil {
+		rs := nft.rs
+		if len(nft.owned) > 0 {
+			// The same bytes parsed once already: it cannot fail.
+			if rest, _, err := parseNftSkipping(nft.raw, nft.owned); err == nil {
+				rs = rest
+			}
+		}
+		h.add(rs, len(rs.base) > 0)
+	}
+	for _, rs := range views {
+		h.add(rs, rs.rules > 0 || hasDropPolicy(rs))
 	}
 	return h
 }
 
-// readNft reads `nft -j list ruleset`; false when it could not.
-func (h *Host) readNft(ctx context.Context, tools Tools) bool {
+// add lists a view among those that filter, or those that do not.
+func (h *Host) add(rs *Ruleset, filters bool) {
+	if filters {
+		h.Rulesets = append(h.Rulesets, rs)
+		h.Read = append(h.Read, fmt.Sprintf("%s (%s)", rs.from, ruleCount(rs.rules)))
+	} else {
+		h.Empty = append(h.Empty, rs.from)
+	}
+}
+
+// nftRead is nft's ruleset as read.
+type nftRead struct {
+	raw    []byte
+	rs     *Ruleset
+	tables map[string]*nftTable
+	xt     bool            // some table has iptables-nft's xt expressions
+	owned  map[string]bool // "ip filter": read from iptables-save's text instead
+}
+
+// readNft reads `nft -j list ruleset`; nil when it could not.
+func (h *Host) readNft(ctx context.Context, tools Tools) *nftRead {
 	path, err := tools.LookPath("nft")
 	if err != nil {
-		return false
+		return nil
 	}
 	out, err := tools.Command(ctx, path, "-j", "list", "ruleset")
 	if err != nil {
 		h.Problems = append(h.Problems, err.Error())
-		return false
+		return nil
 	}
-	rs, err := parseNft(out)
+	rs, tables, err := parseNftSkipping(out, nil)
 	if err != nil {
 		h.Problems = append(h.Problems, fmt.Sprintf("nft -j list ruleset: %v", err))
-		return false
+		return nil
 	}
-	if len(rs.base) > 0 {
-		h.Rulesets = append(h.Rulesets, rs)
-		h.Read = append(h.Read, fmt.Sprintf("nftables (%s)", ruleCount(rs.rules)))
-	} else {
-		h.Empty = append(h.Empty, "nftables")
+	n := &nftRead{raw: out, rs: rs, tables: tables, owned: map[string]bool{}}
+	for _, t := range tables {
+		n.xt = n.xt || t.xt
 	}
-	return true
+	return n
 }
 
 // readIptables reads one of the iptables-save programs, unless it shows
-// what was read already: nft's own rules, or another program's same text.
-func (h *Host) readIptables(ctx context.Context, tools Tools, name string, v6, nftRead bool, seen map[string]bool) {
+// what was read already: another program's same text, or nft's own rules
+// where nft's view judges them (no xt expressions).
+func (h *Host) readIptables(ctx context.Context, tools Tools, name string, v6 bool, nft *nftRead, seen map[string]bool) *Ruleset {
 	path, err := tools.LookPath(name)
 	if err != nil {
-		return
+		return nil
 	}
 	out, err := tools.Command(ctx, path)
 	if err != nil {
 		h.Problems = append(h.Problems, err.Error())
-		return
+		return nil
 	}
 	text := string(out)
-	legacy := !strings.Contains(firstLine(text), "nf_tables")
-	if !legacy && nftRead {
-		return // the same rules nft showed
+	key := fmt.Sprintf("v6=%t\n%s", v6, stripComments(text))
+	if seen[key] {
+		return nil // iptables-save is iptables-legacy-save on this node
 	}
-	body := stripComments(text)
-	if seen[body] {
-		return // iptables-save is iptables-legacy-save on this node
+	seen[key] = true
+	from, tool := iptablesView(name, v6, text)
+	var tables []string
+	if strings.HasSuffix(from, "-nft") && nft != nil {
+		if !nft.xt {
+			return nil // the same rules nft showed, and nft judges them
+		}
+		if text, tables = nft.takeable(text, v6); len(tables) == 0 {
+			return nil // every table it prints stays in nft's view
+		}
 	}
-	seen[body] = true
-	from := "iptables"
-	if v6 {
-		from = "ip6tables"
-	}
-	if legacy {
-		from += "-legacy"
-	}
-	rs, err := parseIptables(text, from, v6)
+	rs, err := parseIptables(text, from, tool, v6)
 	if err != nil {
 		h.Problems = append(h.Problems, fmt.Sprintf("%s: %v", name, err))
-		return
+		return nil
 	}
-	if rs.rules > 0 || hasDropPolicy(rs) {
-		h.Rulesets = append(h.Rulesets, rs)
-		h.Read = append(h.Read, fmt.Sprintf("%s (%s)", from, ruleCount(rs.rules)))
-	} else {
-		h.Empty = append(h.Empty, from)
+	for _, t := range tables {
+		nft.owned[t] = true
 	}
+	return rs
+}
+
+// iptablesView names the view of an iptables-save text, and the command
+// its fixes use: "iptables-legacy", "ip6tables-nft" (whose rules the
+// iptables command changes: it is iptables-nft where iptables-save says
+// nf_tables). A text without tables or the nf_tables mark says nothing of
+// the backend: it is named after the program.
+func iptablesView(name string, v6 bool, text string) (from, tool string) {
+	tool = "iptables"
+	if v6 {
+		tool = "ip6tables"
+	}
+	switch {
+	case strings.Contains(firstLine(text), "nf_tables"):
+		return tool + "-nft", tool
+	case len(savedTables(text)) == 0:
+		return strings.TrimSuffix(name, "-save"), tool
+	}
+	return tool + "-legacy", tool + "-legacy"
+}
+
+// takeable is the part of iptables-nft's text to read instead of nft's
+// view, and its tables as nft names them ("ip filter"): those it prints
+// whose rules nft shows nothing iptables-save mangles in.
+func (n *nftRead) takeable(text string, v6 bool) (string, []string) {
+	family := "ip"
+	if v6 {
+		family = "ip6"
+	}
+	var tables []string
+	text = keepTables(text, func(table string) bool {
+		if t := n.tables[family+" "+table]; t != nil && t.foreign {
+			return false
+		}
+		tables = append(tables, family+" "+table)
+		return true
+	})
+	return text, tables
 }
 
 func firstLine(s string) string {
