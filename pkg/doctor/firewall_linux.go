@@ -35,6 +35,7 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 	}
 	var blockedBy, unsure []string
 	var fixes []string
+	persists := true // every fix is the firewall manager's own command
 	for _, s := range sources {
 		for _, rs := range v.Rulesets {
 			o := rs.Decide(s, port)
@@ -44,6 +45,7 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 				if o.Fix != "" {
 					fixes = append(fixes, o.Fix)
 				}
+				persists = persists && o.Persists
 			case firewall.Undecided:
 				why := ""
 				if o.Why != "" {
@@ -58,11 +60,7 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 	case len(blockedBy) > 0:
 		ck.Status = Fail
 		ck.Found = strings.Join(append(blockedBy, unsure...), "; ") + " [read " + read + "]"
-		ck.Fix = "let the probe in ahead of that rule"
-		if len(fixes) > 0 {
-			ck.Fix += ", e.g. " + strings.Join(dedupe(fixes), "; ")
-		}
-		ck.Fix += ", and make it permanent where your firewall is configured (/etc/nftables.conf, firewalld, ufw)"
+		ck.Fix = blockedFix(fixes, persists)
 	case len(unsure) > 0:
 		ck.Status = Warn
 		ck.Found = strings.Join(unsure, "; ") + " [read " + read + "]"
@@ -76,4 +74,17 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 		ck.Found += "; but could not read: " + strings.Join(v.Problems, "; ")
 	}
 	return ck
+}
+
+// blockedFix words the fix of a blocked probe: the commands, and where to
+// make them permanent unless they are the firewall manager's own (ufw).
+func blockedFix(fixes []string, persists bool) string {
+	fix := "let the probe in ahead of that rule"
+	if len(fixes) > 0 {
+		fix += ", e.g. " + strings.Join(dedupe(fixes), "; ")
+	}
+	if !persists || len(fixes) == 0 {
+		fix += ", and make it permanent where your firewall is configured (/etc/nftables.conf, firewalld, ufw)"
+	}
+	return fix
 }

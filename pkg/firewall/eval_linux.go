@@ -84,6 +84,8 @@ type rule struct {
 	unknown string // vUnknown: what it is
 	// fix says how to let the probe in ahead of this rule.
 	fix func(src Source, port uint16) string
+	// persists: fix is a firewall manager's command, kept across reboots.
+	persists bool
 }
 
 // match evaluates the rule's conditions: no as soon as one is false.
@@ -127,7 +129,8 @@ type chain struct {
 	policy verdict
 	fam    famSet
 	// fix says how to let the probe in against the policy.
-	fix func(src Source, port uint16) string
+	fix      func(src Source, port uint16) string
+	persists bool // as rule's
 }
 
 // Ruleset is one firewall view: nftables, or legacy iptables of one family.
@@ -176,12 +179,15 @@ type Verdict struct {
 	Where string
 	Why   string // undecided: what could not be judged
 	Fix   string // a command that lets the probe in there; "" if none
+	// Persists: Fix is the firewall manager's own command (ufw), which
+	// keeps the rule across reboots and reloads.
+	Persists bool
 }
 
 // Decide is the fate of a new TCP connection from src to port.
 func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 	o := rs.decide(packet{src: src, port: port})
-	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port)}
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists()}
 }
 
 // outcome is what became of the packet, and what decided it.
@@ -201,6 +207,13 @@ func (o outcome) where() string {
 		return fmt.Sprintf("%s chain %s (policy drop, no rule accepts it)", o.from, o.chain.name)
 	}
 	return o.from
+}
+
+func (o outcome) persists() bool {
+	if o.rule != nil {
+		return o.rule.persists
+	}
+	return o.chain != nil && o.chain.persists
 }
 
 func (o outcome) fix(src Source, port uint16) string {

@@ -22,16 +22,17 @@ var update = flag.Bool("update", false, "rewrite testdata/golden from the rulese
 // verdicts on it.
 
 // ufwRuleset is ufw's own start-up (/lib/ufw/ufw-init start) on its
-// shipped rule files plus one user rule, as `ufw allow proto tcp from
-// 168.63.129.16 to any port 12345` writes it. The ufw command itself is
-// not run: `ufw enable` writes /etc/ufw, enables the firewall at boot and
-// sets sysctls, none of which a namespace confines. ufw-init takes a root
-// and data directory, so it reads only the temporary copy and changes only
-// the namespace's iptables.
-func ufwRuleset(t *testing.T, ns *testenv.NS) {
+// shipped rule files plus two user rules, as `ufw allow proto tcp from
+// 168.63.129.16 to any port 12345` and `ufw deny 8080/tcp` write them.
+// `ufw enable` is not run: it writes /etc/ufw, enables the firewall at
+// boot and sets sysctls, none of which a namespace confines. ufw-init and
+// ufw take a root and data directory, so they read and write only the
+// temporary copy and change only the namespace's iptables. It returns
+// that directory, for running ufw's fixes (ufwFix).
+func ufwRuleset(t *testing.T, ns *testenv.NS) string {
 	testenv.RequireTools(t, "ufw")
 	dir := t.TempDir()
-	for _, d := range []string{"etc/ufw", "etc/default", "lib/ufw"} {
+	for _, d := range []string{"etc/ufw/applications.d", "etc/default", "lib/ufw"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -55,12 +56,16 @@ func ufwRuleset(t *testing.T, ns *testenv.NS) {
 	user := copyFile("/usr/share/ufw/iptables/user.rules", "etc/ufw/user.rules")
 	write("etc/ufw/user.rules", strings.Replace(user, "### RULES ###\n", "### RULES ###\n\n"+
 		"### tuple ### allow tcp 12345 0.0.0.0/0 any 168.63.129.16 in\n"+
-		"-A ufw-user-input -p tcp --dport 12345 -s 168.63.129.16 -j ACCEPT\n", 1))
+		"-A ufw-user-input -p tcp --dport 12345 -s 168.63.129.16 -j ACCEPT\n\n"+
+		"### tuple ### deny tcp 8080 0.0.0.0/0 any 0.0.0.0/0 in\n"+
+		"-A ufw-user-input -p tcp --dport 8080 -j DROP\n", 1))
 	copyFile("/lib/ufw/ufw-init-functions", "lib/ufw/ufw-init-functions")
+	copyFile("/lib/ufw/ufw-init", "lib/ufw/ufw-init") // ufw runs it from the root directory
 	write("etc/ufw/ufw.conf", "ENABLED=yes\nLOGLEVEL=low\n")
 	write("etc/default/ufw", "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n"+
 		"DEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\nMANAGE_BUILTINS=no\nIPT_SYSCTL=/dev/null\nIPT_MODULES=\"\"\n")
 	ns.MustRun(t, "/lib/ufw/ufw-init", "--rootdir", dir, "--datadir", dir, "start")
+	return dir
 }
 
 // dockerRules are the chains docker 24 creates for a container publishing
@@ -142,13 +147,14 @@ COMMIT
 `
 
 // restore loads iptables-save text with iptables-restore in ns.
-func restore(text string) func(*testing.T, *testenv.NS) {
-	return func(t *testing.T, ns *testenv.NS) {
+func restore(text string) func(*testing.T, *testenv.NS) string {
+	return func(t *testing.T, ns *testenv.NS) string {
 		cmd := ns.Command("iptables-restore")
 		cmd.Stdin = strings.NewReader(text)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("iptables-restore: %v: %s", err, out)
 		}
+		return ""
 	}
 }
 
@@ -158,42 +164,93 @@ var probes = []struct {
 	port uint16
 }{{"168.63.129.16/32", 12345}, {"192.0.2.1/32", 12345}, {"any4", 12345}, {"192.0.2.1/32", 8080}, {"192.0.2.1/32", 30080}, {"any6", 12345}}
 
+// goldenCase is a ruleset a firewall manager leaves, and what each
+// reading ("reading src port") must decide.
+type goldenCase struct {
+	name string
+	// build loads the ruleset into ns; it returns ufw's directory, or "".
+	build func(*testing.T, *testenv.NS) string
+	want  map[string]Decision
+}
+
+// goldenCases: three readings each: nft's JSON alone, where iptables-nft's
+// conntrack and addrtype matches are xt matches it cannot judge (nft -j
+// lists them without their options); iptables-save's IPv4 text alone; and
+// the host, as Read sees it (nft, with the tables iptables-nft owns read
+// from iptables-save and ip6tables-save). Docker's DNAT of 8080 for
+// packets not from docker0 is not followed.
+var goldenCases = []goldenCase{
+	{"ufw", ufwRuleset, map[string]Decision{
+		"iptables 192.0.2.1/32 12345": Drop, "iptables 168.63.129.16/32 12345": Accept,
+		"nftables 168.63.129.16/32 12345": Undecided, "iptables any6 12345": Accept,
+		"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Drop,
+		"host 192.0.2.1/32 8080": Drop, "host 192.0.2.1/32 30080": Drop, "host any6 12345": Drop}},
+	{"docker", restore(dockerRules), map[string]Decision{
+		"iptables 192.0.2.1/32 12345": Accept, "nftables 192.0.2.1/32 12345": Accept,
+		"iptables 192.0.2.1/32 8080": Undecided, "nftables 192.0.2.1/32 8080": Undecided,
+		"host 192.0.2.1/32 12345": Accept, "host 192.0.2.1/32 8080": Undecided}},
+	{"kube-proxy", restore(kubeRules), map[string]Decision{
+		"iptables 192.0.2.1/32 30080": Drop, "iptables 192.0.2.1/32 12345": Accept,
+		"nftables 192.0.2.1/32 12345": Accept, "nftables any6 12345": Accept,
+		"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Accept,
+		"host any4 12345": Accept, "host 192.0.2.1/32 30080": Drop}},
+}
+
 func TestGoldenRulesets(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTools(t, "nft", "iptables-restore", "iptables-save", "ip6tables-save")
-	for _, tc := range []struct {
-		name  string
-		build func(*testing.T, *testenv.NS)
-		// "reading src port" -> decision. Three readings: nft's JSON
-		// alone, where iptables-nft's conntrack and addrtype matches are xt
-		// matches it cannot judge (nft -j lists them without their
-		// options); iptables-save's IPv4 text alone; and the host, as
-		// Read sees it (nft, with the tables iptables-nft owns read from
-		// iptables-save and ip6tables-save). Docker's DNAT of 8080 for
-		// packets not from docker0 is not followed.
-		want map[string]Decision
-	}{
-		{"ufw", ufwRuleset, map[string]Decision{
-			"iptables 192.0.2.1/32 12345": Drop, "iptables 168.63.129.16/32 12345": Accept,
-			"nftables 168.63.129.16/32 12345": Undecided, "iptables any6 12345": Accept,
-			"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Drop,
-			"host any6 12345": Drop}},
-		{"docker", restore(dockerRules), map[string]Decision{
-			"iptables 192.0.2.1/32 12345": Accept, "nftables 192.0.2.1/32 12345": Accept,
-			"iptables 192.0.2.1/32 8080": Undecided, "nftables 192.0.2.1/32 8080": Undecided,
-			"host 192.0.2.1/32 12345": Accept, "host 192.0.2.1/32 8080": Undecided}},
-		{"kube-proxy", restore(kubeRules), map[string]Decision{
-			"iptables 192.0.2.1/32 30080": Drop, "iptables 192.0.2.1/32 12345": Accept,
-			"nftables 192.0.2.1/32 12345": Accept, "nftables any6 12345": Accept,
-			"host 168.63.129.16/32 12345": Accept, "host 192.0.2.1/32 12345": Accept,
-			"host any4 12345": Accept, "host 192.0.2.1/32 30080": Drop}},
-	} {
+	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := testenv.NewNS(t)
 			tc.build(t, ns)
 			golden(t, tc.name+".verdicts", readings(t, ns, tc.name, tc.want))
 		})
 	}
+}
+
+// The fix the doctor prints for a drop works: run in a namespace holding
+// the same ruleset, it lets that probe in (ufw's through ufw itself).
+func TestGoldenFixesLetTheProbeIn(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "nft", "iptables-restore", "iptables-save", "ip6tables-save")
+	tried := 0
+	for _, tc := range goldenCases {
+		for _, p := range probes {
+			if tc.want[fmt.Sprintf("host %s %d", p.src, p.port)] != Drop {
+				continue
+			}
+			tried++
+			t.Run(fmt.Sprintf("%s %s %d", tc.name, p.src, p.port), func(t *testing.T) {
+				ns := testenv.NewNS(t)
+				dir := tc.build(t, ns)
+				v := hostVerdict(Read(context.Background(), nsTools(ns)).Rulesets, p.src, p.port)
+				if v.Decision != Drop || v.Fix == "" {
+					t.Fatalf("before the fix: %s at %s, fix %q", v.Decision, v.Where, v.Fix)
+				}
+				runFix(t, ns, v.Fix, dir)
+				after := hostVerdict(Read(context.Background(), nsTools(ns)).Rulesets, p.src, p.port)
+				if after.Decision != Accept {
+					t.Errorf("after %q: %s at %s (%s)", v.Fix, after.Decision, after.Where, after.Why)
+				}
+				if v.Persists != strings.HasPrefix(v.Fix, "ufw ") {
+					t.Errorf("fix %q: Persists %v", v.Fix, v.Persists)
+				}
+			})
+		}
+	}
+	if tried < 5 {
+		t.Errorf("only %d drops tried: the golden cases lost theirs", tried)
+	}
+}
+
+// runFix runs a fix command in ns; ufw's with the test's root directory.
+func runFix(t *testing.T, ns *testenv.NS, fix, ufwDir string) {
+	t.Helper()
+	args := strings.Fields(fix)
+	if args[0] == "ufw" {
+		args = append([]string{"ufw", "--rootdir=" + ufwDir, "--datadir=" + ufwDir}, args[1:]...)
+	}
+	ns.MustRun(t, args[0], args[1:]...)
 }
 
 // readings records the rulesets' text in testdata/golden and returns the

@@ -81,6 +81,7 @@ func parseIptables(text, from, tool string, v6 bool) (*Ruleset, error) {
 		c.rules = append(c.rules, r)
 		rs.rules++
 	}
+	useUFWFixes(rs)
 	return rs, nil
 }
 
