@@ -197,9 +197,21 @@ type outcome struct {
 	chain *chain // base chain whose policy decided, when rule is nil
 	why   string // undecided: what could not be judged
 	from  string // the ruleset
+	// other is the other way's drop where a rule that cannot be judged
+	// (branch, for why) leads to two different drops; the fix goes ahead
+	// of branch, which both ways pass.
+	other  *outcome
+	branch *rule
 }
 
 func (o outcome) where() string {
+	if o.other != nil {
+		other := *o.other
+		other.from = o.from
+		one := o
+		one.other = nil
+		return fmt.Sprintf("%s, or %s (which one depends on %s at %s)", one.where(), other.where(), o.why, o.branch.ref)
+	}
 	if o.rule != nil {
 		return o.rule.ref
 	}
@@ -210,6 +222,9 @@ func (o outcome) where() string {
 }
 
 func (o outcome) persists() bool {
+	if o.branch != nil {
+		return o.branch.persists
+	}
 	if o.rule != nil {
 		return o.rule.persists
 	}
@@ -218,6 +233,8 @@ func (o outcome) persists() bool {
 
 func (o outcome) fix(src Source, port uint16) string {
 	switch {
+	case o.branch != nil && o.branch.fix != nil:
+		return o.branch.fix(src, port)
 	case o.rule != nil && o.rule.fix != nil:
 		return o.rule.fix(src, port)
 	case o.rule == nil && o.chain != nil && o.chain.fix != nil:
@@ -307,6 +324,9 @@ func (w *walker) run(stack []frame, p packet) outcome {
 			taken := w.follow(clone(stack), r, p)
 			skipped := w.run(clone(stack), p)
 			if taken.kind == skipped.kind && taken.kind != Undecided {
+				if taken.kind == Drop && (taken.rule != skipped.rule || taken.chain != skipped.chain) {
+					skipped.other, skipped.branch, skipped.why = &taken, r, why
+				}
 				return skipped
 			}
 			return outcome{kind: Undecided, rule: r, why: why}

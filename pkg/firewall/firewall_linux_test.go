@@ -177,8 +177,9 @@ func TestIptablesDecide(t *testing.T) {
 		})
 	}
 	o := rs.decide(packet{src: src("192.0.2.1/32"), port: 12345})
-	if f := o.fix(src("168.63.129.16/32"), 12345); f != "iptables-legacy -I INPUT -s 168.63.129.16 -p tcp --dport 12345 -j ACCEPT" {
-		t.Errorf("fix %q", f)
+	// ufw owns this INPUT policy: its own command lets the probe in.
+	if f := o.fix(src("168.63.129.16/32"), 12345); f != "ufw allow proto tcp from 168.63.129.16 to any port 12345" || !o.persists() {
+		t.Errorf("fix %q, persists %v", f, o.persists())
 	}
 }
 
@@ -353,5 +354,32 @@ func TestNftProbeModel(t *testing.T) {
 				t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[tc.want]))
 			}
 		})
+	}
+}
+
+// Both ways at a rule that cannot be judged drop, at different places:
+// the verdict names both and the fix goes ahead of that rule, which both
+// ways pass (an accept added at the end of the chain would miss one).
+func TestTwoDropsFixAheadOfTheBranch(t *testing.T) {
+	doc := `{"nftables": [{"table": {"family": "inet", "name": "f", "handle": 1}},
+	{"chain": {"family": "inet", "table": "f", "name": "in", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+	{"chain": {"family": "inet", "table": "f", "name": "ext", "handle": 2}},
+	{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "eth0"}}, {"jump": {"target": "ext"}}]}},
+	{"rule": {"family": "inet", "table": "f", "chain": "ext", "handle": 9, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 12345}}, {"drop": null}]}}]}`
+	rs, err := parseNft([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rs.Decide(src("168.63.129.16/32"), 12345)
+	if v.Decision != Drop {
+		t.Fatalf("got %s at %s", v.Decision, v.Where)
+	}
+	for _, want := range []string{"inet f in (policy drop", "inet f ext handle 9", "iifname eth0", "inet f in handle 7"} {
+		if !strings.Contains(v.Where, want) {
+			t.Errorf("where %q lacks %q", v.Where, want)
+		}
+	}
+	if want := "nft insert rule inet f in position 7 ip saddr 168.63.129.16 tcp dport 12345 accept"; v.Fix != want {
+		t.Errorf("fix %q, want %q", v.Fix, want)
 	}
 }
