@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ilbvip/ilbvip/pkg/firewall"
@@ -34,8 +35,7 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 		return ck
 	}
 	var blockedBy, unsure []string
-	var fixes []string
-	persists := true // every fix is the firewall manager's own command
+	var fixes, keep []string // keep: where to make the fixes permanent
 	for _, s := range sources {
 		for _, rs := range v.Rulesets {
 			o := rs.Decide(s, port)
@@ -45,7 +45,9 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 				if o.Fix != "" {
 					fixes = append(fixes, o.Fix)
 				}
-				persists = persists && o.Persists
+				if !o.Persists {
+					keep = append(keep, o.KeepIn)
+				}
 			case firewall.Undecided:
 				why := ""
 				if o.Why != "" {
@@ -60,7 +62,7 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 	case len(blockedBy) > 0:
 		ck.Status = Fail
 		ck.Found = strings.Join(append(blockedBy, unsure...), "; ") + " [read " + read + "]"
-		ck.Fix = blockedFix(fixes, persists)
+		ck.Fix = blockedFix(fixes, keep)
 	case len(unsure) > 0:
 		ck.Status = Warn
 		ck.Found = strings.Join(unsure, "; ") + " [read " + read + "]"
@@ -77,14 +79,18 @@ func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
 }
 
 // blockedFix words the fix of a blocked probe: the commands, and where to
-// make them permanent unless they are the firewall manager's own (ufw).
-func blockedFix(fixes []string, persists bool) string {
-	fix := "let the probe in ahead of that rule"
+// make them permanent unless they are the firewall manager's own (ufw):
+// keep holds a place per fix that does not persist ("" when unknown).
+func blockedFix(fixes, keep []string) string {
+	fix := "let the probe in ahead of the rule or policy that blocks it"
 	if len(fixes) > 0 {
 		fix += ", e.g. " + strings.Join(dedupe(fixes), "; ")
 	}
-	if !persists || len(fixes) == 0 {
-		fix += ", and make it permanent where your firewall is configured (/etc/nftables.conf, firewalld, ufw)"
+	switch places := dedupe(keep); {
+	case len(fixes) > 0 && len(keep) == 0:
+		return fix
+	case len(places) > 0 && !slices.Contains(places, ""):
+		return fix + ", and make it permanent in " + strings.Join(places, "; ")
 	}
-	return fix
+	return fix + ", and make it permanent where your firewall is configured (/etc/nftables.conf, firewalld, ufw)"
 }

@@ -86,6 +86,8 @@ type rule struct {
 	fix func(src Source, port uint16) string
 	// persists: fix is a firewall manager's command, kept across reboots.
 	persists bool
+	// keep says where to make fix permanent, when it does not persist.
+	keep string
 }
 
 // match evaluates the rule's conditions: no as soon as one is false.
@@ -130,7 +132,8 @@ type chain struct {
 	fam    famSet
 	// fix says how to let the probe in against the policy.
 	fix      func(src Source, port uint16) string
-	persists bool // as rule's
+	persists bool   // as rule's
+	keep     string // as rule's
 }
 
 // Ruleset is one firewall view: nftables, or legacy iptables of one family.
@@ -182,12 +185,15 @@ type Verdict struct {
 	// Persists: Fix is the firewall manager's own command (ufw), which
 	// keeps the rule across reboots and reloads.
 	Persists bool
+	// KeepIn says where to make Fix permanent when it does not persist:
+	// "/etc/ufw/before.rules", "/etc/nftables.conf ..."; "" when unknown.
+	KeepIn string
 }
 
 // Decide is the fate of a new TCP connection from src to port.
 func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 	o := rs.decide(packet{src: src, port: port})
-	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists()}
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep()}
 }
 
 // outcome is what became of the packet, and what decided it.
@@ -229,6 +235,18 @@ func (o outcome) persists() bool {
 		return o.rule.persists
 	}
 	return o.chain != nil && o.chain.persists
+}
+
+func (o outcome) keep() string {
+	switch {
+	case o.branch != nil:
+		return o.branch.keep
+	case o.rule != nil:
+		return o.rule.keep
+	case o.chain != nil:
+		return o.chain.keep
+	}
+	return ""
 }
 
 func (o outcome) fix(src Source, port uint16) string {

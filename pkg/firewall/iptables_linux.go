@@ -77,12 +77,21 @@ func parseIptables(text, from, tool string, v6 bool) (*Ruleset, error) {
 		table, name, _ := strings.Cut(p.chain, " ")
 		r := iptablesRule(rs, table, p.toks, v6)
 		r.ref = fmt.Sprintf("%s rule %q (table %s)", from, p.line, table)
-		r.fix = fixIptables(tool, table, name, p.pos)
+		r.fix, r.keep = fixIptables(tool, table, name, p.pos), iptKeep(v6)
 		c.rules = append(c.rules, r)
 		rs.rules++
 	}
-	useUFWFixes(rs)
+	useUFWFixes(rs, v6)
 	return rs, nil
+}
+
+// iptKeep says where iptables rules are made permanent on the usual
+// distributions.
+func iptKeep(v6 bool) string {
+	if v6 {
+		return "/etc/iptables/rules.v6 (Debian, iptables-persistent) or /etc/sysconfig/ip6tables (RHEL)"
+	}
+	return "/etc/iptables/rules.v4 (Debian, iptables-persistent) or /etc/sysconfig/iptables (RHEL)"
 }
 
 // addIptChain takes in a ":NAME POLICY [counters]" line.
@@ -96,7 +105,7 @@ func addIptChain(rs *Ruleset, table, line, tool string, fam famSet) error {
 		c.hook, c.policy = hook, vAccept
 		if f[1] == "DROP" {
 			c.policy = vDrop
-			c.fix = fixIptables(tool, table, f[0], 0)
+			c.fix, c.keep = fixIptables(tool, table, f[0], 0), iptKeep(fam == famV6)
 		}
 	}
 	rs.add(c)

@@ -125,17 +125,26 @@ func (p *nftParser) addChain(nc nftChain) {
 		c.policy = vAccept
 		if nc.Policy == "drop" {
 			c.policy = vDrop
-			c.fix = chainFixNft(nc.Family, nc.Table, nc.Name)
+			c.fix, c.keep = chainFixNft(nc.Family, nc.Table, nc.Name), nftKeep(nc.Table)
 		}
 	}
 	p.rs.add(c)
 	sort.SliceStable(p.rs.base, func(i, j int) bool { return hookOrder[p.rs.base[i].hook] < hookOrder[p.rs.base[j].hook] })
 }
 
+// nftKeep says where a rule added with nft is made permanent: firewalld
+// rebuilds its own table at every reload.
+func nftKeep(table string) string {
+	if table == "firewalld" {
+		return "firewalld's configuration (firewall-cmd --permanent ...; a rule added with nft is gone at the next firewall-cmd --reload)"
+	}
+	return "/etc/nftables.conf (RHEL: /etc/sysconfig/nftables.conf)"
+}
+
 // rules converts one nft rule; a verdict map becomes one rule per element.
 func (p *nftParser) rules(nr nftRule) []*rule {
 	ref := fmt.Sprintf("nftables %s handle %d", nftKey(nr.Family, nr.Table, nr.Chain), nr.Handle)
-	base := &rule{ref: ref, fix: ruleFixNft(nr.Family, nr.Table, nr.Chain, nr.Handle)}
+	base := &rule{ref: ref, fix: ruleFixNft(nr.Family, nr.Table, nr.Chain, nr.Handle), keep: nftKeep(nr.Table)}
 	for _, stmt := range nr.Expr {
 		for _, e := range stmt {
 			if e.key == "vmap" {
