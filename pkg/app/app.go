@@ -183,7 +183,11 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 	app.Action = func(cc *cli.Context) error {
 		if cc.NArg() > 0 {
 			code = ocf.ErrArgs
-			return fmt.Errorf("unexpected argument %q: parameters are flags, such as --port 12345", cc.Args().First())
+			return fmt.Errorf("unexpected argument %q%s", cc.Args().First(), switchHint(args, cc.Args().First(), app.Flags))
+		}
+		if err := repeatedFlag(args[1:], app.Flags); err != nil {
+			code = ocf.ErrArgs
+			return err
 		}
 		if a.Check != nil {
 			if err := a.Check(cc); err != nil {
@@ -215,7 +219,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 		if code == 0 {
 			code = ocf.ErrArgs
 		}
-		fmt.Fprintf(stderr, "%s: %v\n", a.Name, err)
+		fmt.Fprintf(stderr, "%s: %s\n", a.Name, usageMessage(err))
 	}
 	return code
 }

@@ -18,7 +18,15 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"restore"}, ocf.ErrArgs, "tag: is missing"},
 		{[]string{"restore", "--nope"}, ocf.ErrArgs, "flag provided but not defined"},
-		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, ocf.ErrArgs, `unexpected argument "extra"`},
+		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, ocf.ErrArgs, `unexpected argument "extra": parameters are flags`},
+		// The last of two would win silently, dropping a probe source.
+		{[]string{"restore", "-t", "x", "--port", "1", "--allow", "168.63.129.16", "--allow=fe80::1234:5678:9abc"}, ocf.ErrArgs,
+			"--allow is given twice: give it once, with the values as one comma-separated list"},
+		{[]string{"restore", "--tag", "x", "-t", "y", "--port", "1"}, ocf.ErrArgs, "-t and --tag are the same flag: give it once"},
+		{[]string{"restore", "-t", "x", "-t", "y", "--port", "1"}, ocf.ErrArgs, "-t is given twice: give it once"},
+		{[]string{"restore", "-t", "x", "--port", "1", "--source", "true"}, ocf.ErrArgs, `unexpected argument "true": --source is a switch: write --source alone, or --source=true`},
+		{[]string{"restore", "-t", "x", "--port"}, ocf.ErrArgs, "flag needs an argument: --port"},
+		{[]string{"restore", "-t", "x", "--port", "1", "--source=yes"}, ocf.ErrArgs, `invalid boolean value "yes" for --source`},
 		{[]string{"restore", "-t", "x", "--port", "0"}, ocf.ErrConfigured, `port (from flag --port): "0" is not a port number`},
 		{[]string{"restore", "--version"}, ocf.Success, "restore version"},
 		{[]string{"quickCheck", "serve"}, ocf.ErrArgs, "serve is internal"},
