@@ -262,6 +262,19 @@ var iptablesModelCases = []struct {
 	{"-m frag ! --fragid 1", true, no},
 	{"-m hbh ! --hbh-len 8", true, no},
 	{"-m comment --comment x -p tcp --dport 12345", false, yes},
+	// Hardening against odd flag combinations, as iptables-save prints it.
+	{"-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN", false, yes}, // --syn
+	{"-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW", false, no},
+	{"-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE", false, no},
+	{"-p tcp -m tcp --tcp-flags FIN,SYN FIN,SYN", false, no},
+	{"-p tcp -m tcp --tcp-flags SYN,RST SYN,RST", false, no},
+	{"-p tcp -m tcp --tcp-flags ALL ALL", false, no},
+	{"-p tcp -m tcp --tcp-flags ACK ACK", false, no},
+	{"-p tcp -m tcp --tcp-flags ALL SYN", true, yes},
+	{"-p tcp -m tcp --tcp-flags SYN,BOGUS SYN", false, maybe},
+	{"-m pkttype --pkt-type broadcast", false, no},
+	{"-m pkttype --pkt-type unicast", false, yes},
+	{"-m pkttype ! --pkt-type unicast", false, no},
 }
 
 func TestIptablesProbeModel(t *testing.T) {
@@ -292,7 +305,10 @@ func nftFib(result, flags string) string {
 	return `{"fib": {"result": "` + result + `", "flags": ` + flags + `}}`
 }
 
-const nftCtStatus = `{"ct": {"key": "status"}}`
+const (
+	nftCtStatus = `{"ct": {"key": "status"}}`
+	nftTCPFlags = `{"payload": {"protocol": "tcp", "field": "flags"}}`
+)
 
 // nftModelCases are nft matches, in the JSON nft -j lists, and what they
 // say of the probe.
@@ -323,6 +339,23 @@ var nftModelCases = []struct {
 	{"rt type 0", jsonMatch("==", `{"exthdr": {"name": "rt", "field": "type"}}`, `0`), true, no},
 	{"rt type != 0", jsonMatch("!=", `{"exthdr": {"name": "rt", "field": "type"}}`, `0`), true, no},
 	{"exthdr rt exists", jsonMatch("==", `{"exthdr": {"name": "rt"}}`, `true`), true, no},
+	// TCP flags, in the JSON nft 1.0.6 lists for the rules in the comments.
+	{"tcp flags syn", jsonMatch("in", nftTCPFlags, `"syn"`), false, yes},
+	{"tcp flags ack", jsonMatch("in", nftTCPFlags, `"ack"`), false, no},
+	{"tcp flags syn|ack (any and all of disagree)", jsonMatch("in", nftTCPFlags, `{"|": ["syn", "ack"]}`), false, maybe},
+	{"tcp flags & (fin|syn|rst|ack) == syn", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "syn", "rst", "ack"]]}`, `"syn"`), false, yes},
+	{"tcp flags & (fin|syn|rst|ack) != syn", jsonMatch("!=", `{"&": [`+nftTCPFlags+`, ["fin", "syn", "rst", "ack"]]}`, `"syn"`), false, no},
+	{"tcp flags & (fin|syn) == fin|syn", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "syn"]]}`, `{"|": ["fin", "syn"]}`), false, no},
+	{"tcp flags & (fin|psh|urg) == fin|psh|urg", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "psh", "urg"]]}`, `{"|": ["fin", "psh", "urg"]}`), false, no},
+	{"tcp flags & (fin|syn|rst|psh|ack|urg) == 0", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "syn", "rst", "psh", "ack", "urg"]]}`, `0`), false, no},
+	{"tcp flags != syn", jsonMatch("!=", nftTCPFlags, `"syn"`), false, no},
+	{"tcp flags { syn, syn|ack }", jsonMatch("==", nftTCPFlags, `{"set": [{"|": ["syn", "ack"]}, "syn"]}`), false, yes},
+	{"tcp flags { ack, syn|ack }", jsonMatch("==", nftTCPFlags, `{"set": [{"|": ["syn", "ack"]}, "ack"]}`), false, no},
+	{"meta pkttype broadcast", jsonMatch("==", `{"meta": {"key": "pkttype"}}`, `"broadcast"`), false, no},
+	// Limits per source: how often the source sends decides.
+	{"meter m { ip saddr limit rate over 5/second }", `{"meter": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "stmt": {"limit": {"rate": 5, "burst": 5, "per": "second", "inv": true}}, "size": 65535, "name": "m"}}`, false, maybe},
+	{"update @flood { ip saddr limit rate over 10/second }", `{"set": {"op": "update", "elem": {"payload": {"protocol": "ip", "field": "saddr"}}, "set": "@flood", "stmt": [{"limit": {"rate": 10, "burst": 5, "per": "second", "inv": true}}]}}`, false, maybe},
+	{"add @seen { ip saddr }", `{"set": {"op": "add", "elem": {"payload": {"protocol": "ip", "field": "saddr"}}, "set": "@seen"}}`, false, yes},
 	{"exthdr frag missing", jsonMatch("==", `{"exthdr": {"name": "frag"}}`, `false`), true, yes},
 	{"exthdr frag missing, IPv4", jsonMatch("==", `{"exthdr": {"name": "frag"}}`, `false`), false, no},
 	{"exthdr hbh != exists", jsonMatch("!=", `{"exthdr": {"name": "hbh"}}`, `true`), true, yes},

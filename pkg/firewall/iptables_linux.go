@@ -282,6 +282,9 @@ func moduleOption(ctx optContext, opt string, a []string) cond {
 		return conntrackOption(ctx.module, opt, val, w)
 	case "comment":
 		return always(yes, w)
+	case "pkttype":
+		// The probe is addressed to this host alone.
+		return always(triOf(strings.EqualFold(val, "unicast")), w)
 	case "iprange":
 		if opt == "--src-range" {
 			return srcRange(val, w)
@@ -303,6 +306,8 @@ func portOption(module, opt, val, w string) cond {
 		}
 	case module == "tcp" && opt == "--syn":
 		return always(yes, w)
+	case opt == "--tcp-flags":
+		return iptTCPFlags(strings.Fields(val), w)
 	case module == "multiport" && (opt == "--dports" || opt == "--destination-ports"):
 		if r, ok := iptPorts(val); ok {
 			return portCond(w, r, false)

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -169,7 +170,18 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 		var x nftXt
 		_ = json.Unmarshal(e.raw, &x)
 		xtTarget(r, x)
-	case "counter", "log", "mangle", "notrack", "set", "quota_set", "ct helper", "ct timeout", "ct expectation",
+	case "meter":
+		// A per-key limit (`meter m { ip saddr limit rate over 5/second }`):
+		// it depends on how often the source sends.
+		r.conds = append(r.conds, always(maybe, "meter (a rate limit per "+meterKey(e.raw)+")"))
+	case "set":
+		// Adding to a dynamic set leaves the packet alone, unless the
+		// update carries a limit or quota (`update @s { ip saddr limit
+		// rate over 10/second }`), which then decides.
+		if bytes.Contains(e.raw, []byte(`"limit"`)) || bytes.Contains(e.raw, []byte(`"quota"`)) || bytes.Contains(e.raw, []byte(`"ct count"`)) {
+			r.conds = append(r.conds, always(maybe, "set update with a limit"))
+		}
+	case "counter", "log", "mangle", "notrack", "quota_set", "ct helper", "ct timeout", "ct expectation",
 		"dup", "flow", "meta", "ct", "tcp option", "synproxy_set", "secmark", "ct count set":
 		// Statements that leave the packet's fate alone.
 	case "limit", "quota", "ct count", "numgen":
@@ -182,6 +194,15 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 			r.verdict, r.unknown = vUnknown, "statement "+e.key+" is not followed"
 		}
 	}
+}
+
+// meterKey describes what a meter keys its limit on ("ip saddr").
+func meterKey(raw json.RawMessage) string {
+	var m struct{ Key nftValue }
+	if json.Unmarshal(raw, &m) != nil {
+		return "key"
+	}
+	return describe(m.Key)
 }
 
 // xtTarget is a rule iptables-nft wrote with a target nft cannot express

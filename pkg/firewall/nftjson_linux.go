@@ -155,6 +155,8 @@ type nftExpr struct {
 	CT      *struct{ Key nftValue }
 	Fib     *struct{ Result, Flags nftValue } // flags: a string or a list
 	Exthdr  *struct{ Name, Field nftValue }   // an IPv6 extension header
+	And     []nftValue                        // "&": [left, mask]
+	Or      []nftValue                        // "|": flags ORed together
 	Prefix  *struct{ Addr, Len nftValue }
 	Range   []nftValue
 	Set     *nftValue
@@ -179,6 +181,12 @@ func (e *nftExpr) decode(b []byte) error {
 	e.Prefix = decodeAs[struct{ Addr, Len nftValue }](m["prefix"])
 	if r := decodeAs[[]nftValue](m["range"]); r != nil {
 		e.Range = *r
+	}
+	if a := decodeAs[[]nftValue](m["&"]); a != nil {
+		e.And = *a
+	}
+	if o := decodeAs[[]nftValue](m["|"]); o != nil {
+		e.Or = *o
 	}
 	if _, ok := m["set"]; ok {
 		e.Set = &nftValue{}

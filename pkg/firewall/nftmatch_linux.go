@@ -22,6 +22,9 @@ func (p *nftParser) compare(nr nftRule, left nftValue, op string, right nftValue
 		what = describe(left) + " != " + describe(right)
 	}
 	l := left.expr()
+	if mask, ok := tcpFlagsOperand(l); ok {
+		return p.nftTCPFlags(nr, mask, op, right, what)
+	}
 	switch {
 	case l.Payload != nil:
 		return p.comparePayload(nr, l.Payload.Protocol.text(), l.Payload.Field.text(), what, right, negate)
@@ -99,6 +102,36 @@ func exthdrCond(field nftValue, what string, right nftValue, negate bool) cond {
 		}
 		return t
 	}}
+}
+
+// tcpFlagsOperand recognises `tcp flags` and `tcp flags & MASK` on the
+// left of a match, with the mask (every flag without one).
+func tcpFlagsOperand(l *nftExpr) (map[string]bool, bool) {
+	isFlags := func(e *nftExpr) bool {
+		return e.Payload != nil && e.Payload.Protocol.text() == "tcp" && e.Payload.Field.text() == "flags"
+	}
+	if isFlags(l) {
+		all, _ := tcpFlagNames("ALL")
+		return all, true
+	}
+	if len(l.And) != 2 || !isFlags(l.And[0].expr()) {
+		return nil, false
+	}
+	mask := map[string]bool{}
+	masks := l.And[1].list
+	if l.And[1].kind != jList {
+		masks = []nftValue{l.And[1]}
+	}
+	for _, m := range masks {
+		s, ok := nftFlags(m)
+		if !ok {
+			return nil, false
+		}
+		for f := range s {
+			mask[f] = true
+		}
+	}
+	return mask, true
 }
 
 // comparePayload judges a match on a header field.
