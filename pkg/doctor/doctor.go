@@ -350,7 +350,8 @@ type source = firewall.Source
 
 // probeSources are the sources the load balancer probes from, as far as
 // they are known: allow when set, else the cloud's documented sources, else
-// any host.
+// any host of the family the probes come in (the VIP's or bind's; IPv4
+// when neither says, as the allow check assumes).
 func probeSources(c *config.Config, cl cloud) []source {
 	var out []source
 	for _, p := range c.Allow {
@@ -362,7 +363,7 @@ func probeSources(c *config.Config, cl cloud) []source {
 		}
 	}
 	if len(out) == 0 {
-		out = []source{{V6: false}, {V6: true}}
+		out = []source{{V6: probedOverIPv6(c)}}
 	}
 	return out
 }

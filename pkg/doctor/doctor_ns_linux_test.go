@@ -132,6 +132,7 @@ func TestFirewallCheck(t *testing.T) {
 		nft   string     // ruleset for nft -f
 		cmds  [][]string // commands run in the namespace
 		allow []netip.Prefix
+		v6    bool // an IPv6 VIP: the probes come over IPv6
 		want  Status
 		text  string
 	}{
@@ -151,7 +152,9 @@ func TestFirewallCheck(t *testing.T) {
 			tcp dport 12345 limit rate 10/second accept; } }`,
 			allow: prefixes(azure), want: Warn, text: "could not decide for 168.63.129.16"},
 		{name: "nft drop of IPv6 with allow empty", nft: `table ip6 f { chain in { type filter hook input priority 0; tcp dport 12345 drop; } }`,
-			want: Fail, text: "from any IPv6 host"},
+			v6: true, want: Fail, text: "from any IPv6 host"},
+		{name: "nft drop of IPv6 with an IPv4 VIP", nft: `table ip6 f { chain in { type filter hook input priority 0; tcp dport 12345 drop; } }`,
+			want: OK, text: "tcp/12345 from any IPv4 host passes"},
 		{name: "iptables-legacy drops the port", cmds: [][]string{{"iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "12345", "-j", "DROP"}},
 			allow: prefixes(azure), want: Fail, text: `iptables-legacy rule "-A INPUT -p tcp -m tcp --dport 12345 -j DROP"`},
 		{name: "iptables-legacy accepts before a drop", cmds: [][]string{
@@ -161,7 +164,7 @@ func TestFirewallCheck(t *testing.T) {
 		{name: "iptables-nft rejects the probe source", cmds: [][]string{{"iptables-nft", "-A", "INPUT", "-s", "168.63.0.0/16", "-p", "tcp", "--dport", "12345", "-j", "REJECT"}},
 			allow: prefixes(azure), want: Fail, text: `iptables-nft rule "-A INPUT -s 168.63.0.0/16 -p tcp -m tcp --dport 12345 -j REJECT`},
 		{name: "ip6tables-legacy policy drop", cmds: [][]string{{"ip6tables-legacy", "-P", "INPUT", "DROP"}},
-			want: Fail, text: "ip6tables-legacy chain filter INPUT (policy drop"},
+			v6: true, want: Fail, text: "ip6tables-legacy chain filter INPUT (policy drop"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := nsNode(t)
@@ -176,7 +179,12 @@ func TestFirewallCheck(t *testing.T) {
 			for _, cmd := range tc.cmds {
 				ns.MustRun(t, cmd[0], cmd[1:]...)
 			}
-			c := testConfig(func(c *config.Config) { c.Allow = tc.allow })
+			c := testConfig(func(c *config.Config) {
+				c.Allow = tc.allow
+				if tc.v6 {
+					c.VIP, c.Prefix = netip.MustParseAddr("fd00:5::200"), 128
+				}
+			})
 			ck := runCheck(t, ns, c, Env{}, false, func(n *node) Check { return checkFirewall(context.Background(), n) })
 			expect(t, ck, tc.want, tc.text)
 			if tc.want == Fail && !strings.Contains(ck.Fix, "--dport 12345 -j ACCEPT") && !strings.Contains(ck.Fix, "tcp dport 12345 accept") {

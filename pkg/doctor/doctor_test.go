@@ -114,11 +114,15 @@ func TestProbeSources(t *testing.T) {
 		want  string
 	}{
 		{"allow wins", prefixes("10.0.0.0/8"), azure, "10.0.0.0/8"},
-		{"cloud's sources when allow is empty", nil, azure, "168.63.129.16"},
-		{"any host otherwise", nil, cloud{}, "any IPv4 host, any IPv6 host"},
+		{"cloud's sources when allow is empty", nil, cloud{name: "gcp", sources: prefixes("35.191.0.0/16")}, "35.191.0.0/16"},
+		{"any host of the VIP's family otherwise", nil, cloud{}, "any IPv6 host"},
 	} {
+		if got := sourceList(probeSources(&config.Config{}, cloud{})); got != "any IPv4 host" {
+			t.Errorf("no VIP, no bind: %q, want IPv4 (as the allow check assumes)", got)
+		}
 		t.Run(tc.name, func(t *testing.T) {
-			if got := sourceList(probeSources(&config.Config{Allow: tc.allow}, tc.cl)); got != tc.want {
+			c := &config.Config{Allow: tc.allow, VIP: netip.MustParseAddr("fd00::5"), Prefix: 128, Interface: "eth1"}
+			if got := sourceList(probeSources(c, tc.cl)); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
