@@ -138,7 +138,7 @@ func TestFirewallCheck(t *testing.T) {
 	}{
 		{name: "no rules", allow: prefixes(azure), want: OK, text: "nothing filters"},
 		{name: "nft drops the port", nft: `table inet f { chain in { type filter hook input priority 0; tcp dport 12345 drop; } }`,
-			allow: prefixes(azure), want: Fail, text: "nftables inet f in handle 2 blocks tcp/12345 from 168.63.129.16"},
+			allow: prefixes(azure), want: Fail, text: "nftables inet f in handle 2 (tcp dport 12345 drop) blocks tcp/12345 from 168.63.129.16"},
 		{name: "nft policy drop, probe source accepted", nft: `table inet f { chain in { type filter hook input priority 0; policy drop;
 			ct state established,related accept; iifname "lo" accept; ip saddr 168.63.129.16 tcp dport 12345 accept; } }`,
 			allow: prefixes(azure), want: OK, text: "passes nftables (3 rules)"},

@@ -82,6 +82,7 @@ type rule struct {
 	verdict verdict
 	target  string // vJump, vGoto: the chain's key
 	unknown string // vUnknown: what it is
+	verb    string // nft's verdict as written ("reject", "jump ext"), for the admin
 	// fix says how to let the probe in ahead of this rule.
 	fix func(src Source, port uint16) string
 	// persists: fix is a firewall manager's command, kept across reboots.

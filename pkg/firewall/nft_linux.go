@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 func nftKey(family, table, chain string) string { return family + " " + table + " " + chain }
@@ -154,6 +155,7 @@ func (p *nftParser) rules(nr nftRule) []*rule {
 			p.statement(nr, base, e)
 		}
 	}
+	withText(base)
 	return []*rule{base}
 }
 
@@ -210,9 +212,9 @@ func meterKey(raw json.RawMessage) string {
 func xtTarget(r *rule, x nftXt) {
 	switch {
 	case x.Type == "target" && (x.Name == "REJECT" || x.Name == "DROP"):
-		r.verdict = vDrop
+		r.verdict, r.verb = vDrop, "iptables target "+x.Name
 	case x.Type == "target" && x.Name == "ACCEPT":
-		r.verdict = vAccept
+		r.verdict, r.verb = vAccept, "iptables target ACCEPT"
 	case x.Type == "target" && (x.Name == "LOG" || x.Name == "NFLOG" || x.Name == "MARK" || x.Name == "CONNMARK" || x.Name == "TCPMSS" || x.Name == "CT"):
 	case x.Type == "target":
 		r.verdict, r.unknown = vUnknown, "iptables target "+x.Name+" is not followed"
@@ -234,10 +236,11 @@ func (p *nftParser) vmap(nr nftRule, base *rule, raw json.RawMessage) []*rule {
 		if !ok {
 			continue
 		}
-		r := &rule{ref: base.ref, fix: base.fix, conds: append(append([]cond(nil), base.conds...), p.compare(nr, vm.Key, "==", k))}
+		r := &rule{ref: base.ref, fix: base.fix, keep: base.keep, conds: append(append([]cond(nil), base.conds...), p.compare(nr, vm.Key, "==", k))}
 		for _, kind := range v.obj.keys {
 			setVerdict(r, nr, kind, v.obj)
 		}
+		withText(r)
 		out = append(out, r)
 	}
 	if len(out) == 0 && vm.Data.kind == jNull {
@@ -310,7 +313,24 @@ func nftVerdict(r *rule, nr nftRule, kind, target string) bool {
 	default:
 		return false
 	}
+	r.verb = strings.TrimSpace(kind + " " + target)
 	return true
+}
+
+// withText adds the rule's own words to its reference, as nft would list
+// it roughly ("... handle 7 (tcp dport 12345 drop)"): nft -j gives no
+// text, and a handle alone sends the admin to nft -a list ruleset.
+func withText(r *rule) {
+	var words []string
+	for _, c := range r.conds {
+		words = append(words, c.what)
+	}
+	if r.verb != "" {
+		words = append(words, r.verb)
+	}
+	if len(words) > 0 {
+		r.ref += " (" + strings.Join(words, " ") + ")"
+	}
 }
 
 func (p *nftParser) match(nr nftRule, raw json.RawMessage) cond {
