@@ -48,7 +48,8 @@ for a in $ACTIONS; do
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 "$GO" build -trimpath -tags urfave_cli_no_docs -ldflags "$LDFLAGS" -o "$STAGE/linux/$a" "./actions/$a"
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 "$GO" build -trimpath -tags urfave_cli_no_docs -ldflags "$LDFLAGS" -o "$STAGE/windows/$a.exe" "./actions/$a"
 done
-"$GO" run ./scripts/genman -version "$PKG_VERSION" -o "$STAGE/man"
+# The pages' date is the last commit's (none outside git): the same build, the same pages.
+"$GO" run ./scripts/genman -version "$PKG_VERSION" -date "$(git log -1 --format=%cs 2>/dev/null || true)" -o "$STAGE/man"
 
 # Linux: RPM and deb, named by nfpm after each ecosystem's convention.
 for p in rpm deb; do

@@ -683,7 +683,7 @@ func TestDebInstall(t *testing.T) {
 	t.Run("man pages", func(t *testing.T) {
 		for _, a := range actions {
 			page := gunzip(t, "/usr/share/man/man8/ilbvip-"+a+".8.gz")
-			for _, want := range []string{".TH ILBVIP-" + strings.ToUpper(a) + " 8 \"\" \"ilbvip " + version + "\"", "\n.SH NAME\nilbvip\\-" + a + ", " + a + " \\-", `\-\-port`, `\-\-check\-config`, "\n.SH EXIT STATUS\n"} {
+			for _, want := range []string{".TH ILBVIP-" + strings.ToUpper(a) + " 8 \"20", "\" \"ilbvip " + version + "\" \"System Administration\"\n", "\n.SH NAME\nilbvip\\-" + a + ", " + a + " \\-", `\-\-port`, `\-\-check\-config`, "\n.SH EXIT STATUS\n"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("ilbvip-%s.8: lacks %q", a, want)
 				}

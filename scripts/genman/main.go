@@ -15,7 +15,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/ilbvip/ilbvip/pkg/app"
 )
@@ -26,7 +29,9 @@ const BinDir = "/usr/libexec/ilbvip"
 func main() {
 	out := flag.String("o", ".", "output `DIR`")
 	version := flag.String("version", app.Version, "the version shown in the pages")
+	date := flag.String("date", "", "the `DATE` shown in the pages (YYYY-MM-DD; packages.sh passes the last commit's)")
 	flag.Parse()
+	Date = *date
 	app.Version = *version
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "genman:", err)
@@ -51,7 +56,7 @@ func Page(a app.Action, version string) (string, error) {
 	cl := app.App(a)
 	name := "ilbvip-" + a.Name
 	var b strings.Builder
-	fmt.Fprintf(&b, ".TH %s 8 \"\" \"ilbvip %s\" \"System Administration\"\n", strings.ToUpper(name), version)
+	fmt.Fprintf(&b, ".TH %s 8 \"%s\" \"ilbvip %s\" \"System Administration\"\n", strings.ToUpper(name), Date, version)
 	// whatis finds the page under both names.
 	fmt.Fprintf(&b, ".SH NAME\n%s, %s \\- %s\n", roffEscape(name), roffEscape(a.Name), roffText(cl.Usage))
 	// The executables are not on PATH.
@@ -68,7 +73,9 @@ func Page(a app.Action, version string) (string, error) {
 		b.WriteString(roffText(para) + "\n")
 	}
 	b.WriteString(".SH OPTIONS\n")
-	for _, f := range cl.VisibleFlags() {
+	// urfave/cli adds --help and --version when it runs.
+	flags := append(cl.VisibleFlags(), cli.HelpFlag, cli.VersionFlag)
+	for _, f := range flags {
 		fmt.Fprintf(&b, ".TP\n%s\n%s\n", optionHead(app.FlagSyntax(f)), roffText(app.FlagUsage(f)))
 	}
 	return b.String() + trailer(a), nil
@@ -98,42 +105,48 @@ func trailer(a app.Action) string {
 			see = append(see, `\fBilbvip\-`+o+`\fP(8)`)
 		}
 	}
-	return `
-.SH EXIT STATUS
+	return `.SH EXIT STATUS
 The OCF exit codes: 0 success (healthy), 1 generic failure, 2 bad arguments,
 3 unimplemented, 4 insufficient privileges, 5 not installed (interface absent,
 \-c FILE missing), 6 not configured (a parameter's value is wrong), 7 not running
 (quickCheck of a cleanly stopped resource).
 .SH FILES
 .TP
-.I /etc/ilbvip/TAG.yaml
+.I \%/etc/ilbvip/TAG.yaml
 the resource's configuration (refused when writable by group or others);
-.I /etc/ilbvip/example.yaml
+.I \%/etc/ilbvip/example.yaml
 is a commented example
 .TP
-.I /run/ilbvip
+.I \%/run/ilbvip
 the state directory: pid, lock, stats and log files (parameter state_dir)
 .TP
-.I /usr/lib/ocf/resource.d/ilbvip/ilbvip
+.I \%/usr/lib/ocf/resource.d/ilbvip/ilbvip
 the Pacemaker agent ocf:ilbvip:ilbvip
 .TP
-.I /usr/share/ilbvip/lifekeeper/
+.I \%/usr/share/ilbvip/lifekeeper/
 the LifeKeeper Generic Application scripts
 .TP
-.I /usr/share/ilbvip/prometheus/ilbvip\-alerts.yml
+.I \%/usr/share/ilbvip/prometheus/ilbvip\-alerts.yml
 Prometheus alert rules for quickCheck \-\-metrics
 .TP
-.I /usr/share/doc/ilbvip/README.md
+.I \%/usr/share/doc/ilbvip/README.md
 every parameter, the cluster managers' setup, troubleshooting
 .SH SEE ALSO
 ` + strings.Join(see, ", ") + "\n"
 }
+
+// Date is the date the pages show, "" for none.
+var Date string
+
+// pathWord is a word with a slash: a path, never hyphenated by man.
+var pathWord = regexp.MustCompile(`(^|[\s(])([^\s(]*/[^\s]*)`)
 
 // roffText makes free text safe for troff: backslashes doubled, hyphens
 // written \\-, and a line that would start with '.' or '\” kept from being
 // read as a request.
 func roffText(s string) string {
 	s = roffEscape(strings.ReplaceAll(s, `\`, `\e`))
+	s = pathWord.ReplaceAllString(s, `$1\%$2`)
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
