@@ -88,7 +88,7 @@ var (
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a short status for an admin", DisableDefaultText: true},
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON", DisableDefaultText: true},
 			&cli.BoolFlag{Name: "metrics", Usage: "print the status in the Prometheus text format (for node_exporter's textfile collector); the exit code stays quickCheck's", DisableDefaultText: true},
-			&cli.IntFlag{Name: "level", Value: 10, Usage: "0: process and VIP only; 10: also probe the port (OCF_CHECK_LEVEL)"},
+			&cli.IntFlag{Name: "level", Value: 10, Usage: "below 10: process and VIP only; 10 and above: also probe the port (as OCF_CHECK_LEVEL)"},
 			&cli.BoolFlag{Name: "diagnose", Usage: "look for the cloud and OS mistakes that break the VIP (firewall, sysctls, allow, port holder, LB probes): one line per check; exit 0 unless a check fails, 1 otherwise; changes nothing", DisableDefaultText: true},
 			&cli.BoolFlag{Name: "arp-probe", Usage: "with --diagnose: also send one ARP probe for an IPv4 VIP on its interface to find another holder (on premises only; off by default)", DisableDefaultText: true},
 		},

@@ -29,7 +29,9 @@ func Reference() string {
 	}
 	b.WriteString("\nEvery parameter is also a flag (`--http-path`, `--http_path`), an environment variable " +
 		"(`OCF_RESKEY_http_path`) and a YAML key (`http_path:`). Highest first: flags, environment, " +
-		"LifeKeeper info field, the YAML file (`-c FILE`, default `/etc/ilbvip/TAG.yaml`), defaults.\n")
+		"LifeKeeper info field, the YAML file (`-c FILE`, default `/etc/ilbvip/TAG.yaml`), defaults. " +
+		"Durations are written as 500ms, 5s or 1m; a bare number is seconds. A flag given twice is refused " +
+		"(list values go in one comma-separated value).\n")
 	return b.String()
 }
 
