@@ -3,7 +3,9 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ilbvip/ilbvip/pkg/firewall"
@@ -21,61 +23,102 @@ func readFirewall(ctx context.Context, env Env) firewall.Host {
 // judgeFirewall decides, for every probe source, whether the firewall lets
 // the probe reach the port.
 func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
-	ck := Check{Name: "firewall"}
 	if len(v.Rulesets) == 0 {
-		switch {
-		case len(v.Problems) > 0:
-			ck.Status, ck.Found = Warn, "could not read the host firewall: "+strings.Join(v.Problems, "; ")
-			ck.Fix = fmt.Sprintf("run the doctor as root, or check by hand that tcp port %d is open to %s", port, sourceList(sources))
-		case len(v.Empty) == 0:
-			ck.Status, ck.Found = Info, "neither nft nor iptables-save is installed: no host firewall read"
-		default:
-			ck.Status, ck.Found = OK, fmt.Sprintf("nothing filters incoming traffic (read %s): tcp port %d is open", strings.Join(v.Empty, ", "), port)
-		}
-		return ck
+		return noRulesets(v, sources, port)
 	}
-	var blockedBy, unsure []string
-	var fixes, keep []string // keep: where to make the fixes permanent
+	var j judged
 	for _, s := range sources {
 		for _, rs := range v.Rulesets {
-			o := rs.Decide(s, port)
-			switch o.Decision {
-			case firewall.Drop:
-				blockedBy = append(blockedBy, fmt.Sprintf("%s blocks tcp/%d from %s", o.Where, port, s))
-				if o.Fix != "" {
-					fixes = append(fixes, o.Fix)
-				}
-				if !o.Persists {
-					keep = append(keep, o.KeepIn)
-				}
-			case firewall.Undecided:
-				why := ""
-				if o.Why != "" {
-					why = " (" + o.Why + ")"
-				}
-				unsure = append(unsure, fmt.Sprintf("could not decide for %s: check %s%s", s, o.Where, why))
-			}
+			j.add(rs.Decide(s, port), s, port)
 		}
 	}
-	read := strings.Join(v.Read, ", ")
+	ck := Check{Name: "firewall"}
+	read := " [read " + strings.Join(v.Read, ", ") + "]"
 	switch {
-	case len(blockedBy) > 0:
-		ck.Status = Fail
-		ck.Found = strings.Join(append(blockedBy, unsure...), "; ") + " [read " + read + "]"
-		ck.Fix = blockedFix(fixes, keep)
-	case len(unsure) > 0:
-		ck.Status = Warn
-		ck.Found = strings.Join(unsure, "; ") + " [read " + read + "]"
-		ck.Fix = fmt.Sprintf("make sure that rule lets tcp port %d in from %s (nft -a list ruleset, iptables-save show it)", port, sourceList(sources))
+	case len(j.blocked) > 0:
+		ck.Status, ck.Found = Fail, strings.Join(append(j.blocked, j.unsure...), "; ")+read
+		ck.Fix = blockedFix(j.fixes, j.keep)
+	case len(j.fixes) > 0: // undecided at a per-source limit the probes exceed
+		ck.Status, ck.Found = Warn, strings.Join(j.unsure, "; ")+read
+		ck.Fix = strings.Replace(blockedFix(j.fixes, j.keep), "the rule or policy that blocks it", "that limit", 1)
+	case len(j.unsure) > 0:
+		ck.Status, ck.Found = Warn, strings.Join(j.unsure, "; ")+read
+		ck.Fix = fmt.Sprintf("check by hand whether that rule lets tcp port %d in from %s (nft -a list ruleset, iptables-save show it); if it may not, let the probe in ahead of it", port, sourceList(sources))
 	default:
-		ck.Status = OK
-		ck.Found = fmt.Sprintf("tcp/%d from %s passes %s", port, sourceList(sources), read)
+		ck.Status, ck.Found = OK, fmt.Sprintf("tcp/%d from %s passes %s", port, sourceList(sources), strings.Join(v.Read, ", "))
 	}
 	if len(v.Problems) > 0 && ck.Status == OK {
 		ck.Status = Warn
 		ck.Found += "; but could not read: " + strings.Join(v.Problems, "; ")
 	}
 	return ck
+}
+
+// noRulesets words a host firewall that filters nothing or could not be
+// read.
+func noRulesets(v firewall.Host, sources []source, port uint16) Check {
+	ck := Check{Name: "firewall"}
+	switch {
+	case len(v.Problems) > 0:
+		ck.Status, ck.Found = Warn, "could not read the host firewall: "+strings.Join(v.Problems, "; ")
+		ck.Fix = fmt.Sprintf("run the doctor as root, or check by hand that tcp port %d is open to %s", port, sourceList(sources))
+	case len(v.Empty) == 0:
+		ck.Status, ck.Found = Info, "neither nft nor iptables-save is installed: no host firewall read"
+	default:
+		ck.Status, ck.Found = OK, fmt.Sprintf("nothing filters incoming traffic (read %s): tcp port %d is open", strings.Join(v.Empty, ", "), port)
+	}
+	return ck
+}
+
+// judged collects the verdicts of every source in every view.
+type judged struct {
+	blocked, unsure []string
+	fixes, keep     []string // keep: where to make the fixes permanent
+}
+
+func (j *judged) add(o firewall.Verdict, s source, port uint16) {
+	switch o.Decision {
+	case firewall.Drop:
+		j.blocked = append(j.blocked, fmt.Sprintf("%s blocks tcp/%d from %s", o.Where, port, s))
+	case firewall.Undecided:
+		why := ""
+		if o.Why != "" {
+			why = " (" + o.Why + ")"
+		}
+		note := limitNote(o.Where)
+		j.unsure = append(j.unsure, fmt.Sprintf("could not decide for %s: check %s%s%s", s, o.Where, why, note))
+		if note == "" {
+			return
+		}
+	default:
+		return
+	}
+	if o.Fix != "" {
+		j.fixes = append(j.fixes, o.Fix)
+	}
+	if !o.Persists {
+		j.keep = append(j.keep, o.KeepIn)
+	}
+}
+
+// recentLimit is a per-source limit on new connections, as `ufw limit`
+// writes it: -m recent --update --seconds 30 --hitcount 6.
+var recentLimit = regexp.MustCompile(`-m recent (?:--update|--rcheck) --seconds (\d+) --hitcount (\d+)`)
+
+// limitNote explains a per-source limit the probes run into: one source
+// probing every few seconds is what such a limit refuses.
+func limitNote(where string) string {
+	m := recentLimit.FindStringSubmatch(where)
+	if m == nil {
+		return ""
+	}
+	secs, _ := strconv.Atoi(m[1])
+	hits, _ := strconv.Atoi(m[2])
+	if hits < 2 {
+		return ""
+	}
+	return fmt.Sprintf(": it allows a source %d new connections in %d s, so it refuses probes sent every %.3g s or more often "+
+		"(Azure and Google Cloud probe every 5 s by default), so the node goes unhealthy", hits-1, secs, float64(secs)/float64(hits-1))
 }
 
 // blockedFix words the fix of a blocked probe: the commands, and where to
