@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,7 +180,8 @@ type node struct {
 	rec     *daemon.Record // the running responder's pid file
 	stats   *daemon.Stats  // its counters, nil when unreadable
 	cloud   cloud
-	sources []source // the probe sources the firewall is judged for
+	sources []source   // the probe sources the firewall is judged for
+	dest    netip.Addr // where the probes are sent, when known (probeDest)
 }
 
 // Run diagnoses resource c on this node. It never changes anything; with
@@ -202,7 +204,7 @@ func Run(ctx context.Context, c *config.Config, env Env) *Report {
 		r.State = fmt.Sprintf("failed: responder pid %d is %s", rec.Pid, daemon.Inspect(rec))
 	}
 	n.cloud = selectCloud(c, env.DMI)
-	n.sources = probeSources(c, n.cloud)
+	n.sources, n.dest = probeSources(c, n.cloud), probeDest(c, n.cloud)
 	r.Checks = []Check{
 		checkConfig(c),
 		checkInterface(n),
@@ -366,6 +368,22 @@ func probeSources(c *config.Config, cl cloud) []source {
 		out = []source{{V6: probedOverIPv6(c)}}
 	}
 	return out
+}
+
+// probeDest is the address the load balancer's probes are sent to, when
+// it is known: bind, the one address the responder listens on; else on
+// Google Cloud the VIP (health checks go to the forwarding rule's IP:
+// https://cloud.google.com/load-balancing/docs/internal#health-checking).
+// Elsewhere they go to the node's address in the backend pool, which of
+// its addresses the doctor cannot tell: invalid.
+func probeDest(c *config.Config, cl cloud) netip.Addr {
+	switch {
+	case c.Bind.IsValid() && !c.Bind.IsUnspecified():
+		return c.Bind
+	case cl.name == "gcp" && c.HasVIP():
+		return c.VIP
+	}
+	return netip.Addr{}
 }
 
 func sourceList(ss []source) string {

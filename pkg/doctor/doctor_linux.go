@@ -119,7 +119,7 @@ func locateBind(a netip.Addr) bindPlace {
 }
 
 func checkFirewall(ctx context.Context, n *node) Check {
-	return judgeFirewall(readFirewall(ctx, n.env), n.sources, n.c.Port)
+	return judgeFirewall(readFirewall(ctx, n.env), n.sources, n.dest, n.c.Port)
 }
 
 const sysctlFile = "/etc/sysctl.d/90-ilbvip.conf"

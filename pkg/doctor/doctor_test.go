@@ -183,3 +183,25 @@ func TestReportRendering(t *testing.T) {
 		t.Errorf("json round trip: %v %+v", err, back)
 	}
 }
+
+// Where the probes go: bind when set, the VIP on Google Cloud, else not
+// known (Azure and AWS probe the node's own address in the backend pool).
+func TestProbeDest(t *testing.T) {
+	vip := netip.MustParseAddr("10.10.5.200")
+	bind := netip.MustParseAddr("10.0.0.4")
+	for _, tc := range []struct {
+		name string
+		c    config.Config
+		cl   string
+		want netip.Addr
+	}{
+		{"bind wins", config.Config{Bind: bind, VIP: vip, Prefix: 32, Interface: "eth0"}, "gcp", bind},
+		{"gcp probes the VIP", config.Config{VIP: vip, Prefix: 32, Interface: "eth0"}, "gcp", vip},
+		{"azure probes the node's address", config.Config{VIP: vip, Prefix: 32, Interface: "eth0"}, "azure", netip.Addr{}},
+		{"bind to all addresses says nothing", config.Config{Bind: netip.IPv4Unspecified()}, "aws", netip.Addr{}},
+	} {
+		if got := probeDest(&tc.c, cloud{name: tc.cl}); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -21,15 +22,15 @@ func readFirewall(ctx context.Context, env Env) firewall.Host {
 }
 
 // judgeFirewall decides, for every probe source, whether the firewall lets
-// the probe reach the port.
-func judgeFirewall(v firewall.Host, sources []source, port uint16) Check {
+// the probe reach the port at dest (invalid: some local address).
+func judgeFirewall(v firewall.Host, sources []source, dest netip.Addr, port uint16) Check {
 	if len(v.Rulesets) == 0 {
 		return noRulesets(v, sources, port)
 	}
 	var j judged
 	for _, s := range sources {
 		for _, rs := range v.Rulesets {
-			j.add(rs.Decide(s, port), s, port)
+			j.add(rs.DecideTo(s, dest, port), s, port)
 		}
 	}
 	ck := Check{Name: "firewall"}

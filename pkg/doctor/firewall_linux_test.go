@@ -67,7 +67,7 @@ func TestReadFirewallChoosesViews(t *testing.T) {
 		{"nft not permitted", fakeTools{"nft": "ERR Operation not permitted"}, Warn, "could not read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ck := judgeFirewall(readFirewall(context.Background(), tc.tools.env()), []source{src("168.63.129.16/32")}, 12345)
+			ck := judgeFirewall(readFirewall(context.Background(), tc.tools.env()), []source{src("168.63.129.16/32")}, netip.Addr{}, 12345)
 			if ck.Status != tc.want || !strings.Contains(ck.Found, tc.found) {
 				t.Errorf("got %s %q, want %s containing %q", ck.Status, ck.Found, tc.want, tc.found)
 			}
@@ -92,7 +92,7 @@ func TestFirewallFixUnderUFW(t *testing.T) {
 		{"plain iptables", plainSave, "iptables-legacy -I INPUT -s 168.63.129.16 -p tcp --dport 12345 -j ACCEPT", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ck := judgeFirewall(readFirewall(context.Background(), fakeTools{"iptables-legacy-save": tc.save}.env()), []source{src("168.63.129.16/32")}, 12345)
+			ck := judgeFirewall(readFirewall(context.Background(), fakeTools{"iptables-legacy-save": tc.save}.env()), []source{src("168.63.129.16/32")}, netip.Addr{}, 12345)
 			if ck.Status != Fail || !strings.Contains(ck.Fix, tc.fix) {
 				t.Errorf("got %s %q fix %q, want fail with %q", ck.Status, ck.Found, ck.Fix, tc.fix)
 			}
@@ -112,7 +112,7 @@ func TestFirewallUFWLimit(t *testing.T) {
 		"-A ufw-user-input -p tcp -m tcp --dport 12345 -m conntrack --ctstate NEW -m recent --update --seconds 30 --hitcount 6 --name DEFAULT --mask 255.255.255.255 --rsource -j ufw-user-limit\n" +
 		"-A ufw-user-input -p tcp -m tcp --dport 12345 -j ufw-user-limit-accept\n" +
 		"-A ufw-user-limit -j REJECT --reject-with icmp-port-unreachable\n-A ufw-user-limit-accept -j ACCEPT\nCOMMIT\n"
-	ck := judgeFirewall(readFirewall(context.Background(), fakeTools{"iptables-legacy-save": save}.env()), []source{src("168.63.129.16/32")}, 12345)
+	ck := judgeFirewall(readFirewall(context.Background(), fakeTools{"iptables-legacy-save": save}.env()), []source{src("168.63.129.16/32")}, netip.Addr{}, 12345)
 	if ck.Status != Warn || !strings.Contains(ck.Found, "allows a source 5 new connections in 30 s, so it refuses probes sent every 6 s or more often") {
 		t.Errorf("got %s %q", ck.Status, ck.Found)
 	}

@@ -1,6 +1,9 @@
 package firewall
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // The firewall check reads the host firewall (nftables as JSON, iptables as
 // iptables-save text) into one model and walks it for the first packet of a
@@ -49,6 +52,7 @@ func (t tri) not() tri {
 type packet struct {
 	src  Source
 	port uint16
+	dst  netip.Addr // the local address it is sent to; invalid: not known
 }
 
 // cond is one match of a rule.
@@ -193,7 +197,14 @@ type Verdict struct {
 
 // Decide is the fate of a new TCP connection from src to port.
 func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
-	o := rs.decide(packet{src: src, port: port})
+	return rs.DecideTo(src, netip.Addr{}, port)
+}
+
+// DecideTo is Decide where the probe's destination is known (the node's
+// bind address, or the VIP where the load balancer probes the VIP): rules
+// on the destination address are judged, not followed both ways.
+func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
+	o := rs.decide(packet{src: src, port: port, dst: dst.Unmap()})
 	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep()}
 }
 

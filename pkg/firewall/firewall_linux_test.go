@@ -416,3 +416,33 @@ func TestTwoDropsFixAheadOfTheBranch(t *testing.T) {
 		t.Errorf("fix %q, want %q", v.Fix, want)
 	}
 }
+
+// Where the probe's destination is known (bind, or the VIP on Google
+// Cloud), rules on the destination are judged, in both readers.
+func TestDecideTo(t *testing.T) {
+	ipt, err := parseIptables("*filter\n:INPUT DROP [0:0]\n-A INPUT -d 10.0.0.2/32 -p tcp -m tcp --dport 12345 -j ACCEPT\nCOMMIT\n", "iptables", "iptables", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nft, err := parseNft([]byte(`{"nftables": [{"chain": {"family": "inet", "table": "f", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+	{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [` +
+		jsonMatch("==", `{"payload": {"protocol": "ip", "field": "daddr"}}`, `"10.0.0.2"`) + `, ` +
+		jsonMatch("==", `{"payload": {"protocol": "tcp", "field": "dport"}}`, `12345`) + `, {"accept": null}]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range []*Ruleset{ipt, nft} {
+		for _, tc := range []struct {
+			dst  string
+			want Decision
+		}{{"", Undecided}, {"10.0.0.2", Accept}, {"10.0.0.3", Drop}, {"::ffff:10.0.0.2", Accept}} {
+			var dst netip.Addr
+			if tc.dst != "" {
+				dst = netip.MustParseAddr(tc.dst)
+			}
+			if v := rs.DecideTo(src("168.63.129.16/32"), dst, 12345); v.Decision != tc.want {
+				t.Errorf("%s, to %q: %s at %s, want %s", rs.from, tc.dst, v.Decision, v.Where, tc.want)
+			}
+		}
+	}
+}

@@ -48,8 +48,9 @@ var neverDest = []addrRange{
 	rangeOf(netip.MustParsePrefix("ff00::/8")),
 }
 
-// destCond matches the destination address. Which local address the probe
-// is sent to is not known here, but it is none in neverDest: a set of only
+// destCond matches the destination address: the packet's when known;
+// else which local address the probe is sent to is not known, but it is
+// none in neverDest: a set of only
 // those never matches, the whole address space always does, anything else
 // may.
 func destCond(what string, v6 bool, elems []addrRange, negate bool) cond {
@@ -66,6 +67,10 @@ func destCond(what string, v6 bool, elems []addrRange, negate bool) cond {
 	return cond{what: what, eval: func(p packet) tri {
 		if p.src.V6 != v6 {
 			return no // an IPv4 match never matches an IPv6 packet, negated or not
+		}
+		t := t
+		if p.dst.IsValid() && p.dst.Is6() == v6 {
+			t = triOf(addrIn(Source{Prefix: netip.PrefixFrom(p.dst, p.dst.BitLen()), V6: v6}, elems) == yes)
 		}
 		if negate {
 			return t.not()
