@@ -109,13 +109,15 @@ func run(t *testing.T, name string, args ...string) string {
 // docs are the repository's docs/*.md, installed next to README.md.
 func docs(t *testing.T) []string {
 	t.Helper()
-	m, err := filepath.Glob("../../docs/*.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, f := range m {
-		out = append(out, "/usr/share/doc/ilbvip/"+filepath.Base(f))
+	for _, pattern := range []string{"../../docs/*.md", "../../docs/*.svg"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("%s: %v %v", pattern, m, err)
+		}
+		for _, f := range m {
+			out = append(out, "/usr/share/doc/ilbvip/docs/"+filepath.Base(f))
+		}
 	}
 	return out
 }
@@ -160,7 +162,7 @@ func linuxFiles(t *testing.T, format string) []linuxFile {
 // ownDirs are the directories that belong to the package alone: removing
 // the package removes them.
 func ownDirs(format string) []string {
-	d := []string{"/etc/ilbvip", "/usr/lib/ocf/resource.d/ilbvip", "/usr/libexec/ilbvip", "/usr/share/doc/ilbvip", "/usr/share/ilbvip", "/usr/share/ilbvip/lifekeeper", "/usr/share/ilbvip/prometheus"}
+	d := []string{"/etc/ilbvip", "/usr/lib/ocf/resource.d/ilbvip", "/usr/libexec/ilbvip", "/usr/share/doc/ilbvip", "/usr/share/doc/ilbvip/docs", "/usr/share/ilbvip", "/usr/share/ilbvip/lifekeeper", "/usr/share/ilbvip/prometheus"}
 	if format == "rpm" {
 		d = append(d, "/usr/share/licenses/ilbvip")
 	}

@@ -139,6 +139,9 @@ type chain struct {
 	fix      func(src Source, port uint16) string
 	persists bool   // as rule's
 	keep     string // as rule's
+	// owner names who sets the policy, for the admin ("ufw's default
+	// deny incoming"); "" when unknown.
+	owner string
 }
 
 // Ruleset is one firewall view: nftables, or legacy iptables of one family.
@@ -232,6 +235,9 @@ func (o outcome) where() string {
 	}
 	if o.rule != nil {
 		return o.rule.ref
+	}
+	if o.chain != nil && o.chain.owner != "" {
+		return fmt.Sprintf("%s chain %s (policy drop, %s; no rule accepts it)", o.from, o.chain.name, o.chain.owner)
 	}
 	if o.chain != nil {
 		return fmt.Sprintf("%s chain %s (policy drop, no rule accepts it)", o.from, o.chain.name)

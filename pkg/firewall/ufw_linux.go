@@ -46,7 +46,7 @@ func useUFWFixes(rs *Ruleset, v6 bool) {
 		}
 	}
 	if c := rs.chains["filter INPUT"]; managed && c != nil && c.fix != nil {
-		c.fix, c.persists, c.keep = ufwAllow(false), true, ""
+		c.fix, c.persists, c.keep, c.owner = ufwAllow(false), true, "", "ufw's default incoming policy"
 	}
 }
 
