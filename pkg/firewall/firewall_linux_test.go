@@ -330,6 +330,7 @@ var nftModelCases = []struct {
 	{"fib saddr type local", jsonMatch("==", nftFib("type", `["saddr"]`), `"local"`), false, no},
 	{"fib saddr . iif type != local", jsonMatch("!=", nftFib("type", `["saddr", "iif"]`), `"local"`), true, yes},
 	{"fib saddr . iif oif missing", jsonMatch("==", nftFib("oif", `["saddr", "iif"]`), `false`), false, maybe},
+	{"fib saddr . mark . iif oif missing, global IPv6 source", jsonMatch("==", nftFib("oif", `["saddr", "mark", "iif"]`), `false`), true, maybe},
 	{"fib daddr oifname lo", jsonMatch("==", nftFib("oifname", `["daddr"]`), `"lo"`), false, maybe},
 	{"ct status dnat", jsonMatch("in", nftCtStatus, `"dnat"`), false, no},
 	{"ct status != dnat", jsonMatch("!=", nftCtStatus, `"dnat"`), false, yes},
@@ -443,6 +444,23 @@ func TestDecideTo(t *testing.T) {
 			if v := rs.DecideTo(src("168.63.129.16/32"), dst, 12345); v.Decision != tc.want {
 				t.Errorf("%s, to %q: %s at %s, want %s", rs.from, tc.dst, v.Decision, v.Where, tc.want)
 			}
+		}
+	}
+}
+
+// firewalld's IPv6 reverse-path check never drops a link-local source:
+// Azure's IPv6 probe passes it.
+func TestReversePathLinkLocal(t *testing.T) {
+	doc := `{"nftables": [{"chain": {"family": "inet", "table": "firewalld", "name": "filter_PREROUTING", "type": "filter", "hook": "prerouting", "prio": 0, "policy": "accept"}},
+	{"rule": {"family": "inet", "table": "firewalld", "chain": "filter_PREROUTING", "handle": 7, "expr": [` +
+		jsonMatch("==", `{"meta": {"key": "nfproto"}}`, `"ipv6"`) + `, ` + jsonMatch("==", nftFib("oif", `["saddr", "mark", "iif"]`), `false`) + `, {"drop": null}]}}]}`
+	rs, err := parseNft([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]Decision{"fe80::1234:5678:9abc/128": Accept, "2600:2d00:1:b029::/64": Undecided, "168.63.129.16/32": Accept} {
+		if v := rs.Decide(src(s), 12345); v.Decision != want {
+			t.Errorf("%s: %s at %s, want %s", s, v.Decision, v.Where, want)
 		}
 	}
 }

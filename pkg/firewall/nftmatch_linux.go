@@ -63,6 +63,9 @@ func (p *nftParser) ctStatus(nr nftRule, right nftValue) tri {
 func (p *nftParser) compareFib(nr nftRule, flags []string, result, what string, right nftValue, negate bool) cond {
 	var may []string
 	iif := slices.Contains(flags, "iif")
+	if result == "oif" && iif && slices.Contains(flags, "saddr") && right.kind == jBool && !right.b {
+		return reversePath(what, negate)
+	}
 	switch {
 	case result != "type" || len(flags) > 2 || (len(flags) == 2 && !iif):
 		return always(maybe, what)
@@ -81,6 +84,23 @@ func (p *nftParser) compareFib(nr nftRule, flags []string, result, what string, 
 			return p.has(nr, right, func(s string) bool { return s == t })
 		})
 	}}, negate)
+}
+
+// linkLocal6 is IPv6's link-local prefix.
+var linkLocal6 = rangeOf(netip.MustParsePrefix("fe80::/10"))
+
+// reversePath judges the reverse-path check `fib saddr [. mark] . iif oif
+// missing` (firewalld's rpfilter): a link-local source (Azure's IPv6
+// probe, fe80::1234:5678:9abc) has its route on every interface with IPv6,
+// the one it came in on too, so the check never drops it; for any other
+// source the routes decide, which are not read here.
+func reversePath(what string, negate bool) cond {
+	return cond{what: what, eval: func(p packet) tri {
+		if p.src.Prefix.IsValid() && within(rangeOf(p.src.Prefix), []addrRange{linkLocal6}) {
+			return triOf(negate)
+		}
+		return maybe
+	}}
 }
 
 // exthdrCond judges a match on an IPv6 extension header, of which the
