@@ -59,6 +59,10 @@ func TestFixesLetTheProbeIn(t *testing.T) {
 }
 `), "168.63.129.16/32", 12345},
 	)
+	cases = append(cases,
+		fixCase{"iptables-nft drop written with iptables", commands([]string{"iptables-nft", "-A", "INPUT", "-p", "tcp", "--dport", "12345", "-j", "DROP"}), "168.63.129.16/32", 12345},
+		fixCase{"nft policy drop", nftRules("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state established,related accept\n\t\tmeta l4proto ipv6-icmp accept\n\t}\n}\n"), "any6", 12345},
+	)
 	for _, fc := range cases {
 		t.Run(fmt.Sprintf("%s %s %d", fc.name, fc.src, fc.port), func(t *testing.T) {
 			node, prober := probeBed(t)
@@ -84,6 +88,16 @@ func TestFixesLetTheProbeIn(t *testing.T) {
 				t.Errorf("fix %q: Persists %v, KeepIn %q", v.Fix, v.Persists, v.KeepIn)
 			}
 		})
+	}
+}
+
+// commands runs commands in the namespace.
+func commands(cmds ...[]string) func(*testing.T, *testenv.NS) string {
+	return func(t *testing.T, ns *testenv.NS) string {
+		for _, c := range cmds {
+			ns.MustRun(t, c[0], c[1:]...)
+		}
+		return ""
 	}
 }
 

@@ -24,11 +24,13 @@ type Host struct {
 
 // Read reads nftables and iptables without changing them. The legacy
 // backend's rules are only in iptables-save's text. The nf_tables
-// backend's are in nft's ruleset too, but where nft shows iptables-nft's
-// xt expressions (whose options it does not list), the tables
-// iptables-save and ip6tables-save print are read from their text instead
-// ("iptables-nft", "ip6tables-nft" views) and left out of nft's view;
-// tables it calls incompatible, or prints unfaithfully, stay in nft's.
+// backend's are in nft's ruleset too, but the tables iptables-save and
+// ip6tables-save print are read from their text instead ("iptables-nft",
+// "ip6tables-nft" views) and left out of nft's view: nft shows
+// iptables-nft's xt expressions without their options, and an admin who
+// wrote the rules with iptables gets the fix in iptables' words and is
+// told to keep it where iptables rules are kept. Tables iptables-save
+// calls incompatible, or prints unfaithfully, stay in nft's view.
 func Read(ctx context.Context, tools Tools) Host {
 	var h Host
 	nft := h.readNft(ctx, tools)
@@ -125,9 +127,6 @@ func (h *Host) readIptables(ctx context.Context, tools Tools, name string, v6 bo
 	from, tool := iptablesView(name, v6, text)
 	var tables []string
 	if strings.HasSuffix(from, "-nft") && nft != nil {
-		if !nft.xt {
-			return nil // the same rules nft showed, and nft judges them
-		}
 		if text, tables = nft.takeable(text, v6); len(tables) == 0 {
 			return nil // every table it prints stays in nft's view
 		}
@@ -172,7 +171,9 @@ func (n *nftRead) takeable(text string, v6 bool) (string, []string) {
 	}
 	var tables []string
 	text = keepTables(text, func(table string) bool {
-		if t := n.tables[family+" "+table]; t != nil && t.foreign {
+		// A table nft does not show is not there (nft is the kernel's
+		// word); one with what iptables-save prints wrong stays nft's.
+		if t := n.tables[family+" "+table]; t == nil || t.foreign {
 			return false
 		}
 		tables = append(tables, family+" "+table)
