@@ -34,7 +34,6 @@ var OCFActions = []struct{ Name, Timeout, Interval string }{
 // shortdesc, parameters, actions; content types string, integer, boolean).
 func OCFMetadata() string {
 	var b strings.Builder
-	esc := xmlEscaper.Replace
 	b.WriteString(`<?xml version="1.0"?>
 <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
 <resource-agent name="ilbvip">
@@ -49,39 +48,8 @@ that the VIP is on its interface. It replaces IPaddr2 plus azure-lb, and needs n
 <shortdesc lang="en">VIP and load-balancer health-probe responder (ilbvip)</shortdesc>
 <parameters>
 `)
-	params := append(append([]Param{}, Params...), ocfAgentParams...)
-	for _, p := range params {
-		typ := "string" // durations, addresses, CIDR lists and choices are strings
-		switch p.Kind {
-		case Integer:
-			typ = "integer"
-		case Boolean:
-			typ = "boolean"
-		}
-		long := p.Long
-		if p.Kind == Choice {
-			long += " One of: " + strings.Join(p.Choices, ", ") + "."
-		}
-		if p.Name == "tag" {
-			long += " Default: the resource id (OCF_RESOURCE_INSTANCE, a clone's ':N' suffix becomes '-N')."
-		}
-		def := p.Default
-		if p.Name == "state_dir" {
-			def = defaultStateDir("linux", getenv) // the agent runs on Linux whatever OS renders it
-		}
-		fmt.Fprintf(&b, "<parameter name=\"%s\" required=\"%s\" unique=\"%s\">\n", p.Name, b01(p.Name == "port"), b01(p.Unique))
-		fmt.Fprintf(&b, "<longdesc lang=\"en\">%s</longdesc>\n", esc(long))
-		short := p.Short
-		if p.Default == "" && p.DefaultText != "" {
-			short += " (default " + p.DefaultText + ")"
-		}
-		fmt.Fprintf(&b, "<shortdesc lang=\"en\">%s</shortdesc>\n", esc(short))
-		if def != "" {
-			fmt.Fprintf(&b, "<content type=\"%s\" default=\"%s\"/>\n", typ, esc(def))
-		} else {
-			fmt.Fprintf(&b, "<content type=\"%s\"/>\n", typ)
-		}
-		b.WriteString("</parameter>\n")
+	for _, p := range append(append([]Param{}, Params...), ocfAgentParams...) {
+		writeOCFParam(&b, p)
 	}
 	b.WriteString("</parameters>\n<actions>\n")
 	for _, a := range OCFActions {
@@ -122,4 +90,40 @@ func UpdateOCFAgent(agent string) (string, error) {
 	indent := agent[strings.LastIndex(agent[:j], "\n")+1 : j]
 	body := indent + "cat <<'" + ocfHereDoc + "'\n" + OCFMetadata() + ocfHereDoc + "\n"
 	return agent[:i+len(OCFBegin)+1] + body + indent + agent[j:], nil
+}
+
+// writeOCFParam writes p's <parameter> element.
+func writeOCFParam(b *strings.Builder, p Param) {
+	esc := xmlEscaper.Replace
+	typ := "string" // durations, addresses, CIDR lists and choices are strings
+	switch p.Kind {
+	case Integer:
+		typ = "integer"
+	case Boolean:
+		typ = "boolean"
+	}
+	long := p.Long
+	if p.Kind == Choice {
+		long += " One of: " + strings.Join(p.Choices, ", ") + "."
+	}
+	if p.Name == "tag" {
+		long += " Default: the resource id (OCF_RESOURCE_INSTANCE, a clone's ':N' suffix becomes '-N')."
+	}
+	def := p.Default
+	if p.Name == "state_dir" {
+		def = defaultStateDir("linux", getenv) // the agent runs on Linux whatever OS renders it
+	}
+	short := p.Short
+	if p.Default == "" && p.DefaultText != "" {
+		short += " (default " + p.DefaultText + ")"
+	}
+	fmt.Fprintf(b, "<parameter name=\"%s\" required=\"%s\" unique=\"%s\">\n", p.Name, b01(p.Name == "port"), b01(p.Unique))
+	fmt.Fprintf(b, "<longdesc lang=\"en\">%s</longdesc>\n", esc(long))
+	fmt.Fprintf(b, "<shortdesc lang=\"en\">%s</shortdesc>\n", esc(short))
+	if def != "" {
+		fmt.Fprintf(b, "<content type=\"%s\" default=\"%s\"/>\n", typ, esc(def))
+	} else {
+		fmt.Fprintf(b, "<content type=\"%s\"/>\n", typ)
+	}
+	b.WriteString("</parameter>\n")
 }
