@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // The firewall check reads the host firewall (nftables as JSON, iptables as
@@ -53,6 +54,19 @@ type packet struct {
 	src  Source
 	port uint16
 	dst  netip.Addr // the local address it is sent to; invalid: not known
+	// states are the conntrack states it may have: new, or untracked
+	// where a notrack rule may apply to it (notrackStates).
+	states []string
+}
+
+// ctState judges a match on the conntrack state: listed tells whether a
+// state is in the rule's list.
+func (p packet) ctState(listed func(state string) tri) tri {
+	states := p.states
+	if len(states) == 0 {
+		states = []string{"new"}
+	}
+	return oneOf(states, listed)
 }
 
 // cond is one match of a rule.
@@ -150,6 +164,30 @@ type Ruleset struct {
 	chains map[string]*chain
 	base   []*chain
 	rules  int
+	// notrack are the rules that exempt packets from connection
+	// tracking (nft notrack, -j CT --notrack, -j NOTRACK): a probe they
+	// match is in state untracked, not new.
+	notrack []*rule
+}
+
+// notrackStates are the conntrack states the probe may have: untracked
+// where a notrack rule surely matches it, new or untracked where one may,
+// new otherwise. Where in the path the notrack rule sits is not
+// followed: it is taken to come first, as in the raw table it must.
+func (rs *Ruleset) notrackStates(p packet) []string {
+	t := no
+	for _, r := range rs.notrack {
+		switch m, _ := r.match(p); m {
+		case yes:
+			return []string{"untracked"}
+		case maybe:
+			t = maybe
+		}
+	}
+	if t == maybe {
+		return []string{"new", "untracked"}
+	}
+	return []string{"new"}
 }
 
 func newRuleset(from string) *Ruleset {
@@ -294,11 +332,26 @@ type walker struct {
 	rs    *Ruleset
 	base  *chain
 	steps int
+	// seen holds the outcome of every stack walked from: the packet is
+	// fixed, so the same stack ends the same way, and rules that cannot
+	// be judged (twelve `-i ethN -j chainN` in a row) branch into
+	// walks that meet again instead of doubling at each.
+	seen map[string]outcome
+}
+
+// stackKey names a stack: its chains and positions.
+func stackKey(stack []frame) string {
+	var b strings.Builder
+	for _, f := range stack {
+		fmt.Fprintf(&b, "%s#%d|", f.c.key, f.i)
+	}
+	return b.String()
 }
 
 // decide walks every base chain the packet passes: a drop in any of them
 // blocks it; every one must let it through.
 func (rs *Ruleset) decide(p packet) outcome {
+	p.states = rs.notrackStates(p)
 	var first *outcome
 	for _, c := range rs.base {
 		if !c.fam.has(p.src.V6) {
@@ -358,7 +411,7 @@ func (w *walker) run(stack []frame, p packet) outcome {
 			// Follow both ways; agreement decides, disagreement is
 			// reported at this rule.
 			taken := w.follow(clone(stack), r, p)
-			skipped := w.run(clone(stack), p)
+			skipped := w.runFrom(clone(stack), p)
 			if taken.kind == skipped.kind && taken.kind != Undecided {
 				if taken.kind == Drop && (taken.rule != skipped.rule || taken.chain != skipped.chain) {
 					skipped.other, skipped.branch, skipped.why = &taken, r, why
@@ -375,7 +428,21 @@ func (w *walker) follow(stack []frame, r *rule, p packet) outcome {
 	if done {
 		return o
 	}
-	return w.run(next, p)
+	return w.runFrom(next, p)
+}
+
+// runFrom is run, remembered by stack.
+func (w *walker) runFrom(stack []frame, p packet) outcome {
+	key := stackKey(stack)
+	if o, ok := w.seen[key]; ok {
+		return o
+	}
+	o := w.run(stack, p)
+	if w.seen == nil {
+		w.seen = map[string]outcome{}
+	}
+	w.seen[key] = o
+	return o
 }
 
 // apply takes r's verdict: a final outcome (done), or the stack to go on

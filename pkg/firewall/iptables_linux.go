@@ -198,6 +198,9 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 				continue
 			}
 			setTarget(r, rs, table, a[0])
+			if a[0] == "NOTRACK" || (a[0] == "CT" && slices.Contains(toks[i+1:], "--notrack")) {
+				rs.notrack = append(rs.notrack, r)
+			}
 			return r // the rest are the target's options
 		case "-g", "--goto":
 			a := args(&i)
@@ -333,7 +336,9 @@ func portOption(module, opt, val, w string) cond {
 func conntrackOption(module, opt, val, w string) cond {
 	switch {
 	case (module == "conntrack" && opt == "--ctstate") || (module == "state" && opt == "--state"):
-		return always(map[bool]tri{true: yes, false: no}[containsFold(val, "NEW")], w)
+		return cond{what: w, eval: func(p packet) tri {
+			return p.ctState(func(st string) tri { return triOf(containsFold(val, st)) })
+		}}
 	case module == "conntrack" && opt == "--ctstatus":
 		for _, s := range strings.Split(val, ",") {
 			if !neverStatus[strings.ToUpper(strings.TrimSpace(s))] {

@@ -49,10 +49,17 @@ func iptablesMatch(raw json.RawMessage) bool {
 			And []nftValue `json:"&"`
 		}
 	}
-	if json.Unmarshal(raw, &m) != nil || (m.Op != "==" && m.Op != "!=") {
+	if json.Unmarshal(raw, &m) != nil {
 		return false
 	}
 	l := m.Left.expr()
+	if _, ok := tcpFlagsOperand(l); ok {
+		// --syn, --tcp-flags M C (! for C NONE)
+		return m.Op == "==" || m.Op == "!=" || m.Op == "!"
+	}
+	if m.Op != "==" && m.Op != "!=" {
+		return false
+	}
 	switch {
 	case l.Payload != nil:
 		proto, field := l.Payload.Protocol.text(), l.Payload.Field.text()

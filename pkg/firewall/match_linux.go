@@ -180,9 +180,12 @@ func ruleFixNft(family, table, chainName string, handle int) func(Source, uint16
 	}
 }
 
+// chainFixNft lets the probe in against a chain's drop policy: at the top
+// of the chain, since a rule appended at its end may never be reached (a
+// goto or a jump whose chain drops comes first).
 func chainFixNft(family, table, chainName string) func(Source, uint16) string {
 	return func(s Source, port uint16) string {
-		return "nft add rule " + family + " " + table + " " + chainName + " " + nftAccept(family, s, port)
+		return "nft insert rule " + family + " " + table + " " + chainName + " " + nftAccept(family, s, port)
 	}
 }
 

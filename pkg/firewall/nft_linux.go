@@ -171,11 +171,11 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 	case "xt":
 		var x nftXt
 		_ = json.Unmarshal(e.raw, &x)
-		xtTarget(r, x)
+		p.xtTarget(r, x)
 	case "meter":
 		// A per-key limit (`meter m { ip saddr limit rate over 5/second }`):
 		// it depends on how often the source sends.
-		r.conds = append(r.conds, always(maybe, "meter (a rate limit per "+meterKey(e.raw)+")"))
+		r.conds = append(r.conds, always(maybe, meterText(e.raw)))
 	case "set":
 		// Adding to a dynamic set leaves the packet alone, unless the
 		// update carries a limit or quota (`update @s { ip saddr limit
@@ -183,10 +183,14 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 		if bytes.Contains(e.raw, []byte(`"limit"`)) || bytes.Contains(e.raw, []byte(`"quota"`)) || bytes.Contains(e.raw, []byte(`"ct count"`)) {
 			r.conds = append(r.conds, always(maybe, "set update with a limit"))
 		}
-	case "counter", "log", "mangle", "notrack", "quota_set", "ct helper", "ct timeout", "ct expectation",
+	case "notrack":
+		p.rs.notrack = append(p.rs.notrack, r)
+	case "counter", "log", "mangle", "quota_set", "ct helper", "ct timeout", "ct expectation",
 		"dup", "flow", "meta", "ct", "tcp option", "synproxy_set", "secmark", "ct count set":
 		// Statements that leave the packet's fate alone.
-	case "limit", "quota", "ct count", "numgen":
+	case "limit":
+		r.conds = append(r.conds, always(maybe, limitText(e.raw)))
+	case "quota", "ct count", "numgen":
 		r.conds = append(r.conds, always(maybe, e.key))
 	case "continue":
 	default:
@@ -198,24 +202,60 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 	}
 }
 
-// meterKey describes what a meter keys its limit on ("ip saddr").
-func meterKey(raw json.RawMessage) string {
-	var m struct{ Key nftValue }
-	if json.Unmarshal(raw, &m) != nil {
-		return "key"
+// limitText writes a limit as nft lists it: "limit rate over 10/minute"
+// (the load balancer probes every few seconds: the rate is what to check).
+func limitText(raw json.RawMessage) string {
+	var l struct {
+		Rate  float64 `json:"rate"`
+		Per   string  `json:"per"`
+		Inv   bool    `json:"inv"`
+		Burst float64 `json:"burst"`
 	}
-	return describe(m.Key)
+	if json.Unmarshal(raw, &l) != nil || l.Per == "" {
+		return "limit"
+	}
+	over := ""
+	if l.Inv {
+		over = "over "
+	}
+	text := fmt.Sprintf("limit rate %s%g/%s", over, l.Rate, l.Per)
+	if l.Burst > 0 {
+		text += fmt.Sprintf(" burst %g packets", l.Burst)
+	}
+	return text
+}
+
+// meterText writes a meter as nft lists it: "meter m { ip saddr limit
+// rate over 5/second }".
+func meterText(raw json.RawMessage) string {
+	var m struct {
+		Name string
+		Key  nftValue
+		Stmt map[string]json.RawMessage
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return "meter"
+	}
+	inner := "..."
+	if l, ok := m.Stmt["limit"]; ok {
+		inner = limitText(l)
+	}
+	return fmt.Sprintf("meter %s { %s %s }", m.Name, describe(m.Key), inner)
 }
 
 // xtTarget is a rule iptables-nft wrote with a target nft cannot express
 // natively.
-func xtTarget(r *rule, x nftXt) {
+func (p *nftParser) xtTarget(r *rule, x nftXt) {
 	switch {
 	case x.Type == "target" && (x.Name == "REJECT" || x.Name == "DROP"):
 		r.verdict, r.verb = vDrop, "iptables target "+x.Name
 	case x.Type == "target" && x.Name == "ACCEPT":
 		r.verdict, r.verb = vAccept, "iptables target ACCEPT"
-	case x.Type == "target" && (x.Name == "LOG" || x.Name == "NFLOG" || x.Name == "MARK" || x.Name == "CONNMARK" || x.Name == "TCPMSS" || x.Name == "CT"):
+	case x.Type == "target" && x.Name == "CT":
+		// -j CT --notrack, or a zone or helper: nft does not say which.
+		r.conds = append(r.conds, always(maybe, "iptables target CT (--notrack?)"))
+		p.rs.notrack = append(p.rs.notrack, r)
+	case x.Type == "target" && (x.Name == "LOG" || x.Name == "NFLOG" || x.Name == "MARK" || x.Name == "CONNMARK" || x.Name == "TCPMSS"):
 	case x.Type == "target":
 		r.verdict, r.unknown = vUnknown, "iptables target "+x.Name+" is not followed"
 	default:

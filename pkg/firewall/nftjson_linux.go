@@ -268,10 +268,28 @@ func describe(v nftValue) string {
 			parts[i] = describe(e)
 		}
 		return strings.Join(parts, ",")
+	case jBool:
+		// fib ... oif false, exthdr ... false: nft writes "missing".
+		return map[bool]string{true: "exists", false: "missing"}[v.b]
 	case jNumber:
 		return strconv.Itoa(int(v.num))
 	}
 	return v.String()
+}
+
+// flagsText writes ORed flags as nft does: (fin|syn|rst|ack), or one flag.
+func flagsText(v nftValue) string {
+	if v.kind != jList {
+		return describe(v)
+	}
+	parts := make([]string, len(v.list))
+	for i, e := range v.list {
+		parts[i] = describe(e)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, "|") + ")"
 }
 
 func describeExpr(e *nftExpr) string {
@@ -290,6 +308,12 @@ func describeExpr(e *nftExpr) string {
 		return fmt.Sprintf("%v/%v", e.Prefix.Addr, e.Prefix.Len)
 	case e.Set != nil:
 		return "{" + describe(*e.Set) + "}"
+	case len(e.And) == 2:
+		return describe(e.And[0]) + " & " + flagsText(e.And[1])
+	case e.Or != nil:
+		return flagsText(nftValue{kind: jList, list: e.Or})
+	case len(e.Range) == 2:
+		return describe(e.Range[0]) + "-" + describe(e.Range[1])
 	case len(e.keys) > 0:
 		return e.keys[0]
 	}

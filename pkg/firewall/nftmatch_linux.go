@@ -10,6 +10,13 @@ import (
 
 // compare builds the condition "left op right" for the probe packet.
 func (p *nftParser) compare(nr nftRule, left nftValue, op string, right nftValue) cond {
+	if mask, ok := tcpFlagsOperand(left.expr()); ok {
+		what := describe(left) + " " + op + " " + flagsText(right)
+		if op == "in" {
+			what = describe(left) + " " + flagsText(right) // nft's `tcp flags syn`
+		}
+		return p.nftTCPFlags(nr, mask, op, right, what)
+	}
 	negate := op == "!="
 	if op != "==" && op != "!=" && op != "in" && op != "" {
 		if op2, ok := portOp(left, op, right); ok {
@@ -22,18 +29,18 @@ func (p *nftParser) compare(nr nftRule, left nftValue, op string, right nftValue
 		what = describe(left) + " != " + describe(right)
 	}
 	l := left.expr()
-	if mask, ok := tcpFlagsOperand(l); ok {
-		return p.nftTCPFlags(nr, mask, op, right, what)
-	}
 	switch {
 	case l.Payload != nil:
 		return p.comparePayload(nr, l.Payload.Protocol.text(), l.Payload.Field.text(), what, right, negate)
 	case l.Meta != nil:
 		return p.compareMeta(nr, l.Meta.Key.text(), what, right, negate)
 	case l.CT != nil && l.CT.Key.text() == "state":
-		// The probe's first packet opens a new connection.
-		return negated(cond{what: what, eval: func(packet) tri {
-			return p.has(nr, right, func(s string) bool { return s == "new" })
+		// The probe's first packet opens a new connection (or is
+		// untracked).
+		return negated(cond{what: what, eval: func(pk packet) tri {
+			return pk.ctState(func(st string) tri {
+				return p.has(nr, right, func(s string) bool { return s == st })
+			})
 		}}, negate)
 	case l.CT != nil && l.CT.Key.text() == "status":
 		return negated(cond{what: what, eval: func(packet) tri { return p.ctStatus(nr, right) }}, negate)

@@ -87,9 +87,14 @@ func nftFlags(v nftValue) (map[string]bool, bool) {
 		return map[string]bool{v.str: true}, true
 	case v.kind == jNumber && v.num == 0:
 		return map[string]bool{}, true
-	case v.kind == jObject && v.obj.Or != nil:
+	case v.kind == jList || (v.kind == jObject && v.obj.Or != nil):
+		// ["fin", "syn"] and {"|": ["fin", "syn"]}: the flags ORed.
+		parts := v.list
+		if v.kind == jObject {
+			parts = v.obj.Or
+		}
 		set := map[string]bool{}
-		for _, e := range v.obj.Or {
+		for _, e := range parts {
 			s, ok := nftFlags(e)
 			if !ok {
 				return nil, false
@@ -104,13 +109,13 @@ func nftFlags(v nftValue) (map[string]bool, bool) {
 }
 
 // nftTCPFlags judges `tcp flags [& MASK] OP RIGHT` for the SYN: == and !=
-// compare the (masked) flags with a value or a set of values; `in` (nft's
-// `tcp flags syn`) tests bits, judged only where "any of" and "all of"
-// agree.
+// compare the (masked) flags with a value (a list is flags ORed) or a set
+// of values; `!` says none of RIGHT's bits is set; `in` (nft's `tcp flags
+// syn`) tests bits, judged only where "any of" and "all of" agree.
 func (p *nftParser) nftTCPFlags(nr nftRule, mask map[string]bool, op string, right nftValue, what string) cond {
 	got := probeFlagsMasked(mask)
 	values := []nftValue{right}
-	if e := right.expr(); e.Set != nil || right.kind == jList {
+	if e := right.expr(); e.Set != nil {
 		var ok bool
 		if values, ok = p.elements(nr, right); !ok {
 			return always(maybe, what)
@@ -121,6 +126,14 @@ func (p *nftParser) nftTCPFlags(nr nftRule, mask map[string]bool, op string, rig
 		want, ok := nftFlags(unwrapElem(v))
 		if !ok {
 			return always(maybe, what)
+		}
+		if op == "!" {
+			// None of the bits set (iptables-nft's --tcp-flags M NONE).
+			none := true
+			for f := range want {
+				none = none && !got[f]
+			}
+			return always(triOf(none), what)
 		}
 		if op == "in" {
 			anyBit, allBits := false, len(want) > 0
