@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -350,6 +351,10 @@ var nftModelCases = []struct {
 	{"tcp flags & (fin|psh|urg) == fin|psh|urg", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "psh", "urg"]]}`, `{"|": ["fin", "psh", "urg"]}`), false, no},
 	{"tcp flags & (fin|syn|rst|psh|ack|urg) == 0", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "syn", "rst", "psh", "ack", "urg"]]}`, `0`), false, no},
 	{"tcp flags != syn", jsonMatch("!=", nftTCPFlags, `"syn"`), false, no},
+	// As iptables-nft writes --tcp-flags FIN,SYN FIN,SYN and ALL NONE.
+	{"tcp flags & (fin|syn) == [fin, syn]", jsonMatch("==", `{"&": [`+nftTCPFlags+`, ["fin", "syn"]]}`, `["fin", "syn"]`), false, no},
+	{"tcp flags ! (fin|syn|rst|psh|ack|urg)", jsonMatch("!", nftTCPFlags, `["fin", "syn", "rst", "psh", "ack", "urg"]`), false, no},
+	{"tcp flags ! (fin|rst)", jsonMatch("!", nftTCPFlags, `["fin", "rst"]`), false, yes},
 	{"tcp flags { syn, syn|ack }", jsonMatch("==", nftTCPFlags, `{"set": [{"|": ["syn", "ack"]}, "syn"]}`), false, yes},
 	{"tcp flags { ack, syn|ack }", jsonMatch("==", nftTCPFlags, `{"set": [{"|": ["syn", "ack"]}, "ack"]}`), false, no},
 	{"meta pkttype broadcast", jsonMatch("==", `{"meta": {"key": "pkttype"}}`, `"broadcast"`), false, no},
@@ -461,6 +466,53 @@ func TestReversePathLinkLocal(t *testing.T) {
 	for s, want := range map[string]Decision{"fe80::1234:5678:9abc/128": Accept, "2600:2d00:1:b029::/64": Undecided, "168.63.129.16/32": Accept} {
 		if v := rs.Decide(src(s), 12345); v.Decision != want {
 			t.Errorf("%s: %s at %s, want %s", s, v.Decision, v.Where, want)
+		}
+	}
+}
+
+// Rules that cannot be judged in a row (an interface each) whose chains
+// all return: the walk ends in accept, without the step limit.
+func TestManyInterfaceJumps(t *testing.T) {
+	text := "*filter\n:INPUT DROP [0:0]\n"
+	for i := range 20 {
+		text += fmt.Sprintf(":z-%d - [0:0]\n", i)
+	}
+	for i := range 20 {
+		text += fmt.Sprintf("-A INPUT -i eth%d -j z-%d\n", i, i)
+		for j := range 10 {
+			text += fmt.Sprintf("-A z-%d -p tcp --dport %d -j ACCEPT\n", i, 1000+j)
+		}
+	}
+	text += "-A INPUT -p tcp --dport 12345 -j ACCEPT\nCOMMIT\n"
+	rs, err := parseIptables(text, "iptables", "iptables", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := rs.Decide(src("168.63.129.16/32"), 12345); v.Decision != Accept {
+		t.Errorf("got %s at %s (%s)", v.Decision, v.Where, v.Why)
+	}
+}
+
+// nft's notrack: the probe port is untracked, so "ct state new" does not
+// accept it and the policy drops it; "ct state untracked" does.
+func TestNotrack(t *testing.T) {
+	for _, tc := range []struct {
+		state string
+		want  Decision
+	}{{"new", Drop}, {"untracked", Accept}} {
+		doc := `{"nftables": [{"chain": {"family": "inet", "table": "f", "name": "raw", "type": "filter", "hook": "prerouting", "prio": -300, "policy": "accept"}},
+		{"chain": {"family": "inet", "table": "f", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+		{"rule": {"family": "inet", "table": "f", "chain": "raw", "handle": 3, "expr": [` + jsonMatch("==", `{"payload": {"protocol": "tcp", "field": "dport"}}`, `12345`) + `, {"notrack": null}]}},
+		{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [` + jsonMatch("in", `{"ct": {"key": "state"}}`, `"`+tc.state+`"`) + `, {"accept": null}]}}]}`
+		rs, err := parseNft([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := rs.Decide(src("168.63.129.16/32"), 12345); v.Decision != tc.want {
+			t.Errorf("ct state %s: %s at %s, want %s", tc.state, v.Decision, v.Where, tc.want)
+		}
+		if v := rs.Decide(src("168.63.129.16/32"), 22); tc.state == "new" && v.Decision != Accept {
+			t.Errorf("port 22 (tracked): %s at %s", v.Decision, v.Where)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +64,11 @@ func TestFixesLetTheProbeIn(t *testing.T) {
 		fixCase{"iptables-nft drop written with iptables", commands([]string{"iptables-nft", "-A", "INPUT", "-p", "tcp", "--dport", "12345", "-j", "DROP"}), "168.63.129.16/32", 12345},
 		fixCase{"nft policy drop", nftRules("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\tct state established,related accept\n\t\tmeta l4proto ipv6-icmp accept\n\t}\n}\n"), "any6", 12345},
 	)
+	cases = append(cases,
+		fixCase{"RHEL iptables-services with flag hardening, nf_tables", iptablesNftRestore(rhelHardened), "168.63.129.16/32", 12345},
+		fixCase{"probe port exempted from conntrack (notrack), state NEW accepted", iptablesNftRestore(notrackRules), "168.63.129.16/32", 12345},
+		fixCase{"nft policy drop after a goto", nftRules(gotoRules), "168.63.129.16/32", 12345},
+	)
 	for _, fc := range cases {
 		t.Run(fmt.Sprintf("%s %s %d", fc.name, fc.src, fc.port), func(t *testing.T) {
 			node, prober := probeBed(t)
@@ -88,6 +94,61 @@ func TestFixesLetTheProbeIn(t *testing.T) {
 				t.Errorf("fix %q: Persists %v, KeepIn %q", v.Fix, v.Persists, v.KeepIn)
 			}
 		})
+	}
+}
+
+// rhelHardened is RHEL's iptables-services default with the usual
+// hardening on TCP flags in front: the REJECT at the end drops the probe.
+const rhelHardened = `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -p tcp ! --syn -m state --state NEW -j DROP
+-A INPUT -p tcp --tcp-flags FIN,SYN FIN,SYN -j DROP
+-A INPUT -p tcp --tcp-flags ALL NONE -j DROP
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+-A INPUT -i lo -j ACCEPT
+-A INPUT -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-host-prohibited
+COMMIT
+`
+
+// notrackRules accept the probe port for state NEW, but the raw table
+// exempts it from tracking, so it is UNTRACKED and meets the REJECT.
+const notrackRules = `*raw
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -p tcp --dport 12345 -j CT --notrack
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m state --state NEW -m tcp --dport 12345 -j ACCEPT
+-A INPUT -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+`
+
+// gotoRules leave the input chain by a goto: a rule appended to it is
+// never reached.
+const gotoRules = `table inet filter {
+	chain input {
+		type filter hook input priority 0; policy drop;
+		ct state established,related accept
+		goto services
+	}
+	chain services {
+		tcp dport 22 accept
+	}
+}
+`
+
+// iptablesNftRestore loads iptables-save text with iptables-nft-restore.
+func iptablesNftRestore(text string) func(*testing.T, *testenv.NS) string {
+	return func(t *testing.T, ns *testenv.NS) string {
+		cmd := ns.Command("iptables-nft-restore")
+		cmd.Stdin = strings.NewReader(text)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("iptables-nft-restore: %v: %s", err, out)
+		}
+		return ""
 	}
 }
 
@@ -172,7 +233,10 @@ func connect(t *testing.T, prober *testenv.NS, src string, port uint16) error {
 			c.Close()
 		}
 	})
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "refused") && !strings.Contains(err.Error(), "timeout") {
+	// A drop times out; a reject is refused, or (icmp-host-prohibited)
+	// has no route to host.
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, syscall.ECONNREFUSED) &&
+		!errors.Is(err, syscall.EHOSTUNREACH) && !strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("probe from %s: %v (the bed, not the firewall?)", from, err)
 	}
 	return err
