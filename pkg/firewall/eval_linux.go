@@ -156,6 +156,9 @@ type chain struct {
 	// owner names who sets the policy, for the admin ("ufw's default
 	// deny incoming"); "" when unknown.
 	owner string
+	// oneDevice: an ingress chain, hooked to devices nft -j does not
+	// name (nft 1.0.6), so which packets it sees is not known.
+	oneDevice bool
 }
 
 // Ruleset is one firewall view: nftables, or legacy iptables of one family.
@@ -360,6 +363,9 @@ func (rs *Ruleset) decide(p packet) outcome {
 		w := &walker{rs: rs, base: c}
 		o := w.run([]frame{{c: c}}, p)
 		o.from = rs.from
+		if c.oneDevice && o.kind == Drop {
+			o.kind, o.why = Undecided, "an ingress chain sees only its devices' packets, and nft -j does not name them: it drops the probe if the probe arrives there"
+		}
 		switch o.kind {
 		case Drop:
 			return o

@@ -516,3 +516,28 @@ func TestNotrack(t *testing.T) {
 		}
 	}
 }
+
+// An ingress chain is bound to devices nft -j (1.0.6) does not name: its
+// drop is undecided, not a certain block. A dormant table sees nothing;
+// nft 1.0.6's wrong table flags string is not taken for dormant.
+func TestIngressAndDormant(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		want      Decision
+	}{
+		{"netdev ingress chain", `{"nftables": [{"table": {"family": "netdev", "name": "f", "handle": 1}},
+		{"chain": {"family": "netdev", "table": "f", "name": "x", "handle": 1, "type": "filter", "hook": "ingress", "prio": 0, "policy": "drop"}}]}`, Undecided},
+		{"dormant table", `{"nftables": [{"table": {"family": "inet", "name": "staged", "handle": 1, "flags": ["dormant"]}},
+		{"chain": {"family": "inet", "table": "staged", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}]}`, Accept},
+		{"nft 1.0.6's garbled flags", `{"nftables": [{"table": {"family": "inet", "name": "fw", "handle": 1, "flags": "plain"}},
+		{"chain": {"family": "inet", "table": "fw", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}]}`, Drop},
+	} {
+		rs, err := parseNft([]byte(tc.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := rs.Decide(src("168.63.129.16/32"), 12345); v.Decision != tc.want {
+			t.Errorf("%s: %s at %s (%s), want %s", tc.name, v.Decision, v.Where, v.Why, tc.want)
+		}
+	}
+}
