@@ -248,8 +248,51 @@ func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 // bind address, or the VIP where the load balancer probes the VIP): rules
 // on the destination address are judged, not followed both ways.
 func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
-	o := rs.decide(packet{src: src, port: port, dst: dst.Unmap()})
+	o := rs.decideRange(packet{src: src, port: port, dst: dst.Unmap()}, 0)
 	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep()}
+}
+
+// splitDepth bounds how finely a source range is halved where the ruleset
+// lets part of it in and not the rest: 8 times, 256 parts at most.
+const splitDepth = 8
+
+// decideRange decides for a source range; where that is undecided, for
+// each half: a part surely dropped is a drop (Google Cloud's probes come
+// from all of 35.191.0.0/16, so an accept for 35.191.0.0/17 drops half of
+// them), every part accepted an accept.
+func (rs *Ruleset) decideRange(p packet, depth int) outcome {
+	o := rs.decide(p)
+	pfx := p.src.Prefix
+	if o.kind != Undecided || !pfx.IsValid() || pfx.IsSingleIP() || depth == splitDepth {
+		return o
+	}
+	all := true
+	for _, half := range halves(pfx) {
+		q := p
+		q.src.Prefix = half
+		h := rs.decideRange(q, depth+1)
+		if h.kind == Drop {
+			if h.part == (netip.Prefix{}) {
+				h.part = half
+			}
+			return h
+		}
+		all = all && h.kind == Accept
+	}
+	if all {
+		return outcome{kind: Accept, from: rs.from}
+	}
+	return o
+}
+
+// halves splits a prefix in two: 35.191.0.0/16 into /17s.
+func halves(p netip.Prefix) [2]netip.Prefix {
+	p = p.Masked()
+	b := p.Addr().AsSlice()
+	bit := p.Bits()
+	b[bit/8] |= 0x80 >> (bit % 8)
+	hi, _ := netip.AddrFromSlice(b)
+	return [2]netip.Prefix{netip.PrefixFrom(p.Addr(), bit+1), netip.PrefixFrom(hi, bit+1)}
 }
 
 // outcome is what became of the packet, and what decided it.
@@ -264,9 +307,17 @@ type outcome struct {
 	// of branch, which both ways pass.
 	other  *outcome
 	branch *rule
+	// part is the part of the source range it holds for, where only a
+	// part is dropped.
+	part netip.Prefix
 }
 
 func (o outcome) where() string {
+	if o.part.IsValid() {
+		whole := o
+		whole.part = netip.Prefix{}
+		return whole.where() + " (for " + o.part.String() + " of the range)"
+	}
 	if o.other != nil {
 		other := *o.other
 		other.from = o.from

@@ -541,3 +541,25 @@ func TestIngressAndDormant(t *testing.T) {
 		}
 	}
 }
+
+// A source range the ruleset lets in only in part: the part it drops is a
+// drop (Google Cloud probes from all of 35.191.0.0/16); all parts in, an
+// accept.
+func TestSourceRangeSplit(t *testing.T) {
+	rs, err := parseIptables("*filter\n:INPUT DROP [0:0]\n-A INPUT -s 35.191.0.0/17 -p tcp --dport 12345 -j ACCEPT\n"+
+		"-A INPUT -s 35.191.128.0/17 -p tcp --dport 8080 -j ACCEPT\n-A INPUT -s 35.191.128.0/17 -p tcp --dport 8081 -j ACCEPT\n"+
+		"-A INPUT -s 35.191.0.0/17 -p tcp --dport 8081 -j ACCEPT\nCOMMIT\n", "iptables", "iptables", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rs.Decide(src("35.191.0.0/16"), 12345)
+	if v.Decision != Drop || !strings.Contains(v.Where, "for 35.191.128.0/17 of the range") || !strings.Contains(v.Fix, "-s 35.191.0.0/16") {
+		t.Errorf("12345: %s at %s, fix %q", v.Decision, v.Where, v.Fix)
+	}
+	if v := rs.Decide(src("35.191.0.0/16"), 8081); v.Decision != Accept {
+		t.Errorf("8081: %s at %s", v.Decision, v.Where)
+	}
+	if v := rs.Decide(src("any4"), 8081); v.Decision != Undecided {
+		t.Errorf("any host, 8081: %s at %s", v.Decision, v.Where)
+	}
+}
