@@ -563,3 +563,17 @@ func TestSourceRangeSplit(t *testing.T) {
 		t.Errorf("any host, 8081: %s at %s", v.Decision, v.Where)
 	}
 }
+
+// ip6tables' reverse-path check (RHEL 7 firewalld: -m rpfilter --invert
+// -j DROP in raw PREROUTING) passes a link-local source, as nft's does.
+func TestIptablesRpfilter(t *testing.T) {
+	rs, err := parseIptables("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n", "ip6tables", "ip6tables", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]Decision{"fe80::1234:5678:9abc/128": Accept, "2600:2d00:1:b029::/64": Undecided} {
+		if v := rs.Decide(src(s), 12345); v.Decision != want {
+			t.Errorf("%s: %s at %s (%s), want %s", s, v.Decision, v.Where, v.Why, want)
+		}
+	}
+}

@@ -192,6 +192,10 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 				ctx.module = a[0]
 			}
 			neg = false
+			if ctx.module == "rpfilter" {
+				// The match is the module itself; --invert turns it.
+				add(rpfilterCond(slices.Contains(moduleTokens(toks[i+1:]), "--invert")))
+			}
 		case "-j", "--jump":
 			a := args(&i)
 			if len(a) == 0 {
@@ -274,6 +278,8 @@ func moduleOption(ctx optContext, opt string, a []string) cond {
 		return portOption(ctx.module, opt, val, w)
 	}
 	switch ctx.module {
+	case "rpfilter":
+		return always(yes, w) // --invert, --loose ...: judged in rpfilterCond
 	case "rt", "frag", "hbh", "dst", "ah":
 		// IPv6 extension headers (and AH): the probe has none, and
 		// without the header the kernel matches neither the option nor
@@ -348,6 +354,34 @@ func conntrackOption(module, opt, val, w string) cond {
 		return always(no, w)
 	}
 	return always(maybe, w)
+}
+
+// moduleTokens are a match's options: the tokens up to the next -m or
+// target.
+func moduleTokens(toks []string) []string {
+	for i, t := range toks {
+		if t == "-m" || t == "--match" || t == "-j" || t == "--jump" || t == "-g" || t == "--goto" {
+			return toks[:i]
+		}
+	}
+	return toks
+}
+
+// rpfilterCond is -m rpfilter: the packet passes the reverse-path check.
+// A link-local source does (its route is on the interface it came in on,
+// as on every interface with IPv6); for others the routes, not read here,
+// decide. --invert matches the packets that fail it.
+func rpfilterCond(invert bool) cond {
+	what := "-m rpfilter"
+	if invert {
+		what += " --invert"
+	}
+	return cond{what: what, eval: func(p packet) tri {
+		if p.src.Prefix.IsValid() && within(rangeOf(p.src.Prefix), []addrRange{linkLocal6}) {
+			return triOf(!invert)
+		}
+		return maybe
+	}}
 }
 
 // neverStatus are the conntrack statuses the probe's first packet does not
