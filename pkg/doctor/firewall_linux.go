@@ -119,7 +119,7 @@ func limitNote(where string) string {
 		return ""
 	}
 	return fmt.Sprintf(": it allows a source %d new connections in %d s, so it refuses probes sent every %.3g s or more often "+
-		"(Azure and Google Cloud probe every 5 s by default), so the node goes unhealthy", hits-1, secs, float64(secs)/float64(hits-1))
+		"(Azure and Google Cloud probe every 5 s by default): with such an interval the node goes unhealthy", hits-1, secs, float64(secs)/float64(hits-1))
 }
 
 // blockedFix words the fix of a blocked probe: the commands, and where to

@@ -249,7 +249,24 @@ func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 // on the destination address are judged, not followed both ways.
 func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
 	o := rs.decideRange(packet{src: src, port: port, dst: dst.Unmap()}, 0)
-	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep()}
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: keepIn(o.keep(), src, port)}
+}
+
+// keepIn words where to make a fix permanent: firewalld's own command
+// for firewalld's rules (firewall-cmd(1), firewalld.richlanguage(5)).
+func keepIn(keep string, src Source, port uint16) string {
+	if keep != firewalldKeep {
+		return keep
+	}
+	family, from := "ipv4", ""
+	if src.V6 {
+		family = "ipv6"
+	}
+	if src.Prefix.IsValid() {
+		from = fmt.Sprintf(" source address=\"%s\"", src.Prefix.Masked())
+	}
+	return fmt.Sprintf("firewalld: firewall-cmd --permanent --add-rich-rule='rule family=\"%s\"%s port port=\"%d\" protocol=\"tcp\" accept', "+
+		"then firewall-cmd --reload (a rule added with nft or iptables is gone at firewalld's next reload)", family, from, port)
 }
 
 // splitDepth bounds how finely a source range is halved where the ruleset

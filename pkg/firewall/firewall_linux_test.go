@@ -577,3 +577,27 @@ func TestIptablesRpfilter(t *testing.T) {
 		}
 	}
 }
+
+// A drop in firewalld's rules (its nft table, or RHEL 7's iptables chains)
+// is kept with firewall-cmd: firewalld rewrites them at every reload.
+func TestFirewalldKeep(t *testing.T) {
+	nft, err := parseNft([]byte(`{"nftables": [{"chain": {"family": "inet", "table": "firewalld", "name": "filter_INPUT", "type": "filter", "hook": "input", "prio": 10, "policy": "drop"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipt, err := parseIptables("*filter\n:INPUT ACCEPT [0:0]\n:INPUT_ZONES - [0:0]\n:IN_public - [0:0]\n-A INPUT -j INPUT_ZONES\n-A INPUT_ZONES -j IN_public\n"+
+		"-A IN_public -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n", "iptables", "iptables", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range []*Ruleset{nft, ipt} {
+		v := rs.Decide(src("168.63.129.16/32"), 12345)
+		want := `firewall-cmd --permanent --add-rich-rule='rule family="ipv4" source address="168.63.129.16/32" port port="12345" protocol="tcp" accept', then firewall-cmd --reload`
+		if v.Decision != Drop || !strings.Contains(v.KeepIn, want) || v.Persists {
+			t.Errorf("%s: %s at %s, keep %q", rs.from, v.Decision, v.Where, v.KeepIn)
+		}
+	}
+	if v := nft.Decide(src("fe80::1234:5678:9abc/128"), 12345); !strings.Contains(v.KeepIn, `rule family="ipv6" source address="fe80::1234:5678:9abc/128"`) {
+		t.Errorf("IPv6: keep %q", v.KeepIn)
+	}
+}

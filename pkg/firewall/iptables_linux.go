@@ -82,7 +82,27 @@ func parseIptables(text, from, tool string, v6 bool) (*Ruleset, error) {
 		rs.rules++
 	}
 	useUFWFixes(rs, v6)
+	useFirewalldKeep(rs)
 	return rs, nil
+}
+
+// useFirewalldKeep points the fixes of a ruleset firewalld built on
+// iptables (RHEL 7: chains INPUT_ZONES, IN_public ...) to firewalld's
+// configuration: firewalld rewrites those chains at every reload.
+func useFirewalldKeep(rs *Ruleset) {
+	if rs.chains["filter INPUT_ZONES"] == nil {
+		return
+	}
+	for _, c := range rs.chains {
+		for _, r := range c.rules {
+			if !r.persists {
+				r.keep = firewalldKeep
+			}
+		}
+		if c.fix != nil && !c.persists {
+			c.keep = firewalldKeep
+		}
+	}
 }
 
 // iptKeep says where iptables rules are made permanent on the usual

@@ -150,11 +150,15 @@ func (p *nftParser) addChain(nc nftChain) {
 	sort.SliceStable(p.rs.base, func(i, j int) bool { return hookOrder[p.rs.base[i].hook] < hookOrder[p.rs.base[j].hook] })
 }
 
+// firewalldKeep marks fixes firewalld must keep: firewalld rewrites its
+// rules at every reload (keepIn words it).
+const firewalldKeep = "firewalld"
+
 // nftKeep says where a rule added with nft is made permanent: firewalld
 // rebuilds its own table at every reload.
 func nftKeep(table string) string {
 	if table == "firewalld" {
-		return "firewalld's configuration (firewall-cmd --permanent ...; a rule added with nft is gone at the next firewall-cmd --reload)"
+		return firewalldKeep
 	}
 	return "/etc/nftables.conf (RHEL: /etc/sysconfig/nftables.conf)"
 }
