@@ -205,3 +205,26 @@ func TestManyCycles(t *testing.T) {
 		t.Errorf("errors in the responder log:\n%s", b)
 	}
 }
+
+// A host firewall that rejects loopback traffic to the port: restore
+// fails (the self-probe is refused although the responder listens), says
+// that a firewall is the likely cause, and leaves nothing behind.
+func TestFirewallRejectsSelfProbe(t *testing.T) {
+	n := newNode(t)
+	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
+	f := filepath.Join(t.TempDir(), "rules.nft")
+	rules := "table inet f {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport 12345 reject with tcp reset\n\t}\n}\n"
+	if err := os.WriteFile(f, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.ns.MustRun(t, "nft", "-f", f)
+	r := n.want("restore", ocf.ErrGeneric, a...)
+	if !strings.Contains(r.stderr, "the responder is listening, so something rejects connections to 127.0.0.1:12345") ||
+		!strings.Contains(r.stderr, "quickCheck --diagnose") {
+		t.Errorf("restore: %v", r)
+	}
+	if n.hasAddr("eth1", "10.10.5.200/32") {
+		t.Error("the VIP was left behind")
+	}
+	n.want("quickCheck", ocf.NotRunning, a...)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -217,7 +218,9 @@ func ensureResponder(ctx context.Context, c *config.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	err = selfProbeUntil(ctx, c)
+	if err = selfProbeUntil(ctx, c); err != nil {
+		err = explainSelfProbe(err, c)
+	}
 	if err == nil && c.ProbeTimeout > 0 {
 		err = waitForLBProbe(ctx, c, nrec.Pid)
 	}
@@ -248,4 +251,20 @@ func waitAnswering(ctx context.Context, c *config.Config, pid int) error {
 
 func sameVIP(a, b vip.Spec) bool {
 	return a.Addr == b.Addr && a.Prefix == b.Prefix && a.Interface == b.Interface
+}
+
+// explainSelfProbe adds the likely cause when the responder, which has
+// reported that it listens, does not answer its own probe: a host
+// firewall that rejects or drops the self-probe's connection.
+func explainSelfProbe(err error, c *config.Config) error {
+	how := "drops"
+	if !strings.Contains(err.Error(), "refused") {
+		if !strings.Contains(err.Error(), "timeout") {
+			return err
+		}
+	} else {
+		how = "rejects"
+	}
+	return fmt.Errorf("%w: the responder is listening, so something %s connections to %s on this node, most likely a host firewall rule "+
+		"(quickCheck --diagnose reads the firewall; let loopback in, e.g. iptables -I INPUT -i lo -j ACCEPT)", err, how, probeAddr(c))
 }

@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -165,16 +166,23 @@ func selfProbe(c *config.Config, timeout time.Duration) error {
 	return nil
 }
 
+// refusedFor is how long a refused self-probe is retried: the responder
+// reported "bound", so a connection still refused after that is refused
+// by something else (a firewall's reject), and waiting out the action's
+// budget would only delay the failover.
+const refusedFor = time.Second
+
 // selfProbeUntil retries the self-probe until it answers or ctx ends: the
 // responder reported "bound", so this rarely takes a second try.
 func selfProbeUntil(ctx context.Context, c *config.Config) error {
 	var err error
+	start := time.Now()
 	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 200*time.Millisecond) {
 		to := min(time.Second, remaining(ctx))
 		if err = selfProbe(c, to); err == nil {
 			return nil
 		}
-		if remaining(ctx) < delay {
+		if remaining(ctx) < delay || (strings.Contains(err.Error(), "refused") && time.Since(start) > refusedFor) {
 			return err
 		}
 		time.Sleep(delay)
