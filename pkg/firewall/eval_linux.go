@@ -255,6 +255,9 @@ func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
 // keepIn words where to make a fix permanent: firewalld's own command
 // for firewalld's rules (firewall-cmd(1), firewalld.richlanguage(5)).
 func keepIn(keep string, src Source, port uint16) string {
+	if strings.HasPrefix(keep, ufwBeforePrefix) {
+		return ufwBeforeLine(keep, src, port)
+	}
 	if keep != firewalldKeep {
 		return keep
 	}

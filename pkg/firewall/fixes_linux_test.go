@@ -90,6 +90,9 @@ func TestFixesLetTheProbeIn(t *testing.T) {
 			if after.Decision != Accept {
 				t.Errorf("after %q the doctor says %s at %s (%s)", v.Fix, after.Decision, after.Where, after.Why)
 			}
+			if want := "/etc/ufw/before.rules, as the line '-A ufw-before-input -s 168.63.129.16 -p tcp --dport 12345 -j ACCEPT' above the one that drops it"; strings.HasPrefix(fc.name, "ufw before.rules") && !strings.Contains(v.KeepIn, want) {
+				t.Errorf("keep in %q, want %q", v.KeepIn, want)
+			}
 			if v.Persists != strings.HasPrefix(v.Fix, "ufw ") || v.Persists == (v.KeepIn != "") {
 				t.Errorf("fix %q: Persists %v, KeepIn %q", v.Fix, v.Persists, v.KeepIn)
 			}

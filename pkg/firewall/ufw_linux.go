@@ -36,10 +36,7 @@ func useUFWFixes(rs *Ruleset, v6 bool) {
 			case strings.Contains(name, "-user-"):
 				r.fix, r.persists, r.keep = ufwAllow(true), true, ""
 			case strings.Contains(name, "-before-") || strings.HasSuffix(name, "-not-local"):
-				r.keep = "/etc/ufw/before.rules"
-				if v6 {
-					r.keep = "/etc/ufw/before6.rules"
-				}
+				r.keep = ufwBeforeKeep(name, v6)
 			default:
 				r.fix, r.persists, r.keep = ufwAllow(false), true, ""
 			}
@@ -69,4 +66,27 @@ func ufwAllow(first bool) func(Source, uint16) string {
 		}
 		return "ufw " + rule
 	}
+}
+
+// ufwBeforeKeep marks a fix to keep in ufw's before rules file: keepIn
+// words it as the line to add there.
+func ufwBeforeKeep(chain string, v6 bool) string {
+	file := "/etc/ufw/before.rules"
+	if v6 {
+		file = "/etc/ufw/before6.rules"
+	}
+	return ufwBeforePrefix + file + " " + chain
+}
+
+// ufwBeforePrefix starts ufwBeforeKeep's marks.
+const ufwBeforePrefix = "ufw-before-file "
+
+// ufwBeforeLine is keepIn's words for a ufwBeforeKeep mark.
+func ufwBeforeLine(mark string, src Source, port uint16) string {
+	file, chain, _ := strings.Cut(strings.TrimPrefix(mark, ufwBeforePrefix), " ")
+	from := ""
+	if src.Prefix.IsValid() {
+		from = " -s " + src.String()
+	}
+	return fmt.Sprintf("%s, as the line '-A %s%s -p tcp --dport %d -j ACCEPT' above the one that drops it, then ufw reload", file, chain, from, port)
 }
