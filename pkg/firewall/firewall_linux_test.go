@@ -278,21 +278,28 @@ var iptablesModelCases = []struct {
 	{"-m pkttype ! --pkt-type unicast", false, no},
 }
 
+// checkModel decides a one-rule ruleset (the match, then drop) for a probe
+// of the family v6 says, against want.
+func checkModel(t *testing.T, rs *Ruleset, err error, v6 bool, want tri) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := "192.0.2.1/32"
+	if v6 {
+		s = "2001:db8::7/128"
+	}
+	if o := rs.decide(packet{src: src(s), port: 12345}); o.kind != matchWant[want] {
+		t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[want]))
+	}
+}
+
 func TestIptablesProbeModel(t *testing.T) {
 	for _, tc := range iptablesModelCases {
 		t.Run(tc.match, func(t *testing.T) {
 			text := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT " + tc.match + " -j DROP\nCOMMIT\n"
 			rs, err := parseIptables(text, "iptables", "iptables", tc.v6)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := "192.0.2.1/32"
-			if tc.v6 {
-				s = "2001:db8::7/128"
-			}
-			if o := rs.decide(packet{src: src(s), port: 12345}); o.kind != matchWant[tc.want] {
-				t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[tc.want]))
-			}
+			checkModel(t, rs, err, tc.v6, tc.want)
 		})
 	}
 }
@@ -382,16 +389,7 @@ func TestNftProbeModel(t *testing.T) {
 			doc := `{"nftables": [{"chain": {"family": "inet", "table": "f", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
 			{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [` + tc.match + `, {"drop": null}]}}]}`
 			rs, err := parseNft([]byte(doc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := "192.0.2.1/32"
-			if tc.v6 {
-				s = "2001:db8::7/128"
-			}
-			if o := rs.decide(packet{src: src(s), port: 12345}); o.kind != matchWant[tc.want] {
-				t.Errorf("got %s at %q (%s), want %s", decisionName(o.kind), o.where(), o.why, decisionName(matchWant[tc.want]))
-			}
+			checkModel(t, rs, err, tc.v6, tc.want)
 		})
 	}
 }

@@ -217,15 +217,10 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 				add(rpfilterCond(slices.Contains(moduleTokens(toks[i+1:]), "--invert")))
 			}
 		case "-j", "--jump":
-			a := args(&i)
-			if len(a) == 0 {
-				continue
+			if a := args(&i); len(a) > 0 {
+				iptTarget(r, rs, table, a[0], toks[i+1:])
+				return r // the rest are the target's options
 			}
-			setTarget(r, rs, table, a[0])
-			if a[0] == "NOTRACK" || (a[0] == "CT" && slices.Contains(toks[i+1:], "--notrack")) {
-				rs.notrack = append(rs.notrack, r)
-			}
-			return r // the rest are the target's options
 		case "-g", "--goto":
 			a := args(&i)
 			if len(a) > 0 {
@@ -240,6 +235,14 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 		}
 	}
 	return r
+}
+
+// iptTarget takes a rule's target and its options (rest).
+func iptTarget(r *rule, rs *Ruleset, table, target string, rest []string) {
+	setTarget(r, rs, table, target)
+	if target == "NOTRACK" || (target == "CT" && slices.Contains(rest, "--notrack")) {
+		rs.notrack = append(rs.notrack, r)
+	}
 }
 
 // basicMatch judges one of the options every rule can have: protocol,

@@ -144,21 +144,7 @@ func tcpFlagsOperand(l *nftExpr) (map[string]bool, bool) {
 	if len(l.And) != 2 || !isFlags(l.And[0].expr()) {
 		return nil, false
 	}
-	mask := map[string]bool{}
-	masks := l.And[1].list
-	if l.And[1].kind != jList {
-		masks = []nftValue{l.And[1]}
-	}
-	for _, m := range masks {
-		s, ok := nftFlags(m)
-		if !ok {
-			return nil, false
-		}
-		for f := range s {
-			mask[f] = true
-		}
-	}
-	return mask, true
+	return nftFlags(l.And[1]) // a list of flags is ORed
 }
 
 // comparePayload judges a match on a header field.
