@@ -77,6 +77,9 @@ type cond struct {
 	// the probe has not (an IPv6 routing header) is false either way: the
 	// kernel needs the header to match the negation too.
 	final bool
+	// bySource: a match on the source address, which a smaller source
+	// range may decide (decideRange).
+	bySource bool
 }
 
 func always(t tri, what string) cond { return cond{what: what, eval: func(packet) tri { return t }} }
@@ -111,19 +114,29 @@ type rule struct {
 
 // match evaluates the rule's conditions: no as soon as one is false.
 func (r *rule) match(p packet) (tri, string) {
-	t, why := yes, ""
-	for _, c := range r.conds {
+	t, c := r.matchCond(p)
+	if c == nil {
+		return t, ""
+	}
+	return t, c.what
+}
+
+// matchCond is match, with the first condition that could not be judged.
+func (r *rule) matchCond(p packet) (tri, *cond) {
+	t := yes
+	var first *cond
+	for i, c := range r.conds {
 		switch c.eval(p) {
 		case no:
-			return no, ""
+			return no, nil
 		case maybe:
 			if t == yes {
-				why = c.what
+				first = &r.conds[i]
 			}
 			t = maybe
 		}
 	}
-	return t, why
+	return t, first
 }
 
 type famSet int8
@@ -283,7 +296,7 @@ const splitDepth = 8
 func (rs *Ruleset) decideRange(p packet, depth int) outcome {
 	o := rs.decide(p)
 	pfx := p.src.Prefix
-	if o.kind != Undecided || !pfx.IsValid() || pfx.IsSingleIP() || depth == splitDepth {
+	if o.kind != Undecided || !o.bySource || !pfx.IsValid() || pfx.IsSingleIP() || depth == splitDepth {
 		return o
 	}
 	all := true
@@ -330,6 +343,8 @@ type outcome struct {
 	// part is the part of the source range it holds for, where only a
 	// part is dropped.
 	part netip.Prefix
+	// bySource: undecided at a match on the source address.
+	bySource bool
 }
 
 func (o outcome) where() string {
@@ -474,7 +489,7 @@ func (w *walker) run(stack []frame, p packet) outcome {
 		if r.verdict == vNone {
 			continue
 		}
-		m, why := r.match(p)
+		m, c := r.matchCond(p)
 		switch m {
 		case no:
 			continue
@@ -491,11 +506,11 @@ func (w *walker) run(stack []frame, p packet) outcome {
 			skipped := w.runFrom(clone(stack), p)
 			if taken.kind == skipped.kind && taken.kind != Undecided {
 				if taken.kind == Drop && (taken.rule != skipped.rule || taken.chain != skipped.chain) {
-					skipped.other, skipped.branch, skipped.why = &taken, r, why
+					skipped.other, skipped.branch, skipped.why = &taken, r, c.what
 				}
 				return skipped
 			}
-			return outcome{kind: Undecided, rule: r, why: why}
+			return outcome{kind: Undecided, rule: r, why: c.what, bySource: c.bySource}
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 // ranges: yes when the probe source lies inside one, no when it is outside
 // all, maybe when it straddles one or is any host.
 func addrCond(what string, v6 bool, elems []addrRange, negate bool) cond {
-	return cond{what: what, eval: func(p packet) tri {
+	return cond{what: what, bySource: true, eval: func(p packet) tri {
 		if p.src.V6 != v6 {
 			return no // an IPv4 match never matches an IPv6 packet, negated or not
 		}
