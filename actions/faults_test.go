@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ilbvip/ilbvip/internal/testenv"
 	"github.com/ilbvip/ilbvip/pkg/ocf"
@@ -206,25 +207,46 @@ func TestManyCycles(t *testing.T) {
 	}
 }
 
-// A host firewall that rejects loopback traffic to the port: restore
-// fails (the self-probe is refused although the responder listens), says
-// that a firewall is the likely cause, and leaves nothing behind.
-func TestFirewallRejectsSelfProbe(t *testing.T) {
-	n := newNode(t)
-	a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1")
-	f := filepath.Join(t.TempDir(), "rules.nft")
-	rules := "table inet f {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport 12345 reject with tcp reset\n\t}\n}\n"
-	if err := os.WriteFile(f, []byte(rules), 0o600); err != nil {
-		t.Fatal(err)
+// A host firewall that rejects or drops loopback traffic to the port:
+// restore fails within seconds (the self-probe cannot connect although
+// the responder listens), says that a firewall is the likely cause and
+// how it treats the connection, stops the responder within its budget,
+// and leaves nothing behind.
+func TestFirewallBlocksSelfProbe(t *testing.T) {
+	for _, tc := range []struct{ name, how, rule string }{
+		{"tcp reset", "rejects", "tcp dport 12345 reject with tcp reset"},
+		{"admin-prohibited (firewalld's)", "rejects", "tcp dport 12345 reject with icmpx type admin-prohibited"},
+		{"drop", "drops", "iif lo tcp dport 12345 drop"},
+	} {
+		how, rule := tc.how, tc.rule
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t)
+			a := n.args("t1", 12345, "--vip", "10.10.5.200", "--interface", "eth1", "--action-timeout", "8s")
+			f := filepath.Join(t.TempDir(), "rules.nft")
+			rules := "table inet f {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\t" + rule + "\n\t}\n}\n"
+			if err := os.WriteFile(f, []byte(rules), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			n.ns.MustRun(t, "nft", "-f", f)
+			start := time.Now()
+			r := n.want("restore", ocf.ErrGeneric, a...)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("restore took %s", took)
+			}
+			if !strings.Contains(r.stderr, "the responder is listening, so something "+how+" connections to 127.0.0.1:12345") ||
+				!strings.Contains(r.stderr, "iif lo accept") || strings.Contains(r.stderr, "still alive") {
+				t.Errorf("restore: %v", r)
+			}
+			if n.hasAddr("eth1", "10.10.5.200/32") {
+				t.Error("the VIP was left behind")
+			}
+			ents, _ := os.ReadDir(n.sd)
+			for _, e := range ents {
+				if !strings.HasSuffix(e.Name(), ".log") {
+					t.Errorf("state file left: %s", e.Name())
+				}
+			}
+			n.want("quickCheck", ocf.NotRunning, a...)
+		})
 	}
-	n.ns.MustRun(t, "nft", "-f", f)
-	r := n.want("restore", ocf.ErrGeneric, a...)
-	if !strings.Contains(r.stderr, "the responder is listening, so something rejects connections to 127.0.0.1:12345") ||
-		!strings.Contains(r.stderr, "quickCheck --diagnose") {
-		t.Errorf("restore: %v", r)
-	}
-	if n.hasAddr("eth1", "10.10.5.200/32") {
-		t.Error("the VIP was left behind")
-	}
-	n.want("quickCheck", ocf.NotRunning, a...)
 }

@@ -239,8 +239,16 @@ func stopTimes(ctx context.Context) (killAt, deadline time.Time) {
 	if !ok {
 		deadline = time.Now().Add(10 * time.Second)
 	}
-	return deadline.Add(-max(time.Until(deadline)/10, 300*time.Millisecond)), deadline
+	// A stop out of budget still kills and waits for the end: it must not
+	// leave a responder answering (or a pid file naming a live one).
+	if least := time.Now().Add(minForcedStop); deadline.Before(least) {
+		deadline = least
+	}
+	return deadline.Add(-max(time.Until(deadline)/10, minForcedStop)), deadline
 }
+
+// minForcedStop is the least time a stop keeps for the forced end.
+const minForcedStop = 300 * time.Millisecond
 
 // removeStateFiles deletes what a stopped responder leaves: its pid and
 // stats files, and their temporary files where it was killed mid-write.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -12,6 +11,7 @@ import (
 	"github.com/ilbvip/ilbvip/pkg/config"
 	"github.com/ilbvip/ilbvip/pkg/daemon"
 	"github.com/ilbvip/ilbvip/pkg/ocf"
+	"github.com/ilbvip/ilbvip/pkg/responder"
 	"github.com/ilbvip/ilbvip/pkg/statedir"
 	"github.com/ilbvip/ilbvip/pkg/vip"
 )
@@ -218,9 +218,13 @@ func ensureResponder(ctx context.Context, c *config.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err = selfProbeUntil(ctx, c); err != nil {
+	// The self-probe leaves rollbackReserve of the budget for stopping
+	// the responder again if it fails.
+	pctx, cancel := context.WithDeadline(ctx, time.Now().Add(max(remaining(ctx)-rollbackReserve, 0)))
+	if err = selfProbeUntil(pctx, c); err != nil {
 		err = explainSelfProbe(err, c)
 	}
+	cancel()
 	if err == nil && c.ProbeTimeout > 0 {
 		err = waitForLBProbe(ctx, c, nrec.Pid)
 	}
@@ -254,17 +258,18 @@ func sameVIP(a, b vip.Spec) bool {
 }
 
 // explainSelfProbe adds the likely cause when the responder, which has
-// reported that it listens, does not answer its own probe: a host
-// firewall that rejects or drops the self-probe's connection.
+// reported that it listens, cannot be connected to by its own probe: a
+// host firewall rule that rejects or drops it. The doctor judges the load
+// balancer's path, not loopback, so the hint names the rule to add.
 func explainSelfProbe(err error, c *config.Config) error {
-	how := "drops"
-	if !strings.Contains(err.Error(), "refused") {
-		if !strings.Contains(err.Error(), "timeout") {
-			return err
-		}
-	} else {
-		how = "rejects"
+	var ce *responder.ConnectError
+	if !errors.As(err, &ce) {
+		return err
 	}
-	return fmt.Errorf("%w: the responder is listening, so something %s connections to %s on this node, most likely a host firewall rule "+
-		"(quickCheck --diagnose reads the firewall; let loopback in, e.g. iptables -I INPUT -i lo -j ACCEPT)", err, how, probeAddr(c))
+	lo := "iif lo accept (nft insert rule FAMILY TABLE CHAIN iif lo accept), or iptables -I INPUT -i lo -j ACCEPT"
+	if p := probeAddr(c); !p.Addr().IsLoopback() {
+		lo = fmt.Sprintf("tcp dport %d from %s", c.Port, p.Addr())
+	}
+	return fmt.Errorf("%w: the responder is listening, so something %s connections to %s on this node, most likely a host firewall rule: "+
+		"let them in ahead of the rule that blocks them (%s)", err, ce.How(), probeAddr(c), lo)
 }

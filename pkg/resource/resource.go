@@ -28,7 +28,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -166,11 +165,12 @@ func selfProbe(c *config.Config, timeout time.Duration) error {
 	return nil
 }
 
-// refusedFor is how long a refused self-probe is retried: the responder
-// reported "bound", so a connection still refused after that is refused
-// by something else (a firewall's reject), and waiting out the action's
-// budget would only delay the failover.
-const refusedFor = time.Second
+// connectFailFor is how long a self-probe that cannot connect is retried:
+// the responder reported "bound", so a connection still refused,
+// unreachable or unanswered after that is stopped by something else (a
+// firewall rule), and waiting out the action's budget would only delay
+// the failover.
+const connectFailFor = time.Second
 
 // selfProbeUntil retries the self-probe until it answers or ctx ends: the
 // responder reported "bound", so this rarely takes a second try.
@@ -178,11 +178,12 @@ func selfProbeUntil(ctx context.Context, c *config.Config) error {
 	var err error
 	start := time.Now()
 	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 200*time.Millisecond) {
-		to := min(time.Second, remaining(ctx))
+		to := max(min(time.Second, remaining(ctx)), 100*time.Millisecond)
 		if err = selfProbe(c, to); err == nil {
 			return nil
 		}
-		if remaining(ctx) < delay || (strings.Contains(err.Error(), "refused") && time.Since(start) > refusedFor) {
+		var ce *responder.ConnectError
+		if remaining(ctx) < delay || (errors.As(err, &ce) && time.Since(start) > connectFailFor) {
 			return err
 		}
 		time.Sleep(delay)

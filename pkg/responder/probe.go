@@ -3,6 +3,7 @@ package responder
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,7 +46,7 @@ func ProbeFrom(src netip.Addr, proto string, addr netip.AddrPort, path string, e
 	}
 	c, err := d.Dial("tcp", addr.String())
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", addr, innermost(err))
+		return &ConnectError{Addr: addr, Err: innermost(err)}
 	}
 	defer c.Close()
 	if err := c.SetDeadline(deadline); err != nil {
@@ -105,4 +106,26 @@ func probeHTTP(c net.Conn, addr netip.AddrPort, path string, expect []byte) erro
 		}
 	}
 	return readExpect(br, expect)
+}
+
+// ConnectError is a probe that could not connect: refused, unreachable or
+// timed out before the handshake ended (as opposed to a connection that
+// then failed the probe).
+type ConnectError struct {
+	Addr netip.AddrPort
+	Err  error
+}
+
+func (e *ConnectError) Error() string { return fmt.Sprintf("connect %s: %v", e.Addr, e.Err) }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// How names what the connect error says the path does to the connection:
+// "rejects" (refused, or an ICMP error such as host-prohibited) or
+// "drops" (no answer).
+func (e *ConnectError) How() string {
+	var t interface{ Timeout() bool }
+	if errors.As(e.Err, &t) && t.Timeout() {
+		return "drops"
+	}
+	return "rejects"
 }
