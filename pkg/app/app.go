@@ -163,8 +163,9 @@ func App(a Action) *cli.App {
 		Usage: a.Usage,
 		// How the cluster managers call it: flags only; without this the
 		// hidden serve command makes --help show "command [command options]".
-		UsageText:       a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]",
-		Description:     a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first).",
+		UsageText: a.Name + " -t TAG [-i ID] [-c FILE] [OPTIONS]",
+		Description: a.Long + "\n\nParameters come from flags, OCF_RESKEY_<name>, the LifeKeeper info field, the YAML file, defaults (highest first). " +
+			"Give each flag once (several addresses as one comma-separated list); durations as 500ms, 5s or 1m, or a bare number of seconds.",
 		Version:         Version,
 		HideHelpCommand: true,
 		Flags:           append(commonFlags(), a.Flags...),
@@ -181,13 +182,13 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 		return err
 	}
 	app.Action = func(cc *cli.Context) error {
+		if err := checkArgs(args[1:], app.Flags); err != nil {
+			code = ocf.ErrArgs
+			return err
+		}
 		if cc.NArg() > 0 {
 			code = ocf.ErrArgs
 			return fmt.Errorf("unexpected argument %q%s", cc.Args().First(), switchHint(args, cc.Args().First(), app.Flags))
-		}
-		if err := repeatedFlag(args[1:], app.Flags); err != nil {
-			code = ocf.ErrArgs
-			return err
 		}
 		if a.Check != nil {
 			if err := a.Check(cc); err != nil {
@@ -215,11 +216,12 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 			return nil
 		},
 	}}
-	if err := app.Run(args); err != nil {
+	if err := app.Run(normalizeSwitches(args, app.Flags)); err != nil {
 		if code == 0 {
 			code = ocf.ErrArgs
 		}
-		fmt.Fprintf(stderr, "%s: %s\n", a.Name, usageMessage(err))
+		msg := usageMessage(err)
+		fmt.Fprintf(stderr, "%s: %s%s\n", a.Name, msg, strings.Replace(didYouMean(msg, app.Flags), "restore --help", a.Name+" --help", 1))
 	}
 	return code
 }

@@ -21,12 +21,20 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"restore", "-t", "x", "--port", "1", "extra"}, ocf.ErrArgs, `unexpected argument "extra": parameters are flags`},
 		// The last of two would win silently, dropping a probe source.
 		{[]string{"restore", "-t", "x", "--port", "1", "--allow", "168.63.129.16", "--allow=fe80::1234:5678:9abc"}, ocf.ErrArgs,
-			"--allow is given twice: give it once, with the values as one comma-separated list"},
+			"--allow is given twice: give it once, with the values as one comma-separated list (--allow 168.63.129.16,fe80::1234:5678:9abc)"},
 		{[]string{"restore", "--tag", "x", "-t", "y", "--port", "1"}, ocf.ErrArgs, "-t and --tag are the same flag: give it once"},
 		{[]string{"restore", "-t", "x", "-t", "y", "--port", "1"}, ocf.ErrArgs, "-t is given twice: give it once"},
 		{[]string{"restore", "-t", "x", "--port", "1", "--source", "true"}, ocf.ErrArgs, `unexpected argument "true": --source is a switch: write --source alone, or --source=true`},
 		{[]string{"restore", "-t", "x", "--port"}, ocf.ErrArgs, "flag needs an argument: --port"},
-		{[]string{"restore", "-t", "x", "--port", "1", "--source=yes"}, ocf.ErrArgs, `invalid boolean value "yes" for --source`},
+		{[]string{"restore", "-t", "x", "--port", "1", "--source=maybe"}, ocf.ErrArgs, `invalid boolean value "maybe" for --source`},
+		// A flag without its value would take the next flag as its value.
+		{[]string{"restore", "-t", "x", "--port", "1", "--vip", "--interface", "eth1"}, ocf.ErrArgs,
+			`--vip has no value: it would take "--interface" as its value (write --vip=--interface if you mean that)`},
+		{[]string{"restore", "-t", "x", "--port", "1", "--vipp", "10.0.0.5"}, ocf.ErrArgs, "flag provided but not defined: --vipp: did you mean --vip?"},
+		{[]string{"restore", "-t", "x", "--port", "1", "-V"}, ocf.ErrArgs, "flag provided but not defined: -V: restore --help lists the flags"},
+		// As source: yes in YAML and OCF_RESKEY_source=yes.
+		{[]string{"restore", "-t", "x", "--port", "1", "--source=yes", "--check-config"}, ocf.Success, ""},
+		{[]string{"restore", "-t", "x", "--port", "1", "--source=Off", "--check-config"}, ocf.Success, ""},
 		{[]string{"restore", "-t", "x", "--port", "0"}, ocf.ErrConfigured, `port (from flag --port): "0" is not a port number`},
 		{[]string{"restore", "--version"}, ocf.Success, "restore version"},
 		{[]string{"quickCheck", "serve"}, ocf.ErrArgs, "serve is internal"},

@@ -67,49 +67,109 @@ func FlagUsage(f cli.Flag) string {
 // "value" for every placeholder.
 func flagString(f cli.Flag) string { return FlagSyntax(f) + "\t" + FlagUsage(f) }
 
-// repeatedFlag refuses a flag given twice, which urfave/cli would take
-// silently, the last winning: --allow A --allow B would drop A.
-func repeatedFlag(args []string, flags []cli.Flag) error {
-	byName := map[string]cli.Flag{}
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			byName[n] = f
-		}
-	}
-	seen := map[cli.Flag]string{}
+// checkArgs refuses what urfave/cli would take silently: a flag given
+// twice (the last would win: --allow A --allow B would drop A), and a
+// flag whose value is missing, so that it takes the next flag as its
+// value (--vip --interface eth1).
+func checkArgs(args []string, flags []cli.Flag) error {
+	byName := flagsByName(flags)
+	seen := map[cli.Flag]string{}     // flag: how it was first written
+	values := map[cli.Flag][]string{} // flag: its values, for the hint
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--" {
 			break
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
 		f, ok := byName[name]
 		if !ok || !strings.HasPrefix(args[i], "-") {
 			continue
 		}
-		if df, ok := f.(cli.DocGenerationFlag); ok && df.TakesValue() && !hasValue {
-			i++ // its value, whatever it looks like
-		}
 		written := dashed(name)
+		if df, ok := f.(cli.DocGenerationFlag); ok && df.TakesValue() && !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+			if next, _, _ := strings.Cut(strings.TrimLeft(value, "-"), "="); strings.HasPrefix(value, "-") && byName[next] != nil {
+				return fmt.Errorf("%s has no value: it would take %q as its value (write %s=%s if you mean that)", written, value, written, value)
+			}
+		}
+		values[f] = append(values[f], value)
 		if prev, dup := seen[f]; dup {
 			also := ""
 			if prev != written {
 				also = " (also as " + prev + ")"
 			}
-			return fmt.Errorf("%s is given twice%s: give it once%s", written, also, listHint(f))
+			return fmt.Errorf("%s is given twice%s: give it once%s", written, also, listHint(f, values[f]))
 		}
 		seen[f] = written
 	}
 	return nil
 }
 
-// listHint tells how to give several values of a list parameter.
-func listHint(f cli.Flag) string {
+// flagsByName maps every name of every flag to it.
+func flagsByName(flags []cli.Flag) map[string]cli.Flag {
+	byName := map[string]cli.Flag{}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			byName[n] = f
+		}
+	}
+	return byName
+}
+
+// listHint tells how to give several values of a list parameter: the
+// values given, as one list.
+func listHint(f cli.Flag, values []string) string {
 	for _, p := range config.Params {
 		if p.FlagName() == f.Names()[0] && p.Kind == config.CIDRs {
-			return fmt.Sprintf(", with the values as one comma-separated list (--%s 168.63.129.16,fe80::1234:5678:9abc)", p.FlagName())
+			return fmt.Sprintf(", with the values as one comma-separated list (--%s %s)", p.FlagName(), strings.Join(values, ","))
 		}
 	}
 	return ""
+}
+
+// boolWords are the switch values the YAML file and OCF_RESKEY_ accept
+// besides Go's: --source=yes works as source: yes does.
+var boolWords = map[string]string{"yes": "true", "on": "true", "no": "false", "off": "false"}
+
+// normalizeSwitches rewrites --switch=yes|on|no|off to true or false.
+func normalizeSwitches(args []string, flags []cli.Flag) []string {
+	byName := flagsByName(flags)
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		name, value, ok := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := byName[name]
+		if w, known := boolWords[strings.ToLower(value)]; ok && known && f != nil && strings.HasPrefix(a, "-") {
+			if df, isDoc := f.(cli.DocGenerationFlag); isDoc && !df.TakesValue() {
+				out[i] = a[:len(a)-len(value)] + w
+			}
+		}
+	}
+	return out
+}
+
+// unknownFlag is Go's flag package's error for a flag it does not know.
+var unknownFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
+
+// didYouMean names the closest flag to an unknown one.
+func didYouMean(msg string, flags []cli.Flag) string {
+	m := unknownFlag.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	var names []string
+	for n := range flagsByName(flags) {
+		if len(n) > 1 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if best, ok := config.Closest(m[1], names); ok && len(m[1]) > 2 {
+		return fmt.Sprintf(": did you mean --%s?", best)
+	}
+	return ": restore --help lists the flags"
 }
 
 // switchHint explains an argument that follows a switch as if it were

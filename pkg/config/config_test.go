@@ -295,3 +295,17 @@ func defaultStateDirHere() string {
 	}
 	return "/run/ilbvip"
 }
+
+// Durations: Go's form, or a bare number of seconds, decimals too.
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"500ms": 500 * time.Millisecond, "5": 5 * time.Second, "0.5": 500 * time.Millisecond, "1m": time.Minute} {
+		if d, err := parseDuration(in, 0, time.Hour); err != nil || d != want {
+			t.Errorf("%q: %v %v, want %v", in, d, err, want)
+		}
+	}
+	for _, in := range []string{"-1", "x", "5 s", "1e9"} {
+		if _, err := parseDuration(in, 0, time.Hour); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}

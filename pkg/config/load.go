@@ -408,17 +408,22 @@ func ParseYAML(b []byte) (map[string]string, *Error) {
 
 // suggest names the closest known parameter, for typos.
 func suggest(key string) string {
-	best, bestD := "", 1<<30
-	for _, p := range Params {
-		d := distance(strings.ToLower(strings.ReplaceAll(key, "-", "_")), p.Name)
-		if d < bestD {
-			best, bestD = p.Name, d
-		}
-	}
-	if bestD <= 3 || bestD < len(key)/2 {
+	if best, ok := Closest(strings.ToLower(strings.ReplaceAll(key, "-", "_")), Names()); ok {
 		return fmt.Sprintf(": did you mean %q?", best)
 	}
 	return fmt.Sprintf(": known keys are %s", strings.Join(Names(), ", "))
+}
+
+// Closest is the name in names nearest to key, for a "did you mean": ok
+// only when it is close (at most 3 edits, or under half of key's length).
+func Closest(key string, names []string) (string, bool) {
+	best, bestD := "", 1<<30
+	for _, n := range names {
+		if d := distance(key, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best, bestD <= 3 || bestD < len(key)/2
 }
 
 // Near reports whether key is a parameter's name or within two edits of

@@ -469,9 +469,9 @@ func parseBool(s string) (bool, error) {
 func parseDuration(s string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		// A bare number is seconds, as in most cluster tools.
-		if n, nerr := strconv.ParseUint(s, 10, 32); nerr == nil {
-			d, err = time.Duration(n)*time.Second, nil
+		// A bare number is seconds, as in most cluster tools (0.5 too).
+		if n, nerr := strconv.ParseFloat(s, 64); nerr == nil && n >= 0 && n < 1e6 {
+			d, err = time.Duration(n*float64(time.Second)), nil
 		}
 	}
 	if err != nil {

@@ -95,7 +95,7 @@ func inspectAnswering(c *config.Config, o Options, st *Status, rec *daemon.Recor
 			rec.Pid, ago(time.Since(st.Stats.SilentSince)), st.Stats.SilentReason))
 	case !silent && o.Level >= 10:
 		if err := selfProbe(c, min(2*time.Second, c.ConnTimeout+time.Second)); err != nil {
-			*problems = append(*problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, err))
+			*problems = append(*problems, fmt.Sprintf("responder pid %d runs but %v", rec.Pid, explainSelfProbe(err, c)))
 			answers = false
 		}
 	}

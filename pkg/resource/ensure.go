@@ -199,6 +199,9 @@ func ensureVIP(c *config.Config, v vipStep, m *mark, before mark) (added bool, e
 func ensureResponder(ctx context.Context, c *config.Config, o Options) error {
 	sp := spec(c)
 	rec, err := daemon.ReadRecord(c.StateDir, c.Tag)
+	if err == nil && daemon.Inspect(rec) == daemon.Running && rec.Config != sp.Hash() {
+		o.log().WithField("pid", rec.Pid).Info("the parameters changed since the responder started: starting a new one")
+	}
 	if err == nil && daemon.Inspect(rec) == daemon.Running && rec.Config == sp.Hash() {
 		pctx, cancel := context.WithTimeout(ctx, min(2*time.Second, remaining(ctx)/2))
 		err := selfProbeUntil(pctx, c)
