@@ -151,8 +151,12 @@ func ParseInfo(s string) (map[string]string, error) {
 		if k == "tag" {
 			return nil, fmt.Errorf("%w: %q: the tag is LifeKeeper's, not part of the info field", ErrInfo, w)
 		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("%w: %s given twice: keep one", ErrInfo, k)
+		if prev, dup := out[k]; dup {
+			hint := ""
+			if p, _ := config.Lookup(k); p.Kind == config.CIDRs {
+				hint = fmt.Sprintf(", with the values as one comma-separated list (%s=%s,%s)", k, prev, v)
+			}
+			return nil, fmt.Errorf("%w: %s given twice: keep one%s", ErrInfo, k, hint)
 		}
 		if v == "" {
 			return nil, fmt.Errorf("%w: %q has no value", ErrInfo, w)

@@ -31,6 +31,7 @@ func TestParseInfo(t *testing.T) {
 		{"prot=12345", nil, `unknown parameter "prot"`},
 		{"port=1 port=2", nil, "port given twice"},
 		{"12345 port=2", nil, "port given twice"},
+		{"port=1 allow=168.63.129.16 allow=10.0.0.0/8", nil, "allow given twice: keep one, with the values as one comma-separated list (allow=168.63.129.16,10.0.0.0/8)"},
 		{"port=", nil, "has no value"},
 		{"tag=x port=1", nil, "the tag is LifeKeeper's"},
 		// Windows' interface names hold spaces: quoting them must not turn
