@@ -585,6 +585,12 @@ type stranger struct {
 // (bounded) until it listens; it is killed when the test ends.
 func (n *node) startStranger(listen string) *stranger {
 	n.t.Helper()
+	// A responder just killed is a zombie while its other threads still
+	// exit and hold its socket: the stranger needs the port free first
+	// (CI saw socat's bind fail here once).
+	eventually(n.t, "the port is free for the stranger", func() (bool, string) {
+		return !n.listens(12345), n.ns.MustRun(n.t, "ss", "-Hltn")
+	})
 	// ip netns exec execs socat itself: the pid is socat's.
 	s := &stranger{cmd: n.ns.Command("socat", listen, "OPEN:/dev/null"), done: make(chan struct{})}
 	s.cmd.Stderr = &s.stderr
