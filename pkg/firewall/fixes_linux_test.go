@@ -145,14 +145,7 @@ const gotoRules = `table inet filter {
 
 // iptablesNftRestore loads iptables-save text with iptables-nft-restore.
 func iptablesNftRestore(text string) func(*testing.T, *testenv.NS) string {
-	return func(t *testing.T, ns *testenv.NS) string {
-		cmd := ns.Command("iptables-nft-restore")
-		cmd.Stdin = strings.NewReader(text)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("iptables-nft-restore: %v: %s", err, out)
-		}
-		return ""
-	}
+	return fed(text, "iptables-nft-restore")
 }
 
 // commands runs commands in the namespace.
@@ -166,16 +159,7 @@ func commands(cmds ...[]string) func(*testing.T, *testenv.NS) string {
 }
 
 // nftRules loads an nft ruleset (text) into the namespace.
-func nftRules(text string) func(*testing.T, *testenv.NS) string {
-	return func(t *testing.T, ns *testenv.NS) string {
-		cmd := ns.Command("nft", "-f", "-")
-		cmd.Stdin = strings.NewReader(text)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nft -f: %v: %s", err, out)
-		}
-		return ""
-	}
-}
+func nftRules(text string) func(*testing.T, *testenv.NS) string { return fed(text, "nft", "-f", "-") }
 
 // Addresses of the probe bed: the node's eth0, and the prober's own
 // address and the probe sources it sends from.

@@ -166,12 +166,16 @@ COMMIT
 `
 
 // restore loads iptables-save text with iptables-restore in ns.
-func restore(text string) func(*testing.T, *testenv.NS) string {
+func restore(text string) func(*testing.T, *testenv.NS) string { return fed(text, "iptables-restore") }
+
+// fed loads a ruleset into ns through a program that reads it on its
+// standard input.
+func fed(text, name string, args ...string) func(*testing.T, *testenv.NS) string {
 	return func(t *testing.T, ns *testenv.NS) string {
-		cmd := ns.Command("iptables-restore")
+		cmd := ns.Command(name, args...)
 		cmd.Stdin = strings.NewReader(text)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("iptables-restore: %v: %s", err, out)
+			t.Fatalf("%s: %v: %s", name, err, out)
 		}
 		return ""
 	}
