@@ -269,7 +269,7 @@ func explainSelfProbe(err error, c *config.Config) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	lo := "iif lo accept (nft insert rule FAMILY TABLE CHAIN iif lo accept), or iptables -I INPUT -i lo -j ACCEPT"
+	lo := loopbackRule
 	if p := probeAddr(c); !p.Addr().IsLoopback() {
 		lo = fmt.Sprintf("tcp dport %d from %s", c.Port, p.Addr())
 	}
