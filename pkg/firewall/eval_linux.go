@@ -108,8 +108,9 @@ type rule struct {
 	fix func(src Source, port uint16) string
 	// persists: fix is a firewall manager's command, kept across reboots.
 	persists bool
-	// keep says where to make fix permanent, when it does not persist.
-	keep string
+	// keep says where to make fix permanent, when it does not persist;
+	// nil when not known.
+	keep wording
 }
 
 // match evaluates the rule's conditions: no as soon as one is false.
@@ -164,8 +165,8 @@ type chain struct {
 	fam    famSet
 	// fix says how to let the probe in against the policy.
 	fix      func(src Source, port uint16) string
-	persists bool   // as rule's
-	keep     string // as rule's
+	persists bool    // as rule's
+	keep     wording // as rule's
 	// owner names who sets the policy, for the admin ("ufw's default
 	// deny incoming"); "" when unknown.
 	owner string
@@ -262,18 +263,25 @@ func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 // on the destination address are judged, not followed both ways.
 func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
 	o := rs.decideRange(packet{src: src, port: port, dst: dst.Unmap()}, 0)
-	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: keepIn(o.keep(), src, port)}
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep().say(src, port)}
 }
 
-// keepIn words where to make a fix permanent: firewalld's own command
-// for firewalld's rules (firewall-cmd(1), firewalld.richlanguage(5)).
-func keepIn(keep string, src Source, port uint16) string {
-	if strings.HasPrefix(keep, ufwBeforePrefix) {
-		return ufwBeforeLine(keep, src, port)
+// wording says something for one probe source and port; nil says "".
+type wording func(Source, uint16) string
+
+func (w wording) say(src Source, port uint16) string {
+	if w == nil {
+		return ""
 	}
-	if keep != firewalldKeep {
-		return keep
-	}
+	return w(src, port)
+}
+
+// saying is a wording that is the same for every source and port.
+func saying(text string) wording { return func(Source, uint16) string { return text } }
+
+// firewalldKeep says how firewalld keeps a fix: it rewrites its rules at
+// every reload (firewall-cmd(1), firewalld.richlanguage(5)).
+func firewalldKeep(src Source, port uint16) string {
 	family, from := "ipv4", ""
 	if src.V6 {
 		family = "ipv6"
@@ -382,7 +390,7 @@ func (o outcome) persists() bool {
 	return o.chain != nil && o.chain.persists
 }
 
-func (o outcome) keep() string {
+func (o outcome) keep() wording {
 	switch {
 	case o.branch != nil:
 		return o.branch.keep
@@ -391,7 +399,7 @@ func (o outcome) keep() string {
 	case o.chain != nil:
 		return o.chain.keep
 	}
-	return ""
+	return nil
 }
 
 func (o outcome) fix(src Source, port uint16) string {

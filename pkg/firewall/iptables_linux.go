@@ -107,11 +107,11 @@ func useFirewalldKeep(rs *Ruleset) {
 
 // iptKeep says where iptables rules are made permanent on the usual
 // distributions.
-func iptKeep(v6 bool) string {
+func iptKeep(v6 bool) wording {
 	if v6 {
-		return "/etc/iptables/rules.v6 (Debian, iptables-persistent) or /etc/sysconfig/ip6tables (RHEL)"
+		return saying("/etc/iptables/rules.v6 (Debian, iptables-persistent) or /etc/sysconfig/ip6tables (RHEL)")
 	}
-	return "/etc/iptables/rules.v4 (Debian, iptables-persistent) or /etc/sysconfig/iptables (RHEL)"
+	return saying("/etc/iptables/rules.v4 (Debian, iptables-persistent) or /etc/sysconfig/iptables (RHEL)")
 }
 
 // addIptChain takes in a ":NAME POLICY [counters]" line.

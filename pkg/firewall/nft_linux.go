@@ -150,17 +150,13 @@ func (p *nftParser) addChain(nc nftChain) {
 	sort.SliceStable(p.rs.base, func(i, j int) bool { return hookOrder[p.rs.base[i].hook] < hookOrder[p.rs.base[j].hook] })
 }
 
-// firewalldKeep marks fixes firewalld must keep: firewalld rewrites its
-// rules at every reload (keepIn words it).
-const firewalldKeep = "firewalld"
-
 // nftKeep says where a rule added with nft is made permanent: firewalld
 // rebuilds its own table at every reload.
-func nftKeep(table string) string {
+func nftKeep(table string) wording {
 	if table == "firewalld" {
 		return firewalldKeep
 	}
-	return "/etc/nftables.conf (RHEL: /etc/sysconfig/nftables.conf)"
+	return saying("/etc/nftables.conf (RHEL: /etc/sysconfig/nftables.conf)")
 }
 
 // rules converts one nft rule; a verdict map becomes one rule per element.

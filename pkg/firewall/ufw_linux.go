@@ -34,16 +34,16 @@ func useUFWFixes(rs *Ruleset, v6 bool) {
 		for _, r := range c.rules {
 			switch {
 			case strings.Contains(name, "-user-"):
-				r.fix, r.persists, r.keep = ufwAllow(true), true, ""
+				r.fix, r.persists, r.keep = ufwAllow(true), true, nil
 			case strings.Contains(name, "-before-") || strings.HasSuffix(name, "-not-local"):
 				r.keep = ufwBeforeKeep(name, v6)
 			default:
-				r.fix, r.persists, r.keep = ufwAllow(false), true, ""
+				r.fix, r.persists, r.keep = ufwAllow(false), true, nil
 			}
 		}
 	}
 	if c := rs.chains["filter INPUT"]; managed && c != nil && c.fix != nil {
-		c.fix, c.persists, c.keep, c.owner = ufwAllow(false), true, "", "ufw's default incoming policy"
+		c.fix, c.persists, c.keep, c.owner = ufwAllow(false), true, nil, "ufw's default incoming policy"
 	}
 }
 
@@ -68,25 +68,18 @@ func ufwAllow(first bool) func(Source, uint16) string {
 	}
 }
 
-// ufwBeforeKeep marks a fix to keep in ufw's before rules file: keepIn
-// words it as the line to add there.
-func ufwBeforeKeep(chain string, v6 bool) string {
+// ufwBeforeKeep says how to keep a fix in ufw's before rules file: the
+// line to add there.
+func ufwBeforeKeep(chain string, v6 bool) wording {
 	file := "/etc/ufw/before.rules"
 	if v6 {
 		file = "/etc/ufw/before6.rules"
 	}
-	return ufwBeforePrefix + file + " " + chain
-}
-
-// ufwBeforePrefix starts ufwBeforeKeep's marks.
-const ufwBeforePrefix = "ufw-before-file "
-
-// ufwBeforeLine is keepIn's words for a ufwBeforeKeep mark.
-func ufwBeforeLine(mark string, src Source, port uint16) string {
-	file, chain, _ := strings.Cut(strings.TrimPrefix(mark, ufwBeforePrefix), " ")
-	from := ""
-	if src.Prefix.IsValid() {
-		from = " -s " + src.String()
+	return func(src Source, port uint16) string {
+		from := ""
+		if src.Prefix.IsValid() {
+			from = " -s " + src.String()
+		}
+		return fmt.Sprintf("%s, as the line '-A %s%s -p tcp --dport %d -j ACCEPT' above the one that drops it, then ufw reload", file, chain, from, port)
 	}
-	return fmt.Sprintf("%s, as the line '-A %s%s -p tcp --dport %d -j ACCEPT' above the one that drops it, then ufw reload", file, chain, from, port)
 }
