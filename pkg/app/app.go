@@ -221,7 +221,7 @@ func run(a Action, args []string, stdout, stderr io.Writer, env func(string) (st
 			code = ocf.ErrArgs
 		}
 		msg := usageMessage(err)
-		fmt.Fprintf(stderr, "%s: %s%s\n", a.Name, msg, strings.Replace(didYouMean(msg, app.Flags), "restore --help", a.Name+" --help", 1))
+		fmt.Fprintf(stderr, "%s: %s%s\n", a.Name, msg, didYouMean(a.Name, msg, app.Flags))
 	}
 	return code
 }

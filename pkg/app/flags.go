@@ -153,8 +153,9 @@ func normalizeSwitches(args []string, flags []cli.Flag) []string {
 // unknownFlag is Go's flag package's error for a flag it does not know.
 var unknownFlag = regexp.MustCompile(`^flag provided but not defined: -+(\S+)$`)
 
-// didYouMean names the closest flag to an unknown one.
-func didYouMean(msg string, flags []cli.Flag) string {
+// didYouMean names the closest flag to an unknown one, else points to
+// action's --help.
+func didYouMean(action, msg string, flags []cli.Flag) string {
 	m := unknownFlag.FindStringSubmatch(msg)
 	if m == nil {
 		return ""
@@ -169,7 +170,7 @@ func didYouMean(msg string, flags []cli.Flag) string {
 	if best, ok := config.Closest(m[1], names); ok && len(m[1]) > 2 {
 		return fmt.Sprintf(": did you mean --%s?", best)
 	}
-	return ": restore --help lists the flags"
+	return ": " + action + " --help lists the flags"
 }
 
 // switchHint explains an argument that follows a switch as if it were
