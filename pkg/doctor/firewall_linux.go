@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ilbvip/ilbvip/pkg/firewall"
@@ -86,7 +84,7 @@ func (j *judged) add(o firewall.Verdict, s source, port uint16) {
 		if o.Why != "" {
 			why = " (" + o.Why + ")"
 		}
-		note := limitNote(o.Where)
+		note := limitNote(o.Limit)
 		j.unsure = append(j.unsure, fmt.Sprintf("could not decide for %s: check %s%s%s", s, o.Where, why, note))
 		if note == "" {
 			return
@@ -102,24 +100,16 @@ func (j *judged) add(o firewall.Verdict, s source, port uint16) {
 	}
 }
 
-// recentLimit is a per-source limit on new connections, as `ufw limit`
-// writes it: -m recent --update --seconds 30 --hitcount 6.
-var recentLimit = regexp.MustCompile(`-m recent (?:--update|--rcheck) --seconds (\d+) --hitcount (\d+)`)
-
-// limitNote explains a per-source limit the probes run into: one source
-// probing every few seconds is what such a limit refuses.
-func limitNote(where string) string {
-	m := recentLimit.FindStringSubmatch(where)
-	if m == nil {
+// limitNote explains a rate limit the verdict depends on (ufw limit: 5
+// new connections per source in 30 s; nft limit rate 10/minute): one
+// source probing every few seconds is what such a limit refuses.
+func limitNote(r *firewall.Rate) string {
+	if r == nil {
 		return ""
 	}
-	secs, _ := strconv.Atoi(m[1])
-	hits, _ := strconv.Atoi(m[2])
-	if hits < 2 {
-		return ""
-	}
-	return fmt.Sprintf(": it allows a source %d new connections in %d s, so it refuses probes sent every %.3g s or more often "+
-		"(Azure and Google Cloud probe every 5 s by default): with such an interval the node goes unhealthy", hits-1, secs, float64(secs)/float64(hits-1))
+	every := r.Per.Seconds() / r.N
+	return fmt.Sprintf(": it allows a source %g new connections in %g s, so it refuses probes sent every %.3g s or more often "+
+		"(Azure and Google Cloud probe every 5 s by default): with such an interval the node goes unhealthy", r.N, r.Per.Seconds(), every)
 }
 
 // blockedFix words the fix of a blocked probe: the commands, and where to

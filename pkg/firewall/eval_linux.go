@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // The firewall check reads the host firewall (nftables as JSON, iptables as
@@ -80,6 +81,22 @@ type cond struct {
 	// bySource: a match on the source address, which a smaller source
 	// range may decide (decideRange).
 	bySource bool
+	// rate: a rate limit, which decides by how often the probes come.
+	rate *Rate
+}
+
+// Rate is a rate limit a rule applies: N connections (or packets) per Per.
+// A load balancer probing every Per/N or more often runs into it.
+type Rate struct {
+	N   float64
+	Per time.Duration
+}
+
+// limited is a condition that holds or not by how often packets come.
+func limited(what string, r *Rate) cond {
+	c := always(maybe, what)
+	c.rate = r
+	return c
 }
 
 func always(t tri, what string) cond { return cond{what: what, eval: func(packet) tri { return t }} }
@@ -248,6 +265,9 @@ type Verdict struct {
 	// Persists: Fix is the firewall manager's own command (ufw), which
 	// keeps the rule across reboots and reloads.
 	Persists bool
+	// Limit is the rate limit an undecided verdict depends on, nil when
+	// it depends on something else.
+	Limit *Rate
 	// KeepIn says where to make Fix permanent when it does not persist:
 	// "/etc/ufw/before.rules", "/etc/nftables.conf ..."; "" when unknown.
 	KeepIn string
@@ -263,7 +283,7 @@ func (rs *Ruleset) Decide(src Source, port uint16) Verdict {
 // on the destination address are judged, not followed both ways.
 func (rs *Ruleset) DecideTo(src Source, dst netip.Addr, port uint16) Verdict {
 	o := rs.decideRange(packet{src: src, port: port, dst: dst.Unmap()}, 0)
-	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep().say(src, port)}
+	return Verdict{Decision: o.kind, Where: o.where(), Why: o.why, Fix: o.fix(src, port), Persists: o.persists(), KeepIn: o.keep().say(src, port), Limit: o.rate}
 }
 
 // wording says something for one probe source and port; nil says "".
@@ -353,6 +373,7 @@ type outcome struct {
 	part netip.Prefix
 	// bySource: undecided at a match on the source address.
 	bySource bool
+	rate     *Rate // undecided at a rate limit
 }
 
 func (o outcome) where() string {
@@ -518,7 +539,7 @@ func (w *walker) run(stack []frame, p packet) outcome {
 				}
 				return skipped
 			}
-			return outcome{kind: Undecided, rule: r, why: c.what, bySource: c.bySource}
+			return outcome{kind: Undecided, rule: r, why: c.what, bySource: c.bySource, rate: c.rate}
 		}
 	}
 }

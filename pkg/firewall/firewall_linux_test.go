@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func src(s string) Source {
@@ -597,5 +598,42 @@ func TestFirewalldKeep(t *testing.T) {
 	}
 	if v := nft.Decide(src("fe80::1234:5678:9abc/128"), 12345); !strings.Contains(v.KeepIn, `rule family="ipv6" source address="fe80::1234:5678:9abc/128"`) {
 		t.Errorf("IPv6: keep %q", v.KeepIn)
+	}
+}
+
+// A verdict undecided at a rate limit carries the rate, in both readers:
+// the doctor words what it means for a probe every few seconds.
+func TestLimitRate(t *testing.T) {
+	ipt := func(match string) *Ruleset {
+		rs, err := parseIptables("*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 12345 "+match+" -j ACCEPT\nCOMMIT\n", "iptables", "iptables", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	nft := func(stmt string) *Ruleset {
+		rs, err := parseNft([]byte(`{"nftables": [{"chain": {"family": "inet", "table": "f", "name": "in", "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+		{"rule": {"family": "inet", "table": "f", "chain": "in", "handle": 7, "expr": [` + stmt + `, {"accept": null}]}}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	for name, tc := range map[string]struct {
+		rs   *Ruleset
+		want Rate
+	}{
+		"ufw limit": {ipt("-m recent --update --seconds 30 --hitcount 6 --name DEFAULT --rsource"), Rate{5, 30 * time.Second}},
+		"-m limit":  {ipt("-m limit --limit 3/min --limit-burst 5"), Rate{3, time.Minute}},
+		"nft limit": {nft(`{"limit": {"rate": 10, "burst": 5, "per": "minute"}}`), Rate{10, time.Minute}},
+		"nft meter": {nft(`{"meter": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "stmt": {"limit": {"rate": 2, "per": "second"}}, "name": "m"}}`), Rate{2, time.Second}},
+	} {
+		v := tc.rs.Decide(src("168.63.129.16/32"), 12345)
+		if v.Decision != Undecided || v.Limit == nil || *v.Limit != tc.want {
+			t.Errorf("%s: %s at %s, limit %v, want %v", name, v.Decision, v.Where, v.Limit, tc.want)
+		}
+	}
+	if v := ipt("-m recent --set --name DEFAULT").Decide(src("168.63.129.16/32"), 12345); v.Decision != Accept {
+		t.Errorf("recent --set records and matches: %s at %s", v.Decision, v.Where)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // iptablesBase are the chains of each table that a packet for this node
@@ -212,9 +213,12 @@ func iptablesRule(rs *Ruleset, table string, toks []string, v6 bool) *rule {
 				ctx.module = a[0]
 			}
 			neg = false
-			if ctx.module == "rpfilter" {
+			switch ctx.module {
+			case "rpfilter":
 				// The match is the module itself; --invert turns it.
 				add(rpfilterCond(slices.Contains(moduleTokens(toks[i+1:]), "--invert")))
+			case "recent":
+				add(recentCond(moduleTokens(toks[i+1:])))
 			}
 		case "-j", "--jump":
 			if a := args(&i); len(a) > 0 {
@@ -303,6 +307,13 @@ func moduleOption(ctx optContext, opt string, a []string) cond {
 	switch ctx.module {
 	case "rpfilter":
 		return always(yes, w) // --invert, --loose ...: judged in rpfilterCond
+	case "recent":
+		return always(yes, w) // judged in recentCond
+	case "limit":
+		if opt == "--limit" {
+			return limited(w, iptRate(val))
+		}
+		return always(yes, w) // --limit-burst: part of the rate
 	case "rt", "frag", "hbh", "dst", "ah":
 		// IPv6 extension headers (and AH): the probe has none, and
 		// without the header the kernel matches neither the option nor
@@ -377,6 +388,49 @@ func conntrackOption(module, opt, val, w string) cond {
 		return always(no, w)
 	}
 	return always(maybe, w)
+}
+
+// recentCond is -m recent: --set and --remove match every packet (they
+// record); --update and --rcheck match a source seen before, with
+// --seconds S --hitcount H one seen H times in S seconds (ufw limit:
+// 30 s, 6), a rate limit the probes run into.
+func recentCond(opts []string) cond {
+	what := strings.TrimSpace("-m recent " + strings.Join(opts, " "))
+	if !slices.Contains(opts, "--update") && !slices.Contains(opts, "--rcheck") {
+		return always(yes, what)
+	}
+	secs, hits := optionInt(opts, "--seconds"), optionInt(opts, "--hitcount")
+	if secs <= 0 || hits < 2 {
+		return always(maybe, what)
+	}
+	return limited(what, &Rate{N: float64(hits - 1), Per: time.Duration(secs) * time.Second})
+}
+
+// optionInt is the number after opt in opts, 0 when there is none.
+func optionInt(opts []string, opt string) int {
+	if i := slices.Index(opts, opt); i >= 0 && i+1 < len(opts) {
+		n, _ := strconv.Atoi(opts[i+1])
+		return n
+	}
+	return 0
+}
+
+// iptRate reads -m limit's rate: "3/min", "10/second" (iptables-extensions(8)).
+func iptRate(v string) *Rate {
+	n, unit, ok := strings.Cut(v, "/")
+	r, err := strconv.ParseFloat(n, 64)
+	if !ok || err != nil || r <= 0 {
+		return nil
+	}
+	for _, u := range []struct {
+		prefix string
+		per    time.Duration
+	}{{"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}, {"d", 24 * time.Hour}} {
+		if strings.HasPrefix(unit, u.prefix) {
+			return &Rate{N: r, Per: u.per}
+		}
+	}
+	return nil
 }
 
 // moduleTokens are a match's options: the tokens up to the next -m or

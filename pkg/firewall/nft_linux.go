@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 func nftKey(family, table, chain string) string { return family + " " + table + " " + chain }
@@ -191,7 +192,8 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 	case "meter":
 		// A per-key limit (`meter m { ip saddr limit rate over 5/second }`):
 		// it depends on how often the source sends.
-		r.conds = append(r.conds, always(maybe, meterText(e.raw)))
+		text, rate := meterText(e.raw)
+		r.conds = append(r.conds, limited(text, rate))
 	case "set":
 		// Adding to a dynamic set leaves the packet alone, unless the
 		// update carries a limit or quota (`update @s { ip saddr limit
@@ -205,7 +207,8 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 		"dup", "flow", "meta", "ct", "tcp option", "synproxy_set", "secmark", "ct count set":
 		// Statements that leave the packet's fate alone.
 	case "limit":
-		r.conds = append(r.conds, always(maybe, limitText(e.raw)))
+		text, rate := nftLimit(e.raw)
+		r.conds = append(r.conds, limited(text, rate))
 	case "quota", "ct count", "numgen":
 		r.conds = append(r.conds, always(maybe, e.key))
 	case "continue":
@@ -218,9 +221,10 @@ func (p *nftParser) statement(nr nftRule, r *rule, e nftEntry) {
 	}
 }
 
-// limitText writes a limit as nft lists it: "limit rate over 10/minute"
-// (the load balancer probes every few seconds: the rate is what to check).
-func limitText(raw json.RawMessage) string {
+// nftLimit writes a limit as nft lists it ("limit rate over 10/minute"),
+// with its rate: the load balancer probes every few seconds, so the rate
+// is what decides.
+func nftLimit(raw json.RawMessage) (string, *Rate) {
 	var l struct {
 		Rate  float64 `json:"rate"`
 		Per   string  `json:"per"`
@@ -228,7 +232,7 @@ func limitText(raw json.RawMessage) string {
 		Burst float64 `json:"burst"`
 	}
 	if json.Unmarshal(raw, &l) != nil || l.Per == "" {
-		return "limit"
+		return "limit", nil
 	}
 	over := ""
 	if l.Inv {
@@ -238,25 +242,29 @@ func limitText(raw json.RawMessage) string {
 	if l.Burst > 0 {
 		text += fmt.Sprintf(" burst %g packets", l.Burst)
 	}
-	return text
+	per := map[string]time.Duration{"second": time.Second, "minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour}[l.Per]
+	if per == 0 || l.Rate <= 0 {
+		return text, nil
+	}
+	return text, &Rate{N: l.Rate, Per: per}
 }
 
-// meterText writes a meter as nft lists it: "meter m { ip saddr limit
-// rate over 5/second }".
-func meterText(raw json.RawMessage) string {
+// meterText writes a meter as nft lists it ("meter m { ip saddr limit
+// rate over 5/second }"), with its rate.
+func meterText(raw json.RawMessage) (string, *Rate) {
 	var m struct {
 		Name string
 		Key  nftValue
 		Stmt map[string]json.RawMessage
 	}
 	if json.Unmarshal(raw, &m) != nil {
-		return "meter"
+		return "meter", nil
 	}
-	inner := "..."
+	inner, rate := "...", (*Rate)(nil)
 	if l, ok := m.Stmt["limit"]; ok {
-		inner = limitText(l)
+		inner, rate = nftLimit(l)
 	}
-	return fmt.Sprintf("meter %s { %s %s }", m.Name, describe(m.Key), inner)
+	return fmt.Sprintf("meter %s { %s %s }", m.Name, describe(m.Key), inner), rate
 }
 
 // xtTarget is a rule iptables-nft wrote with a target nft cannot express
