@@ -2,14 +2,14 @@ package lbsim
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
 // exchange runs the probe on an open connection: a TCP probe succeeds on
@@ -23,12 +23,12 @@ func (s *Sim) exchange(c net.Conn, dst netip.AddrPort) error {
 	req := "GET " + s.cfg.Path + " HTTP/1.1\r\nHost: " + dst.Addr().String() +
 		"\r\nUser-Agent: " + s.rules.UserAgent + "\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
-		return fmt.Errorf("send http request to %s: %w", dst, innermost(err))
+		return fmt.Errorf("send http request to %s: %w", dst, responder.Reason(err))
 	}
 	// Bounded: the status line is all a load balancer reads.
 	line, err := bufio.NewReaderSize(io.LimitReader(c, 4096), 4096).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("read http response from %s: %w", dst, innermost(err))
+		return fmt.Errorf("read http response from %s: %w", dst, responder.Reason(err))
 	}
 	f := strings.Fields(line)
 	code := 0
@@ -42,18 +42,4 @@ func (s *Sim) exchange(c net.Conn, dst netip.AddrPort) error {
 		return &StatusError{Code: code}
 	}
 	return nil
-}
-
-// innermost strips an error down to the system's reason ("connection
-// refused"), which is what an admin reads in an event.
-func innermost(err error) error {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err
-	}
-	return err
 }

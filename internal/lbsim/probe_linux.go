@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ilbvip/ilbvip/internal/netnsrun"
+
+	"github.com/ilbvip/ilbvip/pkg/responder"
 )
 
 // Probes addressed to the VIP (Google Cloud) must reach one given backend:
@@ -49,7 +51,7 @@ func (s *Sim) probe(h netns.NsHandle, i int, b Backend) error {
 		}
 		c, err := d.Dial("tcp", dst.String())
 		if err != nil {
-			return fmt.Errorf("connect %s: %w", dst, innermost(err))
+			return fmt.Errorf("connect %s: %w", dst, responder.Reason(err))
 		}
 		defer c.Close()
 		if err := c.SetDeadline(deadline); err != nil {

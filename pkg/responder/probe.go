@@ -46,7 +46,7 @@ func ProbeFrom(src netip.Addr, proto string, addr netip.AddrPort, path string, e
 	}
 	c, err := d.Dial("tcp", addr.String())
 	if err != nil {
-		return &ConnectError{Addr: addr, Err: innermost(err)}
+		return &ConnectError{Addr: addr, Err: Reason(err)}
 	}
 	defer c.Close()
 	if err := c.SetDeadline(deadline); err != nil {
@@ -66,7 +66,7 @@ func readExpect(r io.Reader, expect []byte) error {
 	got := make([]byte, len(expect))
 	n, err := io.ReadFull(r, got)
 	if err != nil {
-		return fmt.Errorf("message mismatch: got %q want %q: %w", got[:n], expect, innermost(err))
+		return fmt.Errorf("message mismatch: got %q want %q: %w", got[:n], expect, Reason(err))
 	}
 	if !bytes.Equal(got, expect) {
 		return fmt.Errorf("message mismatch: got %q want %q", got, expect)
@@ -78,13 +78,13 @@ func probeHTTP(c net.Conn, addr netip.AddrPort, path string, expect []byte) erro
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr.String() +
 		"\r\nUser-Agent: ilbvip-probe\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
-		return fmt.Errorf("send http request to %s: %w", addr, innermost(err))
+		return fmt.Errorf("send http request to %s: %w", addr, Reason(err))
 	}
 	// Bounded: a hostile or broken peer cannot make the probe read forever.
 	br := bufio.NewReaderSize(io.LimitReader(c, 64<<10), 4096)
 	line, err := br.ReadSlice('\n')
 	if err != nil {
-		return fmt.Errorf("read http response from %s: %w", addr, innermost(err))
+		return fmt.Errorf("read http response from %s: %w", addr, Reason(err))
 	}
 	f := strings.Fields(string(line))
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") || len(f[1]) != 3 {
@@ -99,7 +99,7 @@ func probeHTTP(c net.Conn, addr netip.AddrPort, path string, expect []byte) erro
 	for { // skip the header up to the blank line
 		h, err := br.ReadSlice('\n')
 		if err != nil {
-			return fmt.Errorf("read http header from %s: %w", addr, innermost(err))
+			return fmt.Errorf("read http header from %s: %w", addr, Reason(err))
 		}
 		if len(bytes.TrimRight(h, "\r\n")) == 0 {
 			break

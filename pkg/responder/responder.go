@@ -108,9 +108,9 @@ func (e *BindError) Error() string {
 		}
 		return msg + ": stop that program, or give the load balancer's probe and port another free port"
 	case isAddrNotAvail(e.Err):
-		return fmt.Sprintf("bind %s: %v: %s is not an address of this node: set bind to one of its addresses, or leave bind empty", e.Addr, innermost(e.Err), e.Addr.Addr())
+		return fmt.Sprintf("bind %s: %v: %s is not an address of this node: set bind to one of its addresses, or leave bind empty", e.Addr, Reason(e.Err), e.Addr.Addr())
 	}
-	return fmt.Sprintf("bind %s: %v", e.Addr, innermost(e.Err))
+	return fmt.Sprintf("bind %s: %v", e.Addr, Reason(e.Err))
 }
 
 func (e *BindError) Unwrap() error { return e.Err }
@@ -611,9 +611,10 @@ func isLocal(src, local netip.Addr) bool {
 	return src == loop4 || src == loop6 || src == local
 }
 
-// innermost strips net.OpError and os.SyscallError wrappers so messages read
-// "connection refused" rather than "dial tcp ...: connect: connection refused".
-func innermost(err error) error {
+// Reason strips net.OpError and os.SyscallError wrappers down to the
+// system's reason, so messages read "connection refused" rather than
+// "dial tcp ...: connect: connection refused".
+func Reason(err error) error {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		err = op.Err
