@@ -240,7 +240,10 @@ func stopTimes(ctx context.Context) (killAt, deadline time.Time) {
 		deadline = time.Now().Add(10 * time.Second)
 	}
 	// A stop out of budget still kills and waits for the end: it must not
-	// leave a responder answering (or a pid file naming a live one).
+	// leave a responder answering (or a pid file naming a live one). The
+	// overrun comes out of the margin config.Budget keeps back from
+	// Pacemaker's timeout (a tenth, at most 2 s), so the action still ends
+	// before the cluster manager gives up on it, for timeouts of 3 s up.
 	if least := time.Now().Add(minForcedStop); deadline.Before(least) {
 		deadline = least
 	}
